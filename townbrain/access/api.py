@@ -1,0 +1,132 @@
+from django.contrib.auth import authenticate, get_user_model
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from townbrain.core.api import RestrictedViewSetMixin
+from townbrain.core.models import OrgUnit
+from townbrain.core.roles import Role
+
+from . import services
+from .filters import MembershipFilterSet, UserFilterSet
+from .models import Membership
+from .scoping import restrict_users
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+
+class TokenView(APIView):
+    """Exchange a user name and password for an API token: `{"token": "..."}`.
+
+    Failed attempts count towards the same lockout as the login page.
+    """
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=TokenRequestSerializer,
+                   responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})})
+    def post(self, request):
+        data = TokenRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        # Axes reads and marks the plain HttpRequest, so hand it that, not DRF's wrapper.
+        django_request = request._request
+        user = authenticate(django_request, username=data.validated_data["username"],
+                            password=data.validated_data["password"])
+        if getattr(django_request, "axes_locked_out", False):
+            return Response({"detail": _("Too many failed login attempts. Try again later or ask your administrator.")},
+                            status=status.HTTP_429_TOO_MANY_REQUESTS)
+        if user is None or not user.is_active:
+            return Response({"detail": _("Wrong user name or password.")}, status=status.HTTP_400_BAD_REQUEST)
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    user = serializers.SlugRelatedField(slug_field="username", queryset=get_user_model().objects.all())
+    org_unit = serializers.SlugRelatedField(slug_field="code", queryset=OrgUnit.objects.all())
+    role = serializers.ChoiceField(choices=Role.choices)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "user", "org_unit", "role", "created"]
+        read_only_fields = ["id", "created"]
+
+
+class UserSerializer(serializers.ModelSerializer):
+    memberships = serializers.SerializerMethodField()
+    password = serializers.CharField(write_only=True, required=False, trim_whitespace=False)
+    org_unit = serializers.SlugRelatedField(slug_field="code", queryset=OrgUnit.objects.all(), write_only=True,
+                                            required=False, help_text=_("First membership's org unit (create only)"))
+    role = serializers.ChoiceField(choices=Role.choices, write_only=True, required=False,
+                                   help_text=_("First membership's role (create only)"))
+
+    class Meta:
+        model = get_user_model()
+        fields = ["id", "username", "first_name", "email", "is_active", "last_login", "memberships",
+                  "password", "org_unit", "role"]
+        read_only_fields = ["id", "last_login", "memberships"]
+
+    def get_memberships(self, obj) -> list[dict]:
+        return [{"org_unit": m.org_unit_id, "role": m.role} for m in obj.memberships.all()]
+
+    def validate(self, attrs):
+        if self.instance is None:
+            missing = [f for f in ("password", "org_unit", "role") if not attrs.get(f)]
+            if missing:
+                raise serializers.ValidationError({f: _("This field is required.") for f in missing})
+        return attrs
+
+
+class UserViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """User accounts. Listed: users with a role inside your area. Created and edited: by office
+    administrators, for users whose roles all lie inside their area."""
+
+    serializer_class = UserSerializer
+    filterset_class = UserFilterSet
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        action = "view" if self.request.method in ("GET", "HEAD", "OPTIONS") else "manage"
+        return restrict_users(self.request.user, action).prefetch_related("memberships").order_by("username")
+
+    def perform_create(self, serializer):
+        d = serializer.validated_data
+        serializer.instance = services.create_user(
+            self.request.user, d["username"], d["password"], d["org_unit"], d["role"],
+            first_name=d.get("first_name", ""), email=d.get("email", ""),
+        )
+
+    def perform_update(self, serializer):
+        d = dict(serializer.validated_data)
+        password = d.pop("password", None)
+        d.pop("org_unit", None)
+        d.pop("role", None)
+        user = serializer.instance
+        if d:
+            services.update_user(self.request.user, user, **d)
+        if password:
+            services.set_password(self.request.user, user, password)
+
+
+class MembershipViewSet(RestrictedViewSetMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
+                        viewsets.ReadOnlyModelViewSet):
+    """Roles of users over org subtrees. Granting and revoking needs the manage right there."""
+
+    queryset = Membership.objects.select_related("user", "org_unit")
+    serializer_class = MembershipSerializer
+    filterset_class = MembershipFilterSet
+
+    def perform_create(self, serializer):
+        d = serializer.validated_data
+        serializer.instance = services.grant_membership(self.request.user, d["user"], d["org_unit"], d["role"])
+
+    def perform_destroy(self, instance):
+        services.revoke_membership(self.request.user, instance)

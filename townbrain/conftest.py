@@ -1,0 +1,61 @@
+"""Shared fixtures: a real slice of the tree and one user per level.
+
+`guali` works in 瓜沥镇 (330109113); `dayang` in 大洋镇 (330182107) — "another town" in the
+scope tests. Clients are logged in with force_login (the login form is tested on its own).
+"""
+
+import pytest
+from rest_framework.test import APIClient
+
+from townbrain.testing.tree import build_tree
+from townbrain.testing.users import make_user
+
+
+@pytest.fixture(autouse=True)
+def _fast_settings(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "uploads"
+    # Production hashing costs ~0.3 s per password; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def tree(db):
+    return build_tree()
+
+
+@pytest.fixture
+def users(tree):
+    return {
+        "admin": make_user("admin", "33", "system_admin"),
+        "zhejiang": make_user("zhejiang", "33", "office_admin"),
+        "hangzhou": make_user("hangzhou", "3301", "office_admin"),
+        "xiaoshan": make_user("xiaoshan", "330109", "editor"),
+        "jiande": make_user("jiande", "330182", "editor"),
+        "guali": make_user("guali", "330109113", "editor"),
+        "dayang": make_user("dayang", "330182107", "editor"),
+        "guali_viewer": make_user("guali_viewer", "330109113", "viewer"),
+        "guizhou": make_user("guizhou", "52", "office_admin"),
+    }
+
+
+@pytest.fixture
+def client_for(client, users):
+    """client_for("guali") -> a Django test client logged in as that user."""
+
+    def login(name):
+        client.force_login(users[name])
+        return client
+
+    return login
+
+
+@pytest.fixture
+def api_for(users):
+    """api_for("guali") -> a DRF APIClient authenticated as that user."""
+
+    def login(name):
+        api = APIClient()
+        api.force_authenticate(users[name])
+        return api
+
+    return login

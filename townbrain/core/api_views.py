@@ -1,0 +1,32 @@
+from rest_framework import mixins
+
+from .api import RestrictedReadOnlyViewSet
+from .filters import AuditFilterSet, OrgUnitFilterSet
+from .models import AuditEntry, OrgUnit
+from .serializers import AuditEntrySerializer, OrgUnitSerializer
+from .services import update_org_profile
+
+
+class OrgUnitViewSet(mixins.UpdateModelMixin, RestrictedReadOnlyViewSet):
+    """Org units (the division tree). `?under=3301` is the subtree including 3301.
+
+    PATCH edits the town profile: town_type, population, area_km2, latitude, longitude, notes.
+    """
+
+    queryset = OrgUnit.objects.all()
+    serializer_class = OrgUnitSerializer
+    filterset_class = OrgUnitFilterSet
+    lookup_field = "code"
+    lookup_value_regex = r"\d{2,12}"
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def perform_update(self, serializer):
+        serializer.instance = update_org_profile(self.request.user, serializer.instance, **serializer.validated_data)
+
+
+class AuditViewSet(RestrictedReadOnlyViewSet):
+    """The audit log of the caller's subtree, newest first. Read-only by design."""
+
+    queryset = AuditEntry.objects.all()
+    serializer_class = AuditEntrySerializer
+    filterset_class = AuditFilterSet

@@ -1,0 +1,58 @@
+"""Writing audit rows. Called only from service functions, inside their transaction."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db import models
+
+from .context import current_origin
+from .models import AuditEntry
+
+
+def _plain(value):
+    """JSON-safe form of a field value, stable across backends (so diffs compare equal)."""
+    if isinstance(value, Decimal):
+        return str(value.normalize()) if value == value.to_integral() else str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return str(value.pk)
+    return value
+
+
+def snapshot(obj, fields=None) -> dict:
+    """Field values of `obj` as plain JSON (concrete fields, foreign keys by id)."""
+    if obj is None:
+        return {}
+    result = {}
+    for field in obj._meta.concrete_fields:
+        if fields is not None and field.name not in fields:
+            continue
+        if field.name in ("created", "updated", "password"):
+            continue
+        result[field.name] = _plain(getattr(obj, field.attname))
+    return result
+
+
+def diff(before: dict, after: dict) -> dict:
+    """{field: [before, after]} for the fields whose value changed."""
+    keys = list(dict.fromkeys([*before, *after]))
+    return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
+
+
+def record(actor, action: str, obj, before: dict | None, after: dict | None, *, org_code: str = "",
+           object_type: str | None = None, object_id: str | None = None) -> AuditEntry:
+    """Write one audit row for `action` on `obj` with the changed fields."""
+    where = current_origin()
+    return AuditEntry.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_name=getattr(actor, "username", "") or "system",
+        action=action,
+        object_type=object_type or obj._meta.model_name,
+        object_id=str(object_id if object_id is not None else obj.pk),
+        object_repr=str(obj)[:200],
+        org_code=org_code,
+        changes=diff(before or {}, after or {}),
+        source=where["source"],
+        request_id=where["request_id"],
+    )

@@ -1,0 +1,115 @@
+"""The generic list page: filter (the model's FilterSet), sort, paginate, export.
+
+A list is declared with columns; the same columns feed the HTML table and the exports, so
+what a user sees is what they download.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import TemplateView
+
+from . import exports
+
+PAGE_SIZES = (25, 50, 100, 200)
+EXPORT_LIMIT = 200_000
+
+
+@dataclass
+class Column:
+    name: str  # accessor path on the object, e.g. "parent.name"; also the export key
+    label: Any
+    sort: str | None = None  # ORM ordering field, None = not sortable
+    link: bool = False  # render as a link to the object's get_absolute_url()
+    num_format: str | None = None  # xlsx number format, e.g. '#,##0 "人"'
+    display: bool = True  # use get_<field>_display() for choices
+    classes: str = ""
+    getter: Callable | None = None  # computes the value instead of the accessor path
+    url: Callable | None = None  # link target; default obj.get_absolute_url()
+
+    def value(self, obj):
+        if self.getter is not None:
+            return self.getter(obj)
+        value = obj
+        for part in self.name.split("."):
+            if value is None:
+                return None
+            display = getattr(value, f"get_{part}_display", None) if self.display else None
+            value = display() if callable(display) else getattr(value, part)
+            if callable(value):
+                value = value()
+        return value
+
+    def cell(self, obj) -> dict:
+        href = None
+        if self.link:
+            href = self.url(obj) if self.url else obj.get_absolute_url()
+        return {"value": self.value(obj), "href": href, "classes": self.classes}
+
+
+def table_rows(columns, objects) -> list[list[dict]]:
+    return [[c.cell(o) for c in columns] for o in objects]
+
+
+class RestrictedListView(TemplateView):
+    """Subclasses set model, filterset_class, columns, title; the queryset always starts at restrict()."""
+
+    template_name = "core/list.html"
+    model = None
+    filterset_class = None
+    columns: list[Column] = []
+    default_sort = ""
+    export_name = "export"
+    title = ""
+    action = "view"
+    create_url = None
+
+    def base_queryset(self):
+        return self.model.objects.restrict(self.request.user, self.action)
+
+    def get_filterset(self):
+        return self.filterset_class(self.request.GET or None, queryset=self.base_queryset(), request=self.request)
+
+    def sort_key(self):
+        allowed = {c.sort for c in self.columns if c.sort}
+        key = self.request.GET.get("sort", "")
+        return key if key.lstrip("-") in allowed else self.default_sort
+
+    def get(self, request, *args, **kwargs):
+        filterset = self.get_filterset()
+        qs = filterset.qs if filterset.is_bound else filterset.queryset
+        if filterset.is_bound and not filterset.is_valid():
+            qs = qs.none()
+        sort = self.sort_key()
+        if sort:
+            qs = qs.order_by(sort, "pk")
+        fmt = request.GET.get("export")
+        if fmt:
+            if fmt not in exports.FORMATS:
+                raise Http404(_("Unknown export format."))
+            objs = qs[:EXPORT_LIMIT]
+            return exports.response(
+                fmt,
+                self.export_name,
+                [str(c.label) for c in self.columns],
+                [c.name for c in self.columns],
+                ([c.value(o) for c in self.columns] for o in objs),
+                **({"num_formats": {i: c.num_format for i, c in enumerate(self.columns) if c.num_format}}
+                   if fmt == "xlsx" else {}),
+            )
+        try:
+            per_page = int(request.GET.get("per_page", 50))
+        except ValueError:
+            per_page = 50
+        per_page = per_page if per_page in PAGE_SIZES else 50
+        page = Paginator(qs, per_page).get_page(request.GET.get("page"))
+        rows = table_rows(self.columns, page.object_list)
+        context = self.get_context_data(
+            filterset=filterset, page=page, rows=rows, columns=self.columns, sort=sort, title=self.title,
+            per_page=per_page, page_sizes=PAGE_SIZES, create_url=self.create_url, **kwargs,
+        )
+        return self.render_to_response(context)

@@ -1,0 +1,34 @@
+"""Roles and the actions each one grants over its org unit's whole subtree.
+
+Kept in core (not access) because every restricted queryset needs it and core is the
+ground floor: access stores memberships, core decides what they mean.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    SYSTEM_ADMIN = "system_admin", _("System administrator")
+    OFFICE_ADMIN = "office_admin", _("Office administrator")
+    EDITOR = "editor", _("Editor")
+    VIEWER = "viewer", _("Viewer")
+    EXPERT = "expert", _("Expert")
+
+
+# "manage" covers users, memberships and the audit log of the subtree.
+ACTIONS = ("view", "add", "change", "delete", "manage")
+
+GRANTS: dict[str, frozenset[str]] = {
+    Role.SYSTEM_ADMIN: frozenset(ACTIONS),
+    Role.OFFICE_ADMIN: frozenset(ACTIONS),
+    Role.EDITOR: frozenset({"view", "add", "change", "delete"}),
+    Role.VIEWER: frozenset({"view"}),
+    Role.EXPERT: frozenset({"view"}),
+}
+
+
+def grants(role: str, action: str) -> bool:
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    return action in GRANTS.get(role, frozenset())

@@ -1,0 +1,32 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from .models import AuditEntry, OrgUnit
+
+
+class OrgUnitSerializer(serializers.ModelSerializer):
+    parent = serializers.CharField(source="parent_id", read_only=True, allow_null=True)
+    path = serializers.SerializerMethodField(help_text=_("Ancestor codes, top first"))
+
+    class Meta:
+        model = OrgUnit
+        fields = [
+            "code", "name", "level", "parent", "path", "town_kind",
+            "town_type", "population", "area_km2", "latitude", "longitude", "notes", "updated",
+        ]
+        read_only_fields = ["code", "name", "level", "parent", "path", "town_kind", "updated"]
+
+    def get_path(self, obj) -> list[str]:
+        return obj.ancestor_codes
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_name")
+
+    class Meta:
+        model = AuditEntry
+        fields = [
+            "id", "time", "actor", "action", "object_type", "object_id", "object_repr",
+            "org_code", "changes", "source", "request_id",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,61 @@
+"""Template helpers shared by every list and form page."""
+
+import json
+from datetime import datetime
+from decimal import Decimal
+
+from django import forms, template
+from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes):
+    """The current query string with some parameters replaced (None drops one)."""
+    params = context["request"].GET.copy()
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return params.urlencode()
+
+
+@register.filter
+def sort_toggle(column_sort: str, current: str) -> str:
+    """Clicking a sorted column again reverses it."""
+    return f"-{column_sort}" if current == column_sort else column_sort
+
+
+@register.filter
+def cell(value):
+    """One table cell: numbers with thousands separators, booleans as words, dashes for nothing."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, int | Decimal | float):
+        return number_format(value, force_grouping=True)
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if timezone.is_aware(value) else value
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+@register.filter
+def form_control(bound_field):
+    """Render a form field with Tabler's classes."""
+    widget = bound_field.field.widget
+    if isinstance(widget, forms.CheckboxInput):
+        css = "form-check-input"
+    elif isinstance(widget, forms.Select | forms.SelectMultiple):
+        css = "form-select"
+    else:
+        css = "form-control"
+    if bound_field.errors:
+        css += " is-invalid"
+    return bound_field.as_widget(attrs={"class": css})
