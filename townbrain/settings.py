@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "axes",
     "townbrain.core",
     "townbrain.access",
+    "townbrain.programmes",
+    "townbrain.projects",
 ]
 
 MIDDLEWARE = [

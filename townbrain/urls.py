@@ -8,18 +8,24 @@ from townbrain.access import api as access_api
 from townbrain.access import views as access_views
 from townbrain.core import api_views as core_api
 from townbrain.core import views as core_views
+from townbrain.programmes import api as programmes_api
+from townbrain.projects import api as projects_api
 
 router = DefaultRouter()
 router.register("orgunits", core_api.OrgUnitViewSet, basename="orgunit")
 router.register("audit", core_api.AuditViewSet, basename="audit")
 router.register("users", access_api.UserViewSet, basename="user")
 router.register("memberships", access_api.MembershipViewSet, basename="membership")
+router.register("programmes", programmes_api.ProgrammeViewSet, basename="programme")
+router.register("projects", projects_api.ProjectViewSet, basename="project")
+router.register("progress", projects_api.ProgressViewSet, basename="progress")
 
 api_urls = [
     path("auth/token/", access_api.TokenView.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("rollups/", projects_api.RollupView.as_view(), name="rollups"),
     path("", include(router.urls)),
 ]
 

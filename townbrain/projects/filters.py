@@ -1,0 +1,38 @@
+import django_filters as filters
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from townbrain.core.filters import DivisionCodeFilter
+
+from .models import Project, Status
+
+
+class ProjectFilterSet(filters.FilterSet):
+    q = filters.CharFilter(label=_("Search"), method="search")
+    under = DivisionCodeFilter(label=_("Under (code)"), field_name="town__code", lookup_expr="startswith")
+    town = DivisionCodeFilter(label=_("Town"), field_name="town__code")
+    programme = filters.CharFilter(label=_("Programme"), field_name="programme__code")
+    category = filters.CharFilter(label=_("Category"), field_name="category__code")
+    status = filters.MultipleChoiceFilter(label=_("Status"), choices=Status.choices)
+    role = filters.CharFilter(label=_("Role"), method="filter_role")
+    batch = filters.CharFilter(label=_("Batch"), method="filter_batch")
+    planned_start_after = filters.DateFilter(label=_("Planned start from"), field_name="planned_start",
+                                             lookup_expr="gte")
+    planned_start_before = filters.DateFilter(label=_("Planned start until"), field_name="planned_start",
+                                              lookup_expr="lte")
+
+    class Meta:
+        model = Project
+        fields = ["q", "under", "town", "programme", "category", "status", "role", "batch"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(code__icontains=value))
+
+    def filter_role(self, queryset, name, value):
+        return queryset.filter(town__enrolments__role__code=value,
+                               town__enrolments__programme=F("programme")).distinct()
+
+    def filter_batch(self, queryset, name, value):
+        return queryset.filter(town__enrolments__batch__code=value,
+                               town__enrolments__programme=F("programme")).distinct()
+

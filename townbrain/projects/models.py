@@ -1,0 +1,93 @@
+"""The project ledger (项目化管理) and monthly progress reports (月报)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from townbrain.core.models import OrgUnit, TimeStampedModel
+from townbrain.core.querysets import RestrictedManager
+from townbrain.programmes.models import Category, Programme
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class Status(models.TextChoices):
+    PLANNED = "planned", _("Planned (谋划)")
+    PREPARING = "preparing", _("Preparing (前期)")
+    STARTED = "started", _("Started (开工)")
+    COMPLETED = "completed", _("Completed (完工)")
+    SUSPENDED = "suspended", _("Suspended (暂停)")
+    CANCELLED = "cancelled", _("Cancelled (取消)")
+
+
+# Statuses that mean the project has broken ground.
+STARTED_STATUSES = {Status.STARTED, Status.COMPLETED, Status.SUSPENDED}
+
+
+class Project(TimeStampedModel):
+    scope_field = "town__code"
+
+    code = models.CharField(_("project code"), max_length=40)
+    name = models.CharField(_("project name"), max_length=200)
+    town = models.ForeignKey(OrgUnit, verbose_name=_("town"), on_delete=models.PROTECT, related_name="projects")
+    programme = models.ForeignKey(Programme, verbose_name=_("programme"), on_delete=models.PROTECT,
+                                  related_name="projects")
+    category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.PROTECT,
+                                 null=True, blank=True, related_name="projects")
+    owner_unit = models.CharField(_("owner unit"), max_length=200, blank=True)
+    total_investment = models.DecimalField(_("total investment (10k yuan)"), **MONEY, default=0)
+    annual_plan = models.DecimalField(_("annual planned investment (10k yuan)"), **MONEY, default=0)
+    planned_start = models.DateField(_("planned start"), null=True, blank=True)
+    actual_start = models.DateField(_("actual start"), null=True, blank=True)
+    planned_completion = models.DateField(_("planned completion"), null=True, blank=True)
+    actual_completion = models.DateField(_("actual completion"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PLANNED)
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    # The latest reported figures, kept by report_progress so lists and roll-ups need no join.
+    cumulative_investment = models.DecimalField(_("cumulative investment (10k yuan)"), **MONEY, default=0)
+    progress_percent = models.DecimalField(_("physical progress (%)"), max_digits=5, decimal_places=2, default=0)
+    last_period = models.CharField(_("last reported period"), max_length=6, blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["programme_id", "code"]
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "code"], name="projects_project_code_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["town"], name="projects_town_prefix", opclasses=["text_pattern_ops"]),
+            models.Index(fields=["programme", "planned_start"], name="projects_programme_start"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class ProgressReport(TimeStampedModel):
+    """One project's monthly report: period YYYYMM, money in 万元."""
+
+    scope_field = "project__town__code"
+
+    project = models.ForeignKey(Project, verbose_name=_("project"), on_delete=models.CASCADE,
+                                related_name="reports")
+    period = models.CharField(_("period (YYYYMM)"), max_length=6)
+    month_investment = models.DecimalField(_("investment this month (10k yuan)"), **MONEY, default=0)
+    cumulative_investment = models.DecimalField(_("cumulative investment (10k yuan)"), **MONEY, default=0)
+    progress_percent = models.DecimalField(_("physical progress (%)"), max_digits=5, decimal_places=2, default=0)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices)
+    problems = models.TextField(_("problems"), blank=True)
+    correction_reason = models.TextField(_("correction reason"), blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["project_id", "period"]
+        verbose_name = _("progress report")
+        verbose_name_plural = _("progress reports")
+        constraints = [models.UniqueConstraint(fields=["project", "period"], name="projects_report_unique")]
+
+    def __str__(self):
+        return f"{self.project.code} {self.period}"

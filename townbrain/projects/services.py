@@ -1,0 +1,171 @@
+"""The one write path for projects and progress reports, with the lifecycle rules of DOMAIN §4."""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from townbrain.core import audit, periods
+from townbrain.core.models import Level
+from townbrain.core.scope import require
+
+from .models import STARTED_STATUSES, ProgressReport, Project, Status
+
+PROJECT_FIELDS = (
+    "code", "name", "town", "programme", "category", "owner_unit", "total_investment", "annual_plan",
+    "planned_start", "actual_start", "planned_completion", "actual_completion", "status", "latitude", "longitude",
+)
+
+
+def validate_project(project: Project, confirm_annual_over_total: bool = False) -> None:
+    """Lifecycle rules; every message says which field and why."""
+    errors: dict[str, str] = {}
+    if project.town_id and project.town.level != Level.TOWN:
+        errors["town"] = _("A project belongs to a town (9-digit code); %(code)s is a %(level)s.") % {
+            "code": project.town_id, "level": project.town.get_level_display()}
+    if project.category_id and project.category.programme_id != project.programme_id:
+        errors["category"] = _("Category “%(category)s” does not belong to programme %(programme)s.") % {
+            "category": project.category.name, "programme": project.programme.name}
+    for name in ("total_investment", "annual_plan"):
+        if getattr(project, name) is not None and getattr(project, name) < 0:
+            errors[name] = _("Money cannot be negative.")
+    if (not confirm_annual_over_total and project.annual_plan and project.total_investment is not None
+            and project.annual_plan > project.total_investment):
+        errors["annual_plan"] = _(
+            "The annual plan (%(plan)s 万元) is above the total investment (%(total)s 万元); "
+            "confirm it if that is right.") % {"plan": project.annual_plan, "total": project.total_investment}
+    if project.status in STARTED_STATUSES and not project.actual_start:
+        errors["actual_start"] = _("A started project needs its actual start date.")
+    if project.planned_start and project.planned_completion and project.planned_completion < project.planned_start:
+        errors["planned_completion"] = _("Planned completion cannot be before the planned start.")
+    if project.actual_start and project.actual_completion and project.actual_completion < project.actual_start:
+        errors["actual_completion"] = _("Completion cannot be before the start.")
+    if project.status == Status.COMPLETED and not project.actual_completion:
+        errors["actual_completion"] = _("A completed project needs its actual completion date.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_unique_code(project: Project) -> None:
+    clash = Project.objects.filter(programme_id=project.programme_id, code=project.code).exclude(pk=project.pk)
+    if clash.exists():
+        raise ValidationError({"code": _("Project code %(code)s already exists in this programme.")
+                               % {"code": project.code}})
+
+
+def create_project(actor, *, confirm_annual_over_total: bool = False, **fields) -> Project:
+    unknown = set(fields) - set(PROJECT_FIELDS)
+    if unknown:
+        raise ValidationError({n: _("Unknown field.") for n in sorted(unknown)})
+    project = Project(**fields)
+    require(actor, "add", project.town_id or "")
+    project.full_clean(validate_unique=False, validate_constraints=False)
+    validate_project(project, confirm_annual_over_total)
+    with transaction.atomic():
+        _check_unique_code(project)
+        project.save()
+        audit.record(actor, "project.create", project, {}, audit.snapshot(project, PROJECT_FIELDS),
+                     org_code=project.town_id)
+    return project
+
+
+def update_project(actor, project: Project, *, confirm_annual_over_total: bool = False, **fields) -> Project:
+    unknown = set(fields) - set(PROJECT_FIELDS)
+    if unknown:
+        raise ValidationError({n: _("Unknown field.") for n in sorted(unknown)})
+    require(actor, "change", project.town_id)
+    with transaction.atomic():
+        project = Project.objects.select_for_update().get(pk=project.pk)
+        before = audit.snapshot(project, PROJECT_FIELDS)
+        for name, value in fields.items():
+            setattr(project, name, value)
+        # Moving a project to another town needs the right there too.
+        require(actor, "change", project.town_id)
+        project.full_clean(validate_unique=False, validate_constraints=False)
+        validate_project(project, confirm_annual_over_total)
+        _check_unique_code(project)
+        after = audit.snapshot(project, PROJECT_FIELDS)
+        if after != before:
+            project.save()
+            audit.record(actor, "project.update", project, before, after, org_code=project.town_id)
+    return project
+
+
+def delete_project(actor, project: Project) -> None:
+    require(actor, "delete", project.town_id)
+    with transaction.atomic():
+        audit.record(actor, "project.delete", project, audit.snapshot(project, PROJECT_FIELDS), {},
+                     org_code=project.town_id)
+        project.delete()
+
+
+REPORT_FIELDS = ("month_investment", "cumulative_investment", "progress_percent", "status", "problems",
+                 "correction_reason")
+
+
+def report_progress(actor, project: Project, period, **figures) -> ProgressReport:
+    """Save (create or replace) the monthly report of `project` for `period` (YYYYMM).
+
+    Cumulative investment may not fall below the previous report's without a correction
+    reason; a report that says 开工 needs the project's actual start date. The project keeps
+    the latest figures so roll-ups read one table.
+    """
+    unknown = set(figures) - set(REPORT_FIELDS)
+    if unknown:
+        raise ValidationError({n: _("Unknown field.") for n in sorted(unknown)})
+    try:
+        year, month = periods.parse_month(period)
+    except periods.InvalidPeriod as exc:
+        raise ValidationError({"period": str(exc)}) from exc
+    period = periods.month_id(year, month)
+    require(actor, "change", project.town_id)
+    with transaction.atomic():
+        project = Project.objects.select_for_update().get(pk=project.pk)
+        report = ProgressReport.objects.filter(project=project, period=period).first()
+        before = audit.snapshot(report, REPORT_FIELDS) if report else {}
+        report = report or ProgressReport(project=project, period=period, status=project.status)
+        for name, value in figures.items():
+            setattr(report, name, value)
+        report.full_clean(validate_unique=False, validate_constraints=False)
+        _validate_report(project, report)
+        after = audit.snapshot(report, REPORT_FIELDS)
+        if after == before:
+            return report
+        report.save()
+        audit.record(actor, "progress.report", report, before, after, org_code=project.town_id)
+        _sync_project(actor, project)
+    return report
+
+
+def _validate_report(project: Project, report: ProgressReport) -> None:
+    errors = {}
+    for name in ("month_investment", "cumulative_investment"):
+        if getattr(report, name) < 0:
+            errors[name] = _("Money cannot be negative.")
+    if not (Decimal(0) <= report.progress_percent <= Decimal(100)):
+        errors["progress_percent"] = _("Physical progress is a percentage between 0 and 100.")
+    earlier = (ProgressReport.objects.filter(project=project, period__lt=report.period)
+               .order_by("-period").values_list("cumulative_investment", flat=True).first())
+    if earlier is not None and report.cumulative_investment < earlier and not report.correction_reason.strip():
+        errors["cumulative_investment"] = _(
+            "Cumulative investment %(now)s 万元 is below the previous report's %(before)s 万元; "
+            "give a correction reason.") % {"now": report.cumulative_investment, "before": earlier}
+    if report.status in STARTED_STATUSES and not project.actual_start:
+        errors["status"] = _("The project has no actual start date yet; enter it before reporting it as started.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _sync_project(actor, project: Project) -> None:
+    """Copy the latest report's figures and status onto the project (audited as part of the report)."""
+    latest = project.reports.order_by("-period").first()
+    before = audit.snapshot(project, ("status", "cumulative_investment", "progress_percent", "last_period"))
+    project.status = latest.status
+    project.cumulative_investment = latest.cumulative_investment
+    project.progress_percent = latest.progress_percent
+    project.last_period = latest.period
+    after = audit.snapshot(project, ("status", "cumulative_investment", "progress_percent", "last_period"))
+    if after != before:
+        project.save(update_fields=["status", "cumulative_investment", "progress_percent", "last_period", "updated"])
+        audit.record(actor, "project.progress", project, before, after, org_code=project.town_id)

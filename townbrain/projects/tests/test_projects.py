@@ -1,0 +1,159 @@
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from townbrain.core.models import AuditEntry, OrgUnit
+from townbrain.core.scope import SYSTEM
+from townbrain.programmes.models import Programme
+from townbrain.projects import services
+from townbrain.projects.models import Project
+from townbrain.testing.cases import APITests
+
+_seq = iter(range(1, 10**6))
+
+
+def make_project(town_code, programme="meili", **extra):
+    fields = {
+        "code": f"P{next(_seq):05d}", "name": f"项目 {town_code}", "town": OrgUnit.objects.get(code=town_code),
+        "programme": Programme.objects.get(code=programme), "total_investment": Decimal("1000"),
+        "annual_plan": Decimal("400"), "planned_start": date(2020, 3, 1), "planned_completion": date(2020, 12, 31),
+    }
+    fields.update(extra)
+    return services.create_project(SYSTEM, **fields)
+
+
+class TestProjectAPI(APITests):
+    basename = "project"
+    update_data = {"name": "改过的名称"}
+
+    def make(self, town_code):
+        return make_project(town_code)
+
+    def create_data(self, town_code):
+        return {"code": f"N{next(_seq)}", "name": "污水管网改造", "town": town_code, "programme": "meili",
+                "category": "gongneng", "total_investment": 1200.5, "annual_plan": 600,
+                "planned_start": "2020-03-01", "planned_completion": "2021-06-30", "status": "planned"}
+
+
+def test_programmes_ship_with_stable_codes(api_for, users):
+    data = api_for("guali").get("/api/programmes/").json()
+    assert {p["code"] for p in data["results"]} >= {"meili", "xiaochengshi", "tese", "shifan", "tongchou"}
+    meili = next(p for p in data["results"] if p["code"] == "meili")
+    assert len(meili["categories"]) == 6 and {r["code"] for r in meili["roles"]} == {"yangban", "dabiao"}
+
+
+@pytest.mark.django_db
+class TestLifecycleRules:
+    def test_started_needs_actual_start(self, tree):
+        with pytest.raises(ValidationError) as exc:
+            make_project("330109113", status="started")
+        assert "actual_start" in exc.value.message_dict
+
+    def test_completion_not_before_start(self, tree):
+        with pytest.raises(ValidationError) as exc:
+            make_project("330109113", planned_start=date(2020, 5, 1), planned_completion=date(2020, 4, 1))
+        assert "planned_completion" in exc.value.message_dict
+
+    def test_negative_money_refused(self, tree):
+        with pytest.raises(ValidationError) as exc:
+            make_project("330109113", total_investment=Decimal("-1"))
+        assert "total_investment" in exc.value.message_dict
+
+    def test_annual_plan_above_total_needs_confirmation(self, tree):
+        with pytest.raises(ValidationError) as exc:
+            make_project("330109113", annual_plan=Decimal("2000"))
+        assert "annual_plan" in exc.value.message_dict
+        project = make_project("330109113", annual_plan=Decimal("2000"), confirm_annual_over_total=True)
+        assert project.annual_plan == Decimal("2000")
+
+    def test_code_unique_within_programme(self, tree):
+        make_project("330109113", code="X1")
+        with pytest.raises(ValidationError):
+            make_project("330109113", code="X1")
+        make_project("330109113", code="X1", programme="tese")  # another programme: fine
+
+    def test_project_must_sit_in_a_town(self, tree):
+        with pytest.raises(ValidationError) as exc:
+            make_project("330109")
+        assert "town" in exc.value.message_dict
+
+
+@pytest.mark.django_db
+class TestProgress:
+    def test_report_updates_project_and_audits(self, tree, users):
+        project = make_project("330109113", status="started", actual_start=date(2020, 3, 5))
+        services.report_progress(users["guali"], project, "202004", month_investment=Decimal("50"),
+                                 cumulative_investment=Decimal("50"), progress_percent=Decimal("10"),
+                                 status="started")
+        project.refresh_from_db()
+        assert project.cumulative_investment == Decimal("50") and project.last_period == "202004"
+        assert AuditEntry.objects.filter(action="progress.report", org_code="330109113").count() == 1
+
+    def test_cumulative_cannot_fall_without_reason(self, tree, users):
+        project = make_project("330109113", status="started", actual_start=date(2020, 3, 5))
+        services.report_progress(users["guali"], project, "202004", cumulative_investment=Decimal("80"),
+                                 status="started")
+        with pytest.raises(ValidationError) as exc:
+            services.report_progress(users["guali"], project, "202005", cumulative_investment=Decimal("70"),
+                                     status="started")
+        assert "cumulative_investment" in exc.value.message_dict
+        services.report_progress(users["guali"], project, "202005", cumulative_investment=Decimal("70"),
+                                 status="started", correction_reason="4月多报了10万元")
+
+    def test_bad_period_and_other_town(self, tree, users):
+        project = make_project("330182107")
+        with pytest.raises(ValidationError):
+            services.report_progress(users["dayang"], project, "2020-13")
+        from django.core.exceptions import PermissionDenied
+
+        with pytest.raises(PermissionDenied):
+            services.report_progress(users["guali"], project, "202004")
+
+    def test_api_by_code_and_programme(self, api_for, tree, users):
+        project = make_project("330109113", status="started", actual_start=date(2020, 3, 5))
+        response = api_for("guali").post("/api/progress/", {
+            "project": project.code, "programme": "meili", "period": "202009", "month_investment": 20,
+            "cumulative_investment": 300, "progress_percent": 55, "status": "started"}, format="json")
+        assert response.status_code == 201, response.content
+        other = make_project("330182107")
+        refused = api_for("guali").post("/api/progress/", {
+            "project": other.pk, "period": "202009", "status": "planned"}, format="json")
+        assert refused.status_code == 400
+
+
+@pytest.mark.django_db
+def test_rollup_is_live_up_the_tree(api_for, tree, users):
+    started = make_project("330109113", status="started", actual_start=date(2020, 3, 10))
+    make_project("330109113")  # planned in March, not started: a laggard
+    make_project("330182107", status="started", actual_start=date(2020, 4, 1))
+    make_project("330109113", status="cancelled")  # leaves every rate
+    api = api_for("zhejiang")
+    params = {"org": "33", "period": "202009", "programme": "meili"}
+    before = api.get("/api/rollups/", params).json()
+    assert before["planned_to_start"] == 3 and before["started"] == 2
+    assert before["start_rate"] == pytest.approx(66.7)
+    assert before["laggards"] == 1
+    assert before["investment_plan"] == pytest.approx(1200)
+    assert [c["code"] for c in before["children"]] == ["3301"]
+    # a town saves a report: the province sees it on the very next request
+    # 65 % in September is on time (linear plan Mar–Dec expects 70 %, tolerance 10 points)
+    services.report_progress(users["guali"], started, "202009", cumulative_investment=Decimal("300"),
+                             progress_percent=Decimal("65"), status="started")
+    after = api.get("/api/rollups/", params).json()
+    assert after["investment_done"] == pytest.approx(300)
+    assert after["investment_rate"] == pytest.approx(25.0)
+    county = api.get("/api/rollups/", {**params, "org": "330109"}).json()
+    guali = next(c for c in county["children"] if c["code"] == "330109113")
+    assert guali["planned_to_start"] == 2 and guali["started"] == 1 and guali["laggards"] == 1
+    # 40 % in September is late against the same plan
+    services.report_progress(users["guali"], started, "202009", cumulative_investment=Decimal("300"),
+                             progress_percent=Decimal("40"), status="started")
+    assert api.get("/api/rollups/", params).json()["laggards"] == 2
+    # an earlier month does not see later starts
+    march = api.get("/api/rollups/", {**params, "period": "202003"}).json()
+    assert march["planned_to_start"] == 3 and march["started"] == 1
+    # a town user cannot read the province
+    assert api_for("guali").get("/api/rollups/", params).status_code == 404
+    assert api.get("/api/rollups/", {**params, "period": "2020-9x"}).status_code == 400
