@@ -111,12 +111,12 @@ def demo(villages):
     if not settings.DEBUG:
         raise click.ClickException("the demo refuses to run with TOWNBRAIN_DEBUG=0 (its passwords are public)")
     call_command("migrate", interactive=False, verbosity=0)
-    from townbrain.access.demo import DEMO_USERS, load_demo
+    from townbrain.demo import DEMO_USERS, load_demo
 
     with _progress("loading demo") as bar:
         summary = load_demo(villages=villages, progress=bar.update)
     click.echo(f"org units: {summary['created']} created, {summary['unchanged']} unchanged; "
-               f"users: {summary['users_created']} created")
+               f"users: {summary['users_created']} created; projects: {summary['projects']} created")
     click.echo(f"demo logins (password {DEMO_PASSWORD}):")
     for username, code, role, label in DEMO_USERS:
         click.echo(f"  {username:<10} {role:<13} {code:<10} {label}")

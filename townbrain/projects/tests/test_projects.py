@@ -8,7 +8,6 @@ from townbrain.core.models import AuditEntry, OrgUnit
 from townbrain.core.scope import SYSTEM
 from townbrain.programmes.models import Programme
 from townbrain.projects import services
-from townbrain.projects.models import Project
 from townbrain.testing.cases import APITests
 
 _seq = iter(range(1, 10**6))
