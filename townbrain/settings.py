@@ -7,6 +7,7 @@ TOWNBRAIN_ALLOWED_HOSTS comma-separated host names (default 127.0.0.1,localhost)
 TOWNBRAIN_DATABASE_URL  e.g. postgres://postgres@127.0.0.1:5432/townbrain (default: SQLite in TOWNBRAIN_HOME)
 TOWNBRAIN_LOCKOUT_FAILURES   failed logins before lockout (default 5)
 TOWNBRAIN_LOCKOUT_MINUTES    lockout length in minutes (default 15)
+TOWNBRAIN_REPORT_DEADLINE_DAY  day of the next month a monthly report is due (default 5)
 """
 
 import os
@@ -135,6 +136,9 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "townbrain.access.views.locked_out"
 AXES_VERBOSE = False
+
+# Monthly reports for month M are due on this day of month M+1 (missed ones become warnings).
+REPORT_DEADLINE_DAY = env_int("TOWNBRAIN_REPORT_DEADLINE_DAY", 5)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -26,6 +26,7 @@ api_urls = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("rollups/", projects_api.RollupView.as_view(), name="rollups"),
+    path("warnings/", projects_api.WarningsView.as_view(), name="warnings"),
     path("", include(router.urls)),
 ]
 

@@ -12,7 +12,7 @@ from townbrain.core.api import RestrictedModelViewSet, RestrictedViewSetMixin
 from townbrain.core.models import OrgUnit
 from townbrain.programmes.models import Batch, Category, Programme, ProgrammeRole
 
-from . import rollups, services
+from . import rollups, services, warnings
 from .filters import ProjectFilterSet
 from .models import ProgressReport, Project
 
@@ -128,6 +128,27 @@ class ProgressViewSet(RestrictedViewSetMixin, mixins.CreateModelMixin, viewsets.
         serializer.instance = services.report_progress(self.request.user, project, period, **d)
 
 
+def _org_period_programme(request) -> tuple[OrgUnit, str, Programme]:
+    """Validate the common ?org=&period=&programme= parameters (400 with a reason; 404 outside scope)."""
+    q = request.query_params
+    errors = {name: _("This parameter is required.") for name in ("org", "period", "programme") if not q.get(name)}
+    if errors:
+        raise ValidationError(errors)
+    try:
+        code = codes.normalize(q["org"])
+    except codes.InvalidCode as exc:
+        raise ValidationError({"org": str(exc)}) from exc
+    try:
+        period = periods.month_id(*periods.parse_month(q["period"]))
+    except periods.InvalidPeriod as exc:
+        raise ValidationError({"period": str(exc)}) from exc
+    org = get_object_or_404(OrgUnit.objects.restrict(request.user, "view"), code=code)
+    programme = Programme.objects.filter(code=q["programme"]).first()
+    if programme is None:
+        raise ValidationError({"programme": _("Unknown programme “%(code)s”.") % {"code": q["programme"]}})
+    return org, period, programme
+
+
 class RollupView(APIView):
     """Live figures for an org unit, month and programme, with the same figures per child unit."""
 
@@ -140,24 +161,7 @@ class RollupView(APIView):
     ], responses=OpenApiTypes.OBJECT)
     def get(self, request):
         q = request.query_params
-        errors = {}
-        for name in ("org", "period", "programme"):
-            if not q.get(name):
-                errors[name] = _("This parameter is required.")
-        if errors:
-            raise ValidationError(errors)
-        try:
-            code = codes.normalize(q["org"])
-        except codes.InvalidCode as exc:
-            raise ValidationError({"org": str(exc)}) from exc
-        try:
-            periods.parse_month(q["period"])
-        except periods.InvalidPeriod as exc:
-            raise ValidationError({"period": str(exc)}) from exc
-        org = get_object_or_404(OrgUnit.objects.restrict(request.user, "view"), code=code)
-        programme = Programme.objects.filter(code=q["programme"]).first()
-        if programme is None:
-            raise ValidationError({"programme": _("Unknown programme “%(code)s”.") % {"code": q["programme"]}})
+        org, period, programme = _org_period_programme(request)
         dims = {}
         for name, model in (("category", Category), ("role", ProgrammeRole), ("batch", Batch)):
             if q.get(name):
@@ -166,4 +170,27 @@ class RollupView(APIView):
                     raise ValidationError({name: _("Programme %(programme)s has no %(dim)s “%(code)s”.")
                                            % {"programme": programme.code, "dim": name, "code": q[name]}})
                 dims[name] = obj
-        return Response(rollups.compute(request.user, org, q["period"], programme, **dims))
+        return Response(rollups.compute(request.user, org, period, programme, **dims))
+
+
+class WarningsView(APIView):
+    """Warnings for an org unit, month and programme: missing reports, not started, laggards.
+
+    `?kind=` (repeatable) limits the kinds.
+    """
+
+    @extend_schema(parameters=[
+        OpenApiParameter("org", OpenApiTypes.STR, required=True), OpenApiParameter("period", OpenApiTypes.STR,
+                                                                                   required=True),
+        OpenApiParameter("programme", OpenApiTypes.STR, required=True),
+        OpenApiParameter("kind", OpenApiTypes.STR, many=True, enum=list(warnings.KINDS)),
+    ], responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        org, period, programme = _org_period_programme(request)
+        kinds = request.query_params.getlist("kind") or list(warnings.KINDS)
+        unknown = set(kinds) - set(warnings.KINDS)
+        if unknown:
+            raise ValidationError({"kind": _("Unknown warning kind: %(kinds)s.") % {"kinds": ", ".join(sorted(unknown))}})
+        rows = warnings.compute(request.user, org, period, programme, kinds)
+        return Response({"org": org.code, "period": period, "programme": programme.code, "count": len(rows),
+                         "results": rows})

@@ -156,3 +156,32 @@ def test_rollup_is_live_up_the_tree(api_for, tree, users):
     # a town user cannot read the province
     assert api_for("guali").get("/api/rollups/", params).status_code == 404
     assert api.get("/api/rollups/", {**params, "period": "2020-9x"}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_warnings(api_for, tree, users, settings):
+    from townbrain.projects import warnings
+
+    settings.REPORT_DEADLINE_DAY = 5
+    late = make_project("330109113", status="started", actual_start=date(2020, 3, 10))
+    idle = make_project("330109113")  # planned March, never started
+    reported = make_project("330182107", status="started", actual_start=date(2020, 3, 2))
+    services.report_progress(users["dayang"], reported, "202009", progress_percent=Decimal("70"), status="started")
+    services.report_progress(users["guali"], late, "202008", progress_percent=Decimal("5"), status="started")
+    assert warnings.report_deadline("202009") == date(2020, 10, 5)
+    assert warnings.report_deadline("202012") == date(2021, 1, 5)
+    rows = api_for("zhejiang").get("/api/warnings/", {"org": "33", "period": "202009", "programme": "meili"}).json()
+    kinds = {(r["kind"], r["town"], r["project"]) for r in rows["results"]}
+    assert ("missing_report", "330109113", None) in kinds  # guali did not report September
+    assert ("missing_report", "330182107", None) not in kinds
+    assert ("not_started", "330109113", idle.pk) in kinds
+    assert ("laggard", "330109113", late.pk) in kinds  # 5 % in September against a 70 % plan
+    assert rows["count"] == 3
+    # before the deadline nobody is chased yet
+    early = warnings.compute(users["zhejiang"], tree["33"], "202009", late.programme, today=date(2020, 10, 3))
+    assert "missing_report" not in {r["kind"] for r in early}
+    only = api_for("guali").get("/api/warnings/", {"org": "330109113", "period": "202009", "programme": "meili",
+                                                   "kind": "not_started"}).json()
+    assert [r["project"] for r in only["results"]] == [idle.pk]
+    assert api_for("guali").get("/api/warnings/", {"org": "330182107", "period": "202009",
+                                                   "programme": "meili"}).status_code == 404
