@@ -10,6 +10,7 @@ from townbrain.core import api_views as core_api
 from townbrain.core import views as core_views
 from townbrain.programmes import api as programmes_api
 from townbrain.projects import api as projects_api
+from townbrain.projects import views as projects_views
 
 router = DefaultRouter()
 router.register("orgunits", core_api.OrgUnitViewSet, basename="orgunit")
@@ -23,8 +24,8 @@ router.register("progress", projects_api.ProgressViewSet, basename="progress")
 api_urls = [
     path("auth/token/", access_api.TokenView.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
     path("rollups/", projects_api.RollupView.as_view(), name="rollups"),
     path("warnings/", projects_api.WarningsView.as_view(), name="warnings"),
     path("", include(router.urls)),
@@ -41,6 +42,8 @@ urlpatterns = [
     path("org/<str:code>/edit/", core_views.orgunit_edit, name="orgunit-edit"),
     path("org/<str:code>/history/", core_views.orgunit_history, name="orgunit-history"),
     path("audit/", core_views.AuditListView.as_view(), name="audit-list"),
+    path("projects/", projects_views.ProjectListView.as_view(), name="project-list"),
+    path("projects/<int:pk>/", projects_views.project_detail, name="project-detail"),
     path("users/", access_views.UserListView.as_view(), name="user-list"),
     path("users/new/", access_views.user_create, name="user-create"),
     path("users/<int:pk>/", access_views.user_detail, name="user-detail"),

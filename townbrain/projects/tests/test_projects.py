@@ -8,7 +8,7 @@ from townbrain.core.models import AuditEntry, OrgUnit
 from townbrain.core.scope import SYSTEM
 from townbrain.programmes.models import Programme
 from townbrain.projects import services
-from townbrain.testing.cases import APITests
+from townbrain.testing.cases import APITests, ViewTests
 
 _seq = iter(range(1, 10**6))
 
@@ -185,3 +185,32 @@ def test_warnings(api_for, tree, users, settings):
     assert [r["project"] for r in only["results"]] == [idle.pk]
     assert api_for("guali").get("/api/warnings/", {"org": "330182107", "period": "202009",
                                                    "programme": "meili"}).status_code == 404
+
+
+class TestProjectViews(ViewTests):
+    list_url_name = "project-list"
+    detail_url_name = "project-detail"
+    text_of = staticmethod(lambda p: p.code)
+
+    def make(self, town_code):
+        return make_project(town_code)
+
+
+@pytest.mark.django_db
+def test_report_form_saves_through_service(client_for, tree, users):
+    project = make_project("330109113", status="started", actual_start=date(2020, 3, 10))
+    client = client_for("guali")
+    url = f"/projects/{project.pk}/"
+    bad = client.post(url, {"period": "2020-9", "month_investment": "1", "cumulative_investment": "1",
+                            "progress_percent": "10", "status": "started"})
+    assert bad.status_code == 200 and "YYYYMM" in bad.content.decode()
+    ok = client.post(url, {"period": "202009", "month_investment": "10", "cumulative_investment": "100",
+                           "progress_percent": "40", "status": "started"})
+    assert ok.status_code == 302
+    project.refresh_from_db()
+    assert project.last_period == "202009" and project.cumulative_investment == Decimal("100")
+    assert AuditEntry.objects.filter(action="progress.report", object_id__isnull=False).exists()
+    page = client.get(url).content.decode()
+    assert "progress-chart" in page and "202009" in page
+    viewer = client_for("guali_viewer").post(url, {"period": "202010", "status": "started"})
+    assert viewer.status_code == 403
