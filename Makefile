@@ -24,8 +24,9 @@ install-test: $(VENV)/.installed-test system-deps
 system-deps:
 	bash scripts/install-system-deps.sh
 
+# The demo's administrator gets the published demo password (never prompt in `make demo`).
 demo: install
-	$(BIN)/townbrain init
+	TOWNBRAIN_ADMIN_PASSWORD=townbrain-demo $(BIN)/townbrain init
 	$(BIN)/townbrain demo
 	$(BIN)/townbrain serve --port 8000
 
