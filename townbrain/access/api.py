@@ -1,4 +1,5 @@
 from django.contrib.auth import authenticate, get_user_model
+from django.db import transaction
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -110,10 +111,11 @@ class UserViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
         d.pop("org_unit", None)
         d.pop("role", None)
         user = serializer.instance
-        if d:
-            services.update_user(self.request.user, user, **d)
-        if password:
-            services.set_password(self.request.user, user, password)
+        with transaction.atomic():  # a rejected password must not leave the other fields changed
+            if d:
+                services.update_user(self.request.user, user, **d)
+            if password:
+                services.set_password(self.request.user, user, password)
 
 
 class MembershipViewSet(RestrictedViewSetMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,

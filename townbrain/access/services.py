@@ -85,10 +85,9 @@ def _membership_state(m: Membership) -> dict:
 
 
 def grant_membership(actor, user, org_unit: OrgUnit, role: str) -> Membership:
-    """Give `user` a role over `org_unit`'s subtree. The user must already work in the actor's area."""
+    """Give `user` a role over `org_unit`'s subtree. The user must work only in the actor's area."""
     require(actor, "manage", org_unit.code)
-    if not restrict_users(actor, "view").filter(pk=user.pk).exists():
-        raise PermissionDenied(_("You may not manage user %(name)s: they work outside your area.") % {"name": user})
+    _require_user(actor, user)
     _check_role(actor, role)
     try:
         with transaction.atomic():
@@ -103,6 +102,7 @@ def grant_membership(actor, user, org_unit: OrgUnit, role: str) -> Membership:
 
 def revoke_membership(actor, membership: Membership) -> None:
     require(actor, "manage", membership.org_unit_id)
+    _require_user(actor, membership.user)
     if membership.role == Role.SYSTEM_ADMIN:
         _check_role(actor, membership.role)
     with transaction.atomic():

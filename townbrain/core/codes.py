@@ -36,6 +36,9 @@ def normalize(raw) -> str:
         raise InvalidCode(_("The division code is empty."))
     if not text.isdigit() or not text.isascii():
         raise InvalidCode(_("Division code “%(code)s” may contain digits only.") % {"code": raw})
+    if text[0] == "0":
+        # Province codes run from 11 to 82; a leading zero (or an all-zero code) names nothing.
+        raise InvalidCode(_("Division code “%(code)s” cannot start with 0.") % {"code": raw})
     if len(text) == 12:
         # Strip the zero padding down to the deepest level that is not all zeros.
         for level in reversed(LEVELS):

@@ -16,7 +16,8 @@ class Role(models.TextChoices):
     EXPERT = "expert", _("Expert")
 
 
-# "manage" covers users, memberships and the audit log of the subtree.
+# "manage" covers users and memberships of the subtree. The audit log needs only "view":
+# whoever may see an object may see who changed it (its history page and the log export).
 ACTIONS = ("view", "add", "change", "delete", "manage")
 
 GRANTS: dict[str, frozenset[str]] = {
