@@ -1,4 +1,4 @@
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import authenticate, get_user_model, user_logged_in
 from django.db import transaction
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from townbrain.core.api import RestrictedViewSetMixin
+from townbrain.core.api import RestrictedViewSetMixin, ScopedSlugRelatedField
 from townbrain.core.models import OrgUnit
 from townbrain.core.roles import Role
 
@@ -46,13 +46,17 @@ class TokenView(APIView):
                             status=status.HTTP_429_TOO_MANY_REQUESTS)
         if user is None or not user.is_active:
             return Response({"detail": _("Wrong user name or password.")}, status=status.HTTP_400_BAD_REQUEST)
+        # A token is a login: tell axes (resets the failure counter like the login page does)
+        # and record last_login.
+        user_logged_in.send(sender=type(user), request=django_request, user=user)
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 
 
 class MembershipSerializer(serializers.ModelSerializer):
-    user = serializers.SlugRelatedField(slug_field="username", queryset=get_user_model().objects.all())
-    org_unit = serializers.SlugRelatedField(slug_field="code", queryset=OrgUnit.objects.all())
+    user = ScopedSlugRelatedField(slug_field="username", queryset=get_user_model().objects.all(),
+                                  scope=lambda qs, user: restrict_users(user, "view"))
+    org_unit = ScopedSlugRelatedField(slug_field="code", queryset=OrgUnit.objects.all())
     role = serializers.ChoiceField(choices=Role.choices)
 
     class Meta:
@@ -64,7 +68,7 @@ class MembershipSerializer(serializers.ModelSerializer):
 class UserSerializer(serializers.ModelSerializer):
     memberships = serializers.SerializerMethodField()
     password = serializers.CharField(write_only=True, required=False, trim_whitespace=False)
-    org_unit = serializers.SlugRelatedField(slug_field="code", queryset=OrgUnit.objects.all(), write_only=True,
+    org_unit = ScopedSlugRelatedField(slug_field="code", queryset=OrgUnit.objects.all(), write_only=True,
                                             required=False, help_text=_("First membership's org unit (create only)"))
     role = serializers.ChoiceField(choices=Role.choices, write_only=True, required=False,
                                    help_text=_("First membership's role (create only)"))

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from townbrain.core import codes, periods
-from townbrain.core.api import RestrictedModelViewSet, RestrictedViewSetMixin
+from townbrain.core.api import RestrictedModelViewSet, RestrictedViewSetMixin, ScopedSlugRelatedField
 from townbrain.core.models import OrgUnit
 from townbrain.programmes.models import Batch, Category, Programme, ProgrammeRole
 
@@ -20,7 +20,7 @@ MONEY = {"max_digits": 14, "decimal_places": 2, "coerce_to_string": False}
 
 
 class ProjectSerializer(serializers.ModelSerializer):
-    town = serializers.SlugRelatedField(slug_field="code", queryset=OrgUnit.objects.all())
+    town = ScopedSlugRelatedField(slug_field="code", queryset=OrgUnit.objects.all())
     programme = serializers.SlugRelatedField(slug_field="code", queryset=Programme.objects.all())
     category = serializers.CharField(required=False, allow_blank=True, allow_null=True,
                                      help_text=_("Category code or name within the programme"))
