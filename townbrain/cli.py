@@ -32,10 +32,11 @@ def command(name: str):
 
                 with origin("cli", f"cli:{name}"):
                     return fn(*args, **kwargs)
-            except click.exceptions.Exit:
+            except (click.exceptions.Exit, click.UsageError):
                 raise
-            except click.ClickException:
-                raise
+            except click.ClickException as exc:  # same one-line form as every other error
+                click.echo(f"townbrain: error: {exc.format_message()}", err=True)
+                sys.exit(exc.exit_code)
             except Exception as exc:  # noqa: BLE001 - the CLI's contract is one line, not a traceback
                 if os.environ.get("TOWNBRAIN_TRACEBACK"):
                     raise
@@ -195,8 +196,13 @@ def createuser(username, org_code, role, password, name):
 def check(deploy):
     """Check the configuration; non-zero exit when anything is wrong."""
     from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
 
-    call_command("check", deploy=deploy, fail_level="WARNING")
+    try:
+        call_command("check", deploy=deploy, fail_level="WARNING")
+    except SystemCheckError as exc:
+        click.echo(str(exc).strip(), err=True)  # the issues themselves, not just "some issues"
+        raise click.ClickException("the configuration check found the issues listed above") from None
     click.echo("no issues")
 
 
