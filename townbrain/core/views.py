@@ -35,6 +35,14 @@ def get_unit(request, code: str, action: str = "view") -> OrgUnit:
     return unit
 
 
+def breadcrumb(request, unit: OrgUnit) -> list[OrgUnit]:
+    """The unit's ancestors, top first; `linked` marks those the user may open (the rest would 404)."""
+    ancestors = unit.ancestors()
+    for ancestor in ancestors:
+        ancestor.linked = allows(request.user, "view", ancestor.code)
+    return ancestors
+
+
 @login_required
 def home(request):
     """Start where the user works: their one unit, or the list of their units."""
@@ -69,7 +77,7 @@ def orgunit_detail(request, code):
         "core/orgunit_detail.html",
         {
             "unit": unit,
-            "breadcrumb": unit.ancestors(),
+            "breadcrumb": breadcrumb(request, unit),
             "page": page,
             "rows": table_rows(ORG_COLUMNS, page.object_list),
             "columns": ORG_COLUMNS,
@@ -92,7 +100,7 @@ def orgunit_edit(request, code):
         else:
             messages.success(request, _("Profile saved."))
             return redirect(unit)
-    return render(request, "core/orgunit_edit.html", {"unit": unit, "form": form, "breadcrumb": unit.ancestors()})
+    return render(request, "core/orgunit_edit.html", {"unit": unit, "form": form, "breadcrumb": breadcrumb(request, unit)})
 
 
 AUDIT_COLUMNS = [
@@ -125,4 +133,4 @@ def orgunit_history(request, code):
     entries = AuditEntry.objects.restrict(request.user, "view").filter(object_type="orgunit", object_id=unit.code)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     return render(request, "core/history.html", {"unit": unit, "object": unit, "page": page,
-                                                 "breadcrumb": unit.ancestors()})
+                                                 "breadcrumb": breadcrumb(request, unit)})
