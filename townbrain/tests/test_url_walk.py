@@ -287,6 +287,10 @@ def write_payloads(w, actor) -> list[dict]:
         "password": STRONG_PASSWORD,
         # membership: pull the other town's user into our town, at a high role
         "user": w.user.username, "org_unit": OWN, "role": "office_admin",
+        # project: rename it, move it into our town; its monthly report
+        "code": "WALK-1", "name": "walker", "town": OWN, "programme": w.programme.code, "status": "planned",
+        "project": w.project.pk, "period": "202005", "month_investment": "9", "cumulative_investment": "99",
+        "progress_percent": "50",
     }
     # The user page multiplexes its forms on `op`.
     ops = [{}, {"op": "edit"}, {"op": "password"}, {"op": "grant"},
@@ -304,6 +308,12 @@ def list_write_payloads(w, actor) -> list[dict]:
         {"user": actor.username, "org_unit": OTHER, "role": "office_admin"},
         # a role in our town for the other town's user
         {"user": w.user.username, "org_unit": OWN, "role": "viewer"},
+        # a project in the other town
+        {"code": "WALK-2", "name": "walker", "town": OTHER, "programme": w.programme.code, "status": "planned",
+         "total_investment": "100", "annual_plan": "10"},
+        # a monthly report for the other town's project
+        {"project": w.project.pk, "period": "202005", "status": "started", "month_investment": "9",
+         "cumulative_investment": "99", "progress_percent": "50"},
     ]
 
 
@@ -313,7 +323,7 @@ TOWN_USERS = ["guali", "guali_office"]
 # --- the tests ----------------------------------------------------------------------------------
 
 
-def test_walk_sees_the_project():
+def test_walk_reaches_into_the_api_router():
     names = {r.name for r in ROUTES}
     # The walk must reach into the API router, or it proves nothing about the API.
     assert {"orgunit-detail", "api:orgunit-list", "api:orgunit-detail", "api:audit-detail",
