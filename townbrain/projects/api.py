@@ -13,7 +13,7 @@ from townbrain.core.models import OrgUnit
 from townbrain.programmes.models import Batch, Category, Programme, ProgrammeRole
 
 from . import rollups, services, warnings
-from .filters import ProjectFilterSet
+from .filters import ProgressFilterSet, ProjectFilterSet
 from .models import ProgressReport, Project
 
 MONEY = {"max_digits": 14, "decimal_places": 2, "coerce_to_string": False}
@@ -111,7 +111,7 @@ class ProgressViewSet(RestrictedViewSetMixin, mixins.CreateModelMixin, viewsets.
 
     queryset = ProgressReport.objects.select_related("project")
     serializer_class = ProgressSerializer
-    filterset_fields = ["period", "project", "status"]
+    filterset_class = ProgressFilterSet
 
     def perform_create(self, serializer):
         d = dict(serializer.validated_data)

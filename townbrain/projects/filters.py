@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from townbrain.core.filters import DivisionCodeFilter
 
-from .models import Project, Status
+from .models import ProgressReport, Project, Status
 
 
 class ProjectFilterSet(filters.FilterSet):
@@ -36,3 +36,19 @@ class ProjectFilterSet(filters.FilterSet):
         return queryset.filter(town__enrolments__batch__code=value,
                                town__enrolments__programme=F("programme")).distinct()
 
+
+
+class ProgressFilterSet(filters.FilterSet):
+    # A number, not a ModelChoiceFilter: a <select> would list every project of the country.
+    project = filters.NumberFilter(label=_("Project id"), field_name="project_id")
+    project_code = filters.CharFilter(label=_("Project code"), field_name="project__code")
+    programme = filters.CharFilter(label=_("Programme"), field_name="project__programme__code")
+    under = DivisionCodeFilter(label=_("Under (code)"), field_name="project__town__code", lookup_expr="startswith")
+    period = filters.CharFilter(label=_("Period (YYYYMM)"))
+    period_from = filters.CharFilter(label=_("From period"), field_name="period", lookup_expr="gte")
+    period_to = filters.CharFilter(label=_("To period"), field_name="period", lookup_expr="lte")
+    status = filters.MultipleChoiceFilter(label=_("Status"), choices=Status.choices)
+
+    class Meta:
+        model = ProgressReport
+        fields = ["project", "project_code", "programme", "under", "period", "period_from", "period_to", "status"]

@@ -15,7 +15,7 @@ from . import services
 from .filters import ProjectFilterSet
 from .forms import ProgressForm
 from .models import Project
-from .rollups import schedule_state
+from .schedule import schedule_state
 
 PROJECT_COLUMNS = [
     Column("code", gettext_lazy("Project code"), sort="code", link=True, url=lambda p: reverse("project-detail", args=[p.pk])),

@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 from townbrain.core import periods
 
 from .models import ProgressReport, Status
-from .rollups import schedule_state, scoped_projects
+from .rollups import scoped_projects
+from .schedule import schedule_state
 
 KINDS = ("missing_report", "not_started", "laggard")
 

@@ -456,11 +456,8 @@ def test_town_user_lists_hide_other_town(route, actor, world):
 # (strict: when the leak is fixed the test passes, fails as XPASS, and the entry must go).
 # (The walk's first run found the create forms of api:user-list and api:membership-list
 # listing every org unit and user in <select>s; fixed by ScopedSlugRelatedField.)
-KNOWN_BROWSABLE_LEAKS: dict[str, str] = {
-    "api:progress-list": "the browsable API's filter form lists every project of the country in a <select>: "
-                         "ProgressViewSet.filterset_fields makes `project` a ModelChoiceFilter over "
-                         "Project.objects.all(); give it a FilterSet whose project filter is restricted",
-}
+# (api:progress-list's filter form listed every project in a <select>; fixed by ProgressFilterSet.)
+KNOWN_BROWSABLE_LEAKS: dict[str, str] = {}
 
 API_ROUTES = [r for r in GUARDED if r.is_api]
 
