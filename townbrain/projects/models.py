@@ -91,3 +91,26 @@ class ProgressReport(TimeStampedModel):
 
     def __str__(self):
         return f"{self.project.code} {self.period}"
+
+
+class MonthlyPlan(models.Model):
+    """A project's own plan curve: the physical progress (and cumulative investment) due by a month.
+
+    Without one, the plan is linear from planned start to planned completion.
+    """
+
+    project = models.ForeignKey(Project, verbose_name=_("project"), on_delete=models.CASCADE,
+                                related_name="monthly_plan")
+    period = models.CharField(_("period (YYYYMM)"), max_length=6)
+    planned_progress = models.DecimalField(_("planned physical progress (%)"), max_digits=5, decimal_places=2)
+    planned_cumulative = models.DecimalField(_("planned cumulative investment (10k yuan)"), **MONEY,
+                                             null=True, blank=True)
+
+    class Meta:
+        ordering = ["project_id", "period"]
+        verbose_name = _("monthly plan")
+        verbose_name_plural = _("monthly plans")
+        constraints = [models.UniqueConstraint(fields=["project", "period"], name="projects_monthlyplan_unique")]
+
+    def __str__(self):
+        return f"{self.project.code} {self.period} {self.planned_progress}%"

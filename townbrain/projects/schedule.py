@@ -1,6 +1,7 @@
 """Where a project stands against its plan: 超前 ahead / 正常 on time / 滞后 late.
 
-The plan is linear over the planned months (planned start to planned completion).
+The plan is the project's own monthly curve (MonthlyPlan rows) when it has one, otherwise
+linear over the planned months (planned start to planned completion).
 """
 
 from datetime import date
@@ -8,7 +9,7 @@ from decimal import Decimal
 
 from townbrain.core import periods
 
-from .models import Status
+from .models import MonthlyPlan, Status
 
 LAG_TOLERANCE = Decimal(10)  # percentage points either side of the plan that still count as on time
 
@@ -24,13 +25,34 @@ def expected_progress(planned_start: date | None, planned_completion: date | Non
     return min(Decimal(100), Decimal(done * 100) / Decimal(total))
 
 
-def schedule_state(project, at: date, progress: Decimal | None) -> str:
-    """超前 ahead / 正常 on time / 滞后 late, against the linear plan."""
+def curve_progress(curve: list[tuple[str, Decimal]], at: date) -> Decimal | None:
+    """The planned progress of the latest curve month on or before `at` (0 before the first; None without a curve)."""
+    if not curve:
+        return None
+    month = periods.month_id(at.year, at.month)
+    due = [progress for period, progress in curve if period <= month]
+    return due[-1] if due else Decimal(0)
+
+
+def curves_for(project_ids) -> dict[int, list[tuple[str, Decimal]]]:
+    """Plan curves of many projects in one query: {project id: [(period, planned progress), ...] sorted}."""
+    curves: dict[int, list[tuple[str, Decimal]]] = {}
+    rows = (MonthlyPlan.objects.filter(project_id__in=list(project_ids)).order_by("project_id", "period")
+            .values_list("project_id", "period", "planned_progress"))
+    for pid, period, progress in rows:
+        curves.setdefault(pid, []).append((period, progress))
+    return curves
+
+
+def schedule_state(project, at: date, progress: Decimal | None, curve: list | None = None) -> str:
+    """超前 ahead / 正常 on time / 滞后 late, against the project's curve (`curve`) or the linear plan."""
     if project.status == Status.COMPLETED:
         return "on_time"
     if project.planned_start and project.planned_start <= at and not (project.actual_start and project.actual_start <= at):
         return "late"
-    expected = expected_progress(project.planned_start, project.planned_completion, at)
+    expected = curve_progress(curve, at) if curve else None
+    if expected is None:
+        expected = expected_progress(project.planned_start, project.planned_completion, at)
     if expected is None or progress is None:
         return "on_time"
     if progress < expected - LAG_TOLERANCE:

@@ -169,3 +169,44 @@ def _sync_project(actor, project: Project) -> None:
     if after != before:
         project.save(update_fields=["status", "cumulative_investment", "progress_percent", "last_period", "updated"])
         audit.record(actor, "project.progress", project, before, after, org_code=project.town_id)
+
+
+# --- the monthly plan curve -------------------------------------------------------------------
+
+def set_monthly_plan(actor, project: Project, curve: dict) -> list:
+    """Replace `project`'s plan curve with {period YYYYMM: planned progress % (or (progress, cumulative 万元))}.
+
+    The curve must not fall from one month to the next and stays within 0–100 %. An empty
+    dict removes the curve (the linear plan applies again).
+    """
+    from .models import MonthlyPlan
+
+    require(actor, "change", project.town_id)
+    rows, errors = [], {}
+    for raw_period, value in sorted(curve.items(), key=lambda kv: str(kv[0])):
+        try:
+            period = periods.month_id(*periods.parse_month(raw_period))
+        except periods.InvalidPeriod as exc:
+            errors[str(raw_period)] = str(exc)
+            continue
+        progress, cumulative = value if isinstance(value, tuple | list) else (value, None)
+        progress = Decimal(str(progress))
+        if not (Decimal(0) <= progress <= Decimal(100)):
+            errors[period] = _("Planned progress is a percentage between 0 and 100.")
+        elif rows and progress < rows[-1].planned_progress:
+            errors[period] = _("The plan cannot fall from %(before)s%% to %(now)s%%.") % {
+                "before": rows[-1].planned_progress, "now": progress}
+        rows.append(MonthlyPlan(project=project, period=period, planned_progress=progress,
+                                planned_cumulative=None if cumulative is None else Decimal(str(cumulative))))
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        def state(plans):
+            return {p.period: [audit._plain(p.planned_progress), audit._plain(p.planned_cumulative)] for p in plans}
+
+        old, new = state(project.monthly_plan.all()), state(rows)
+        if old != new:
+            project.monthly_plan.all().delete()
+            MonthlyPlan.objects.bulk_create(rows)
+            audit.record(actor, "project.plan", project, {"plan": old}, {"plan": new}, org_code=project.town_id)
+    return rows

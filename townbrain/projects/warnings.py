@@ -16,7 +16,7 @@ from townbrain.core import periods
 
 from .models import ProgressReport, Status
 from .rollups import scoped_projects
-from .schedule import schedule_state
+from .schedule import curves_for, schedule_state
 
 KINDS = ("missing_report", "not_started", "laggard")
 
@@ -44,14 +44,16 @@ def compute(user, org, period: str, programme, kinds=KINDS, today: date | None =
     if {"not_started", "laggard"} & set(kinds):
         progress = dict(ProgressReport.objects.filter(project__in=qs, period__lte=period).order_by("period")
                         .values_list("project_id", "progress_percent"))
-        for p in qs.filter(planned_start__lte=end).exclude(status=Status.COMPLETED).order_by("town_id", "code"):
+        candidates = list(qs.filter(planned_start__lte=end).exclude(status=Status.COMPLETED).order_by("town_id", "code"))
+        curves = curves_for(p.pk for p in candidates)
+        for p in candidates:
             started = p.actual_start is not None and p.actual_start <= end
             if not started and "not_started" in kinds:
                 rows.append({"kind": "not_started", "town": p.town_id, "town_name": p.town.name, "project": p.pk,
                              "project_code": p.code, "project_name": p.name,
                              "message": _("Planned to start on %(date)s, not started.")
                              % {"date": p.planned_start.isoformat()}})
-            elif started and "laggard" in kinds and schedule_state(p, end, progress.get(p.pk)) == "late":
+            elif started and "laggard" in kinds and schedule_state(p, end, progress.get(p.pk), curves.get(p.pk)) == "late":
                 rows.append({"kind": "laggard", "town": p.town_id, "town_name": p.town.name, "project": p.pk,
                              "project_code": p.code, "project_name": p.name,
                              "message": _("Physical progress %(progress)s%% is behind the plan.")
