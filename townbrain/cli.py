@@ -206,6 +206,111 @@ def check(deploy):
     click.echo("no issues")
 
 
+@main.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--kind", required=True, help="projects, progress, indicator_values (expert_activities: a later issue).")
+@click.option("--dry-run", is_flag=True, help="Check and plan only; write nothing.")
+@click.option("--only-valid", is_flag=True, help="Import the valid rows even when other rows have errors.")
+@click.option("--as", "username", default=None, help="Import as this user (scope, audit). Default: system.")
+@click.option("--json", "as_json", is_flag=True, help="Print only the summary as JSON.")
+@command("import")
+def import_cmd(file, kind, dry_run, only_valid, username, as_json):
+    """Import FILE (.xlsx .xls .ods .csv .json). Exit 0: no errors; 1: rows had errors; 2: unreadable file."""
+    from pathlib import Path
+
+    from townbrain.exchange.pipeline import run_import
+
+    actor = _actor(username)
+    path = Path(file)
+    if not path.exists():
+        _finish_import({"status": "unreadable", "errors": [{"row": None, "column": None, "value": "",
+                                                            "message": f"no such file: {file}"}]}, as_json)
+    data = path.read_bytes()
+    if as_json:
+        summary = run_import(actor, data, path.name, kind, dry_run=dry_run, only_valid=only_valid)
+    else:
+        with _progress("importing") as bar:
+            summary = run_import(actor, data, path.name, kind, dry_run=dry_run, only_valid=only_valid,
+                                 progress=lambda done, total: bar.update("rows", done, total))
+    if not as_json:
+        c = summary["counts"]
+        click.echo(f"{summary['status']}: {c['created']} created, {c['updated']} updated, "
+                   f"{c['unchanged']} unchanged, {len(summary['errors'])} errors"
+                   + (f" (batch {summary['id']})" if summary.get("id") else ""))
+        for w in summary.get("warnings", []):
+            click.echo(f"warning: {w}")
+        for e in summary["errors"][:200]:
+            where = f"row {e['row']}" if e["row"] else "file"
+            click.echo(f"  {where}" + (f", {e['column']}" if e["column"] else "")
+                       + (f" [{e['value']}]" if e["value"] else "") + f": {e['message']}")
+    _finish_import(summary, as_json)
+
+
+def _finish_import(summary, as_json):
+    import json
+
+    if as_json:
+        click.echo(json.dumps({k: summary.get(k) for k in ("status", "counts", "errors", "id", "warnings")
+                               if k in summary}, ensure_ascii=False))
+    code = 2 if summary["status"] == "unreadable" else 1 if summary["errors"] else 0
+    sys.exit(code)
+
+
+@main.command("export")
+@click.option("--kind", required=True, type=click.Choice(["projects", "progress", "indicator_values"]))
+@click.option("--org", default=None, help="Division code: only this subtree.")
+@click.option("--programme", default=None, help="Programme code, e.g. meili.")
+@click.option("--format", "fmt", default="xlsx", show_default=True, type=click.Choice(["xlsx", "csv", "json"]))
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="File to write.")
+@click.option("--as", "username", default=None, help="Export as this user (scope). Default: system.")
+@command("export")
+def export_cmd(kind, org, programme, fmt, output, username):
+    """Export a list in the exchange standard (re-importing it changes nothing)."""
+    from pathlib import Path
+
+    from townbrain.core import codes
+    from townbrain.exchange.exports import export
+
+    actor = _actor(username)
+    data = export(actor, kind, fmt, org=codes.normalize(org) if org else None, programme=programme)
+    Path(output).write_bytes(data)
+    click.echo(f"{output}: {len(data):,} bytes")
+
+
+def _actor(username):
+    from django.contrib.auth import get_user_model
+
+    from townbrain.core.scope import SYSTEM
+
+    if not username:
+        return SYSTEM
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise click.ClickException(f"no active user {username}")
+    return user
+
+
+@main.group()
+def formula():
+    """The formula engine (DHIS2 expression syntax)."""
+
+
+# An expression may start with "-" (e.g. "-3^2"): do not read it as an option.
+@formula.command("eval", context_settings={"ignore_unknown_options": True})
+@click.argument("expr", nargs=-1, required=True)
+@click.option("--var", "var_pairs", multiple=True, metavar="CODE=VALUE",
+              help="A value for #{CODE}: a number, true, false, null, or text. Repeat for several.")
+@click.option("--missing", type=click.Choice(["null", "zero"]), default="null", show_default=True,
+              help="How a #{code} without a value counts.")
+def formula_eval(expr, var_pairs, missing):
+    """Evaluate EXPR; prints exactly one JSON object: {"value": ...} (exit 0) or {"error": ...} (exit 1)."""
+    from townbrain.indicators.expressions.cli import formula_eval_command
+
+    code, text = formula_eval_command(" ".join(expr), list(var_pairs), missing=missing)
+    click.echo(text)
+    sys.exit(code)
+
+
 @main.group()
 def bench():
     """Benchmarks; their figures go to docs/performance.md."""
@@ -224,6 +329,50 @@ def bench_divisions(output, repeat):
 
     write_section(output, "load-divisions (SQLite)", figures)
     click.echo(figures["summary"])
+
+
+@bench.command("rollups")
+@click.option("--output", default="docs/performance.md", show_default=True)
+@click.option("--database", default="townbrain_bench", show_default=True,
+              help="PostgreSQL database to generate the national dataset into (created, reused when loaded).")
+@click.option("--reads", default=100, show_default=True, type=int, help="Roll-up reads per org unit.")
+@click.option("--saves", default=300, show_default=True, type=int, help="Progress reports saved.")
+@click.option("--ledger-reads", default=10, show_default=True, type=int,
+              help="Reads per org unit by the plain GROUP BY (slow at the province).")
+@command("bench rollups")
+def bench_rollups(output, database, reads, saves, ledger_reads):
+    """Live roll-ups on a national dataset (40,000 towns, 1,000,000 projects, 12,000,000 reports); PostgreSQL."""
+    from townbrain.bench.report import write_section
+    from townbrain.bench.rollups import run
+
+    figures = run(database=database, reads=reads, saves=saves, ledger_reads=ledger_reads, echo=click.echo)
+    write_section(output, "roll-ups (PostgreSQL)", figures)
+    click.echo(figures["summary"])
+
+
+@main.group()
+def rollups():
+    """The live roll-up table (projects by org unit, month, programme, category, role and batch)."""
+
+
+@rollups.command("rebuild")
+@click.option("--programme", "programme_code", default=None, help="Only this programme (code, e.g. meili).")
+@command("rollups rebuild")
+def rollups_rebuild(programme_code):
+    """Recompute the roll-up table from the project ledger (a repair tool; writers wait while it runs)."""
+    import time
+
+    from townbrain.programmes.models import Programme
+    from townbrain.projects.rollups import rebuild
+
+    programme = None
+    if programme_code:
+        programme = Programme.objects.filter(code=programme_code).first()
+        if programme is None:
+            raise click.ClickException(f"no programme with code {programme_code}")
+    start = time.perf_counter()
+    count = rebuild(programme)
+    click.echo(f"{count:,} roll-up cells rebuilt in {time.perf_counter() - start:.1f} s")
 
 
 class _progress:

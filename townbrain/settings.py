@@ -8,6 +8,7 @@ TOWNBRAIN_DATABASE_URL  e.g. postgres://postgres@127.0.0.1:5432/townbrain (defau
 TOWNBRAIN_LOCKOUT_FAILURES   failed logins before lockout (default 5)
 TOWNBRAIN_LOCKOUT_MINUTES    lockout length in minutes (default 15)
 TOWNBRAIN_REPORT_DEADLINE_DAY  day of the next month a monthly report is due (default 5)
+TOWNBRAIN_IMPORT_MAX_MB / _MAX_ROWS / _MAX_UNZIPPED_MB  import limits (50 MB, 200,000 rows, 500 MB)
 """
 
 import os
@@ -63,6 +64,9 @@ INSTALLED_APPS = [
     "townbrain.access",
     "townbrain.programmes",
     "townbrain.projects",
+    "townbrain.indicators",
+    "townbrain.assessments",
+    "townbrain.exchange",
 ]
 
 MIDDLEWARE = [
@@ -136,6 +140,12 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "townbrain.access.views.locked_out"
 AXES_VERBOSE = False
+
+# Imports: upload size, rows per file, and how far an xlsx/ods may unpack (zip bombs).
+IMPORT_MAX_BYTES = env_int("TOWNBRAIN_IMPORT_MAX_MB", 50) * 1024 * 1024
+IMPORT_MAX_ROWS = env_int("TOWNBRAIN_IMPORT_MAX_ROWS", 200_000)
+IMPORT_MAX_UNZIPPED_BYTES = env_int("TOWNBRAIN_IMPORT_MAX_UNZIPPED_MB", 500) * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Monthly reports for month M are due on this day of month M+1 (missed ones become warnings).
 REPORT_DEADLINE_DAY = env_int("TOWNBRAIN_REPORT_DEADLINE_DAY", 5)

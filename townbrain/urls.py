@@ -8,7 +8,11 @@ from townbrain.access import api as access_api
 from townbrain.access import views as access_views
 from townbrain.core import api_views as core_api
 from townbrain.core import views as core_views
+from townbrain.exchange import api as exchange_api
+from townbrain.exchange import views as exchange_views
+from townbrain.indicators import api as indicators_api
 from townbrain.programmes import api as programmes_api
+from townbrain.programmes import views as programmes_views
 from townbrain.projects import api as projects_api
 from townbrain.projects import views as projects_views
 
@@ -20,6 +24,13 @@ router.register("memberships", access_api.MembershipViewSet, basename="membershi
 router.register("programmes", programmes_api.ProgrammeViewSet, basename="programme")
 router.register("projects", projects_api.ProjectViewSet, basename="project")
 router.register("progress", projects_api.ProgressViewSet, basename="progress")
+router.register("targets", programmes_api.TargetViewSet, basename="target")
+router.register("enrolments", programmes_api.EnrolmentViewSet, basename="enrolment")
+router.register("imports", exchange_api.ImportViewSet, basename="import")
+router.register("dataelements", indicators_api.DataElementViewSet, basename="dataelement")
+router.register("datavalues", indicators_api.DataValueViewSet, basename="datavalue")
+router.register("indicators", indicators_api.IndicatorViewSet, basename="indicator")
+router.register("validationrules", indicators_api.ValidationRuleViewSet, basename="validationrule")
 
 api_urls = [
     path("auth/token/", access_api.TokenView.as_view(), name="token"),
@@ -27,6 +38,10 @@ api_urls = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
     path("rollups/", projects_api.RollupView.as_view(), name="rollups"),
+    path("validation/", indicators_api.ValidationView.as_view(), name="validation"),
+    path("standard/", exchange_api.StandardView.as_view(), name="standard"),
+    path("standard/<str:kind>/", exchange_api.StandardKindView.as_view(), name="standard-kind"),
+    path("standard/<str:kind>/template.xlsx", exchange_api.TemplateView.as_view(), name="standard-template"),
     path("warnings/", projects_api.WarningsView.as_view(), name="warnings"),
     path("", include(router.urls)),
 ]
@@ -41,9 +56,26 @@ urlpatterns = [
     path("org/<str:code>/", core_views.orgunit_detail, name="orgunit-detail"),
     path("org/<str:code>/edit/", core_views.orgunit_edit, name="orgunit-edit"),
     path("org/<str:code>/history/", core_views.orgunit_history, name="orgunit-history"),
+    path("org/<str:code>/targets/", projects_views.orgunit_targets, name="orgunit-targets"),
     path("audit/", core_views.AuditListView.as_view(), name="audit-list"),
+    path("imports/", exchange_views.ImportListView.as_view(), name="import-list"),
+    path("imports/upload/", exchange_views.import_upload, name="import-upload"),
+    path("imports/plan/<str:token>/", exchange_views.import_plan, name="import-plan"),
+    path("imports/errors/<str:token>/", exchange_views.import_errors, name="import-errors"),
+    path("imports/<int:pk>/", exchange_views.import_detail, name="import-detail"),
+    path("history/<str:object_type>/<str:object_id>/", core_views.object_history, name="object-history"),
     path("projects/", projects_views.ProjectListView.as_view(), name="project-list"),
     path("projects/<int:pk>/", projects_views.project_detail, name="project-detail"),
+    path("rollups/", projects_views.rollup_page, name="rollup-page"),
+    path("warnings/", projects_views.warning_list, name="warning-list"),
+    path("targets/", programmes_views.TargetListView.as_view(), name="target-list"),
+    path("targets/<int:pk>/", programmes_views.target_detail, name="target-detail"),
+    path("enrolments/", programmes_views.EnrolmentListView.as_view(), name="enrolment-list"),
+    path("enrolments/new/", programmes_views.enrolment_create, name="enrolment-create"),
+    path("enrolments/<int:pk>/", programmes_views.enrolment_detail, name="enrolment-detail"),
+    path("programmes/", programmes_views.programme_list, name="programme-list"),
+    path("programmes/new/", programmes_views.programme_create, name="programme-create"),
+    path("programmes/<slug:code>/", programmes_views.programme_detail, name="programme-detail"),
     path("users/", access_views.UserListView.as_view(), name="user-list"),
     path("users/new/", access_views.user_create, name="user-create"),
     path("users/<int:pk>/", access_views.user_detail, name="user-detail"),

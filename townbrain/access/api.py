@@ -11,9 +11,11 @@ from rest_framework.views import APIView
 from townbrain.core.api import RestrictedViewSetMixin, ScopedSlugRelatedField
 from townbrain.core.models import OrgUnit
 from townbrain.core.roles import Role
+from townbrain.core.scope import allows
 
 from . import services
 from .filters import MembershipFilterSet, UserFilterSet
+from .forms import role_choices
 from .models import Membership
 from .scoping import restrict_users
 
@@ -53,11 +55,31 @@ class TokenView(APIView):
         return Response({"token": token.key})
 
 
+class RoleField(serializers.ChoiceField):
+    """A role. Offers (browsable API form, OPTIONS) only the roles the caller may give, so a
+    non-system-administrator is never offered system administrator; any known role is accepted
+    here and the service refuses what the caller may not give (403, with the reason)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=Role.choices, **kwargs)
+
+    def bind(self, field_name, parent):
+        super().bind(field_name, parent)
+        request = self.context.get("request")
+        if request is not None:  # no request: the schema, which documents every role
+            self.choices = role_choices(request.user)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and data in Role.values:
+            return data
+        return super().to_internal_value(data)
+
+
 class MembershipSerializer(serializers.ModelSerializer):
     user = ScopedSlugRelatedField(slug_field="username", queryset=get_user_model().objects.all(),
                                   scope=lambda qs, user: restrict_users(user, "view"))
     org_unit = ScopedSlugRelatedField(slug_field="code", queryset=OrgUnit.objects.all())
-    role = serializers.ChoiceField(choices=Role.choices)
+    role = RoleField()
 
     class Meta:
         model = Membership
@@ -70,8 +92,7 @@ class UserSerializer(serializers.ModelSerializer):
     password = serializers.CharField(write_only=True, required=False, trim_whitespace=False)
     org_unit = ScopedSlugRelatedField(slug_field="code", queryset=OrgUnit.objects.all(), write_only=True,
                                             required=False, help_text=_("First membership's org unit (create only)"))
-    role = serializers.ChoiceField(choices=Role.choices, write_only=True, required=False,
-                                   help_text=_("First membership's role (create only)"))
+    role = RoleField(write_only=True, required=False, help_text=_("First membership's role (create only)"))
 
     class Meta:
         model = get_user_model()
@@ -80,7 +101,12 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "last_login", "memberships"]
 
     def get_memberships(self, obj) -> list[dict]:
-        return [{"org_unit": m.org_unit_id, "role": m.role} for m in obj.memberships.all()]
+        """The user's roles inside the caller's view scope (all of them for a system administrator):
+        seeing a county clerk does not tell a town which other towns they work for."""
+        request = self.context.get("request")
+        caller = getattr(request, "user", None)
+        return [{"org_unit": m.org_unit_id, "role": m.role} for m in obj.memberships.all()
+                if allows(caller, "view", m.org_unit_id)]
 
     def validate(self, attrs):
         if self.instance is None:

@@ -22,16 +22,16 @@ from .models import Membership
 DEMO_PASSWORD = "townbrain-demo"
 DEMO_PROVINCES = ["33", "52"]
 
-# (user name, division code, role, what it stands for)
+# (user name, division code, role, full name: who it stands for, in Chinese like every name in the data)
 DEMO_USERS = [
-    ("admin", "33", "system_admin", "系统管理员 system administrator"),
-    ("zhejiang", "33", "office_admin", "浙江省美丽城镇办 province office"),
-    ("hangzhou", "3301", "office_admin", "杭州市美镇办 city office"),
-    ("xiaoshan", "330109", "editor", "萧山区美镇办 county office"),
-    ("jiande", "330182", "editor", "建德市美镇办 county office"),
-    ("guali", "330109113", "editor", "瓜沥镇 town government"),
-    ("dayang", "330182107", "editor", "大洋镇 town government"),
-    ("guizhou", "52", "office_admin", "贵州省小城镇办 province office"),
+    ("admin", "33", "system_admin", "系统管理员"),
+    ("zhejiang", "33", "office_admin", "浙江省美丽城镇办"),
+    ("hangzhou", "3301", "office_admin", "杭州市美镇办"),
+    ("xiaoshan", "330109", "editor", "萧山区美镇办"),
+    ("jiande", "330182", "editor", "建德市美镇办"),
+    ("guali", "330109113", "editor", "瓜沥镇人民政府"),
+    ("dayang", "330182107", "editor", "大洋镇人民政府"),
+    ("guizhou", "52", "office_admin", "贵州省小城镇办"),
 ]
 
 # Profiles of the seed towns (types from the seed articles; figures rounded public ones).

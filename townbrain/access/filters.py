@@ -12,8 +12,7 @@ from .models import Membership
 class UserFilterSet(filters.FilterSet):
     q = filters.CharFilter(label=_("Search"), method="search")
     under = DivisionCodeFilter(label=_("Under (code)"), method="filter_under")
-    role = filters.ChoiceFilter(label=_("Role"), choices=Role.choices, field_name="memberships__role",
-                                distinct=True)
+    role = filters.ChoiceFilter(label=_("Role"), choices=Role.choices, method="filter_role")
     is_active = filters.BooleanFilter(label=_("Active"))
 
     class Meta:
@@ -24,8 +23,18 @@ class UserFilterSet(filters.FilterSet):
         return queryset.filter(Q(username__icontains=value) | Q(first_name__icontains=value)
                                | Q(email__icontains=value))
 
+    # Both filters look only at memberships the caller may see: otherwise `?under=52` would tell a
+    # town user that someone they can see also works in another province.
+    def _visible_memberships(self):
+        user = getattr(self.request, "user", None)
+        return Membership.objects.restrict(user, "view") if user is not None else Membership.objects.none()
+
     def filter_under(self, queryset, name, value):
-        return queryset.filter(pk__in=Membership.objects.filter(org_unit__code__startswith=value).values("user_id"))
+        return queryset.filter(pk__in=self._visible_memberships().filter(org_unit__code__startswith=value)
+                               .values("user_id"))
+
+    def filter_role(self, queryset, name, value):
+        return queryset.filter(pk__in=self._visible_memberships().filter(role=value).values("user_id"))
 
 
 class MembershipFilterSet(filters.FilterSet):

@@ -5,6 +5,37 @@ from django.utils.translation import gettext_lazy as _
 from townbrain.core.filters import DivisionCodeField
 from townbrain.core.models import OrgUnit
 from townbrain.core.roles import Role
+from townbrain.core.scope import ALL, scope_prefixes
+
+# New accounts and new roles start at the least powerful role; choosing more is a decision.
+DEFAULT_ROLE = Role.VIEWER
+
+
+def role_choices(actor) -> list[tuple[str, str]]:
+    """The roles `actor` may give: system administrator only to system administrators."""
+    appoints_admins = scope_prefixes(actor, "manage") is ALL
+    return [(value, label) for value, label in Role.choices if value != Role.SYSTEM_ADMIN or appoints_admins]
+
+
+class RoleField(forms.ChoiceField):
+    """Offers the roles set in `choices`, accepts any known role: the service refuses a role the
+    actor may not give with its own reason, which a hand-made POST then reads."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Role"))
+        kwargs.setdefault("initial", DEFAULT_ROLE)
+        super().__init__(choices=Role.choices, **kwargs)
+
+    def valid_value(self, value):
+        return value in Role.values
+
+
+class RoleChoiceForm(forms.Form):
+    """A form whose `role` offers only the roles the actor may give, the least powerful preselected."""
+
+    def __init__(self, *args, actor=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = role_choices(actor)
 
 
 class OrgCodeField(DivisionCodeField):
@@ -20,13 +51,13 @@ class OrgCodeField(DivisionCodeField):
         return unit
 
 
-class UserCreateForm(forms.Form):
+class UserCreateForm(RoleChoiceForm):
     username = forms.CharField(label=_("User name"), max_length=150)
     first_name = forms.CharField(label=_("Full name"), max_length=150, required=False)
     email = forms.EmailField(label=_("E-mail"), required=False)
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
     org_unit = OrgCodeField(label=_("Org unit (division code)"))
-    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    role = RoleField()
 
 
 class UserEditForm(forms.ModelForm):
@@ -36,9 +67,9 @@ class UserEditForm(forms.ModelForm):
         labels = {"first_name": _("Full name")}
 
 
-class MembershipForm(forms.Form):
+class MembershipForm(RoleChoiceForm):
     org_unit = OrgCodeField(label=_("Org unit (division code)"))
-    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    role = RoleField()
 
 
 class PasswordForm(forms.Form):

@@ -75,7 +75,7 @@ def set_password(actor, user, password: str):
         user.set_password(password)
         user.save(update_fields=["password"])
         # The password itself never enters the log; only the fact that it changed.
-        audit.record(actor, "user.password", user, {"password": "***"}, {"password": "(changed)"},
+        audit.record(actor, "user.password", user, {"password": audit.SECRET}, {"password": audit.CHANGED},
                      org_code=home_code(user))
     return user
 

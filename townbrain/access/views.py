@@ -62,7 +62,7 @@ class UserListView(LoginRequiredMixin, RestrictedListView):
 @login_required
 def user_create(request):
     _require_manager(request)
-    form = UserCreateForm(request.POST or None)
+    form = UserCreateForm(request.POST or None, actor=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -93,7 +93,7 @@ def user_detail(request, pk):
     _require_manager(request)
     user = get_object_or_404(restrict_users(request.user, "manage"), pk=pk)
     edit_form = UserEditForm(instance=get_user_model().objects.get(pk=user.pk))
-    membership_form = MembershipForm()
+    membership_form = MembershipForm(actor=request.user)
     password_form = PasswordForm()
     if request.method == "POST":
         op = request.POST.get("op")
@@ -105,7 +105,7 @@ def user_detail(request, pk):
                     messages.success(request, _("Saved."))
                     return redirect("user-detail", pk=user.pk)
             elif op == "grant":
-                membership_form = MembershipForm(request.POST)
+                membership_form = MembershipForm(request.POST, actor=request.user)
                 if membership_form.is_valid():
                     services.grant_membership(request.user, user, membership_form.cleaned_data["org_unit"],
                                               membership_form.cleaned_data["role"])

@@ -1,5 +1,6 @@
-from rest_framework import mixins
+from rest_framework import exceptions, mixins
 
+from . import codes
 from .api import RestrictedReadOnlyViewSet
 from .filters import AuditFilterSet, OrgUnitFilterSet
 from .models import AuditEntry, OrgUnit
@@ -17,8 +18,17 @@ class OrgUnitViewSet(mixins.UpdateModelMixin, RestrictedReadOnlyViewSet):
     serializer_class = OrgUnitSerializer
     filterset_class = OrgUnitFilterSet
     lookup_field = "code"
-    lookup_value_regex = r"\d{2,12}"
+    # Anything up to the next slash or dot (the format suffix): get_object() normalises it, so
+    # 330109113000 and full-width digits find 330109113, and a malformed code gets a 404 saying why.
+    lookup_value_regex = r"[^/.]+"
     http_method_names = ["get", "patch", "head", "options"]
+
+    def get_object(self):
+        try:
+            self.kwargs[self.lookup_field] = codes.normalize(self.kwargs[self.lookup_field])
+        except codes.InvalidCode as exc:
+            raise exceptions.NotFound(str(exc)) from exc
+        return super().get_object()
 
     def perform_update(self, serializer):
         serializer.instance = update_org_profile(self.request.user, serializer.instance, **serializer.validated_data)

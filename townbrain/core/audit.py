@@ -8,6 +8,13 @@ from django.db import models
 from .context import current_origin
 from .models import AuditEntry
 
+# Stable codes stored in place of a secret (a password) in `changes`: the value is never logged,
+# only the fact that it changed — {"password": [SECRET, CHANGED]}. Pages and exports show them in
+# the reader's language (`audit_labels.value_label`); the API returns the codes as they are.
+SECRET_FIELDS = ("password",)
+SECRET = "***"
+CHANGED = "(changed)"
+
 
 def _plain(value):
     """JSON-safe form of a field value, stable across backends (so diffs compare equal)."""
@@ -16,7 +23,7 @@ def _plain(value):
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, models.Model):
-        return str(value.pk)
+        return value.pk
     return value
 
 
@@ -28,7 +35,7 @@ def snapshot(obj, fields=None) -> dict:
     for field in obj._meta.concrete_fields:
         if fields is not None and field.name not in fields:
             continue
-        if field.name in ("created", "updated", "password"):
+        if field.name in ("created", "updated", *SECRET_FIELDS):
             continue
         result[field.name] = _plain(getattr(obj, field.attname))
     return result
@@ -56,3 +63,8 @@ def record(actor, action: str, obj, before: dict | None, after: dict | None, *, 
         source=where["source"],
         request_id=where["request_id"],
     )
+
+
+def snapshot_value(value):
+    """The form `snapshot()` stores a value in, to compare a new value with a snapshot."""
+    return _plain(value)

@@ -5,7 +5,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from . import codes
+from . import audit_labels, codes
 from .models import AuditEntry, Level, OrgUnit, TownKind, TownType
 
 
@@ -59,7 +59,7 @@ class AuditFilterSet(filters.FilterSet):
     under = DivisionCodeFilter(label=_("Under (code)"), field_name="org_code", lookup_expr="startswith")
     since = filters.DateFilter(label=_("Since"), field_name="time", lookup_expr="date__gte")
     until = filters.DateFilter(label=_("Until"), field_name="time", lookup_expr="date__lte")
-    source = filters.CharFilter(label=_("Source"))
+    source = filters.ChoiceFilter(label=_("Source"), choices=list(audit_labels.SOURCE_LABELS.items()))
 
     class Meta:
         model = AuditEntry

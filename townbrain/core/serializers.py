@@ -1,6 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from . import audit_labels
 from .models import AuditEntry, OrgUnit
 
 
@@ -21,12 +22,18 @@ class OrgUnitSerializer(serializers.ModelSerializer):
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):
+    """Codes as stored (stable for integrators); `action_label` is the action in the caller's language."""
+
     actor = serializers.CharField(source="actor_name")
+    action_label = serializers.SerializerMethodField(help_text=_("The action in words, in the caller's language"))
 
     class Meta:
         model = AuditEntry
         fields = [
-            "id", "time", "actor", "action", "object_type", "object_id", "object_repr",
+            "id", "time", "actor", "action", "action_label", "object_type", "object_id", "object_repr",
             "org_code", "changes", "source", "request_id",
         ]
         read_only_fields = fields
+
+    def get_action_label(self, obj) -> str:
+        return audit_labels.action_label(obj.action)

@@ -3,10 +3,14 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_safe
 
+from . import audit_labels, codes
 from .filters import AuditFilterSet, OrgUnitFilterSet
 from .forms import OrgUnitProfileForm
 from .lists import Column, RestrictedListView, table_rows
@@ -27,9 +31,27 @@ ORG_COLUMNS = [
 ]
 
 
+def canonical_code(code: str) -> str:
+    """The stored form of a code typed into a URL (330109113000, full-width digits); 404 saying why if malformed."""
+    try:
+        return codes.normalize(code)
+    except codes.InvalidCode as exc:
+        raise Http404(str(exc)) from exc
+
+
+def canonical_redirect(request, url_name: str, code: str):
+    """A redirect to the canonical URL when `code` is not written the way it is stored, else None."""
+    canonical = canonical_code(code)
+    if canonical == code or request.method not in ("GET", "HEAD"):
+        return None
+    url = reverse(url_name, args=[canonical])
+    query = request.META.get("QUERY_STRING", "")
+    return redirect(f"{url}?{query}" if query else url)
+
+
 def get_unit(request, code: str, action: str = "view") -> OrgUnit:
     """The unit if `request.user` may `action` it; 404 when outside their view scope."""
-    unit = get_object_or_404(OrgUnit.objects.restrict(request.user, "view"), code=code)
+    unit = get_object_or_404(OrgUnit.objects.restrict(request.user, "view"), code=canonical_code(code))
     if action != "view" and not allows(request.user, action, unit.code):
         raise PermissionDenied(_("You may not change this org unit."))
     return unit
@@ -66,6 +88,8 @@ class OrgUnitListView(LoginRequiredMixin, RestrictedListView):
 
 @login_required
 def orgunit_detail(request, code):
+    if moved := canonical_redirect(request, "orgunit-detail", code):
+        return moved
     unit = get_unit(request, code)
     children = unit.children.restrict(request.user, "view").order_by("code")
     sort = request.GET.get("sort", "")
@@ -90,6 +114,8 @@ def orgunit_detail(request, code):
 
 @login_required
 def orgunit_edit(request, code):
+    if moved := canonical_redirect(request, "orgunit-edit", code):
+        return moved
     unit = get_unit(request, code, "change")
     form = OrgUnitProfileForm(request.POST or None, instance=OrgUnit.objects.get(pk=unit.pk))
     if request.method == "POST" and form.is_valid():
@@ -103,16 +129,26 @@ def orgunit_edit(request, code):
     return render(request, "core/orgunit_edit.html", {"unit": unit, "form": form, "breadcrumb": breadcrumb(request, unit)})
 
 
+def history_url(object_type: str, object_id: str) -> str | None:
+    """The object's history page, or None for ids no URL can carry (empty, or with a slash)."""
+    try:
+        return reverse("object-history", kwargs={"object_type": object_type, "object_id": object_id})
+    except NoReverseMatch:
+        return None
+
+
 AUDIT_COLUMNS = [
     Column("time", gettext_lazy("Time"), sort="time"),
     Column("actor_name", gettext_lazy("Actor"), sort="actor_name"),
-    Column("action", gettext_lazy("Action"), sort="action"),
-    Column("object_type", gettext_lazy("Object type")),
+    # Codes in words; the API keeps the codes (`GET /api/audit/`, with `action_label`).
+    Column("action", gettext_lazy("Action"), sort="action", getter=lambda e: audit_labels.action_label(e.action)),
+    Column("object_type", gettext_lazy("Object type"),
+           getter=lambda e: audit_labels.object_type_label(e.object_type)),
     Column("object_id", gettext_lazy("Object id")),
-    Column("object_repr", gettext_lazy("Object")),
+    Column("object_repr", gettext_lazy("Object"), link=True, url=lambda e: history_url(e.object_type, e.object_id)),
     Column("org_code", gettext_lazy("Org unit"), sort="org_code"),
-    Column("changes", gettext_lazy("Changes")),
-    Column("source", gettext_lazy("Source")),
+    Column("changes", gettext_lazy("Changes"), getter=audit_labels.labelled_changes),
+    Column("source", gettext_lazy("Source"), getter=lambda e: audit_labels.source_label(e.source)),
     Column("request_id", gettext_lazy("Request id")),
 ]
 
@@ -129,8 +165,30 @@ class AuditListView(LoginRequiredMixin, RestrictedListView):
 
 @login_required
 def orgunit_history(request, code):
+    if moved := canonical_redirect(request, "orgunit-history", code):
+        return moved
     unit = get_unit(request, code)
     entries = AuditEntry.objects.restrict(request.user, "view").filter(object_type="orgunit", object_id=unit.code)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     return render(request, "core/history.html", {"unit": unit, "object": unit, "page": page,
                                                  "breadcrumb": breadcrumb(request, unit)})
+
+
+@login_required
+@require_safe
+def object_history(request, object_type, object_id):
+    """The history of any audited object: its audit rows inside the caller's view scope, newest first.
+
+    Restricted like the audit log (on the rows' org code); an object without a row the caller
+    may see is not found (404), whether it exists elsewhere or not at all.
+    """
+    entries = AuditEntry.objects.restrict(request.user, "view").filter(object_type=object_type, object_id=object_id)
+    latest = entries.first()
+    if latest is None:
+        raise Http404(_("No history of this object is visible to you."))
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(request, "core/history.html", {
+        "object": latest.object_repr,
+        "object_type_label": audit_labels.object_type_label(object_type),
+        "page": page,
+    })

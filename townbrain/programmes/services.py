@@ -1,17 +1,23 @@
-"""The one write path for enrolments and targets."""
+"""The one write path for programmes (system administrators), enrolments and targets."""
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils.translation import gettext as _
 
 from townbrain.core import audit
 from townbrain.core.models import Level
-from townbrain.core.scope import require
+from townbrain.core.scope import allows, require
 
-from .models import Enrolment, Target
+from .models import Batch, Category, Enrolment, Programme, ProgrammeRole, Target
 
 ENROLMENT_FIELDS = ("town", "programme", "batch", "role", "year_joined", "exit_year")
 TARGET_FIELDS = ("target_value", "unit", "target_text", "actual_value", "actual_text", "label")
+
+# Sent inside enrol_town's transaction when a town's role or batch in a programme changes (kwarg
+# `enrolment`), so the floors above keep their figures by role and batch current in the same
+# transaction: the live roll-ups of projects (projects/apps.py connects them).
+enrolment_changed = Signal()
 
 
 def enrol_town(actor, town, programme, *, year_joined: int, role=None, batch=None, exit_year=None) -> Enrolment:
@@ -37,6 +43,8 @@ def enrol_town(actor, town, programme, *, year_joined: int, role=None, batch=Non
         if after != before:
             enrolment.save()
             audit.record(actor, "enrolment.save", enrolment, before, after, org_code=town.code)
+            if (before.get("role"), before.get("batch")) != (after["role"], after["batch"]):
+                enrolment_changed.send(sender=Enrolment, enrolment=enrolment)
     return enrolment
 
 
@@ -58,3 +66,94 @@ def set_target(actor, org_unit, programme, year: int, measure: str, **fields) ->
             target.save()
             audit.record(actor, "target.save", target, before, after, org_code=org_unit.code)
     return target
+
+
+# --- programmes as data: only system administrators change them ----------------------------------
+
+PROGRAMME_FIELDS = ("code", "name", "description", "active")
+CATEGORY_FIELDS = ("programme", "code", "name", "order")
+ROLE_FIELDS = ("programme", "code", "name")
+BATCH_FIELDS = ("programme", "code", "name", "year")
+RESERVED_CODES = {"new"}  # /programmes/new/ is the page that adds one
+
+
+def _require_system_admin(actor) -> None:
+    """Programmes are national reference data: the system-wide manage right (system administrators)."""
+    if not allows(actor, "manage", ""):
+        raise PermissionDenied(_("Only system administrators may change programmes."))
+
+
+def create_programme(actor, code: str, name: str, description: str = "", active: bool = True, *,
+                     categories=(), roles=(), batches=()) -> Programme:
+    """Add a programme, optionally with its categories, roles and batches (dicts of their fields)."""
+    _require_system_admin(actor)
+    programme = Programme(code=(code or "").strip(), name=(name or "").strip(), description=description or "",
+                          active=active)
+    programme.full_clean(validate_unique=False)
+    if programme.code in RESERVED_CODES:
+        raise ValidationError({"code": _("“%(code)s” is reserved; choose another code.") % {"code": programme.code}})
+    with transaction.atomic():
+        if Programme.objects.filter(code=programme.code).exists():
+            raise ValidationError({"code": _("A programme with code “%(code)s” already exists.")
+                                   % {"code": programme.code}})
+        programme.save()
+        audit.record(actor, "programme.create", programme, {}, audit.snapshot(programme, PROGRAMME_FIELDS))
+        for item in categories:
+            add_category(actor, programme, **item)
+        for item in roles:
+            add_role(actor, programme, **item)
+        for item in batches:
+            add_batch(actor, programme, **item)
+    return programme
+
+
+def update_programme(actor, programme: Programme, **fields) -> Programme:
+    """Change a programme's name, description or active flag (its code is its stable identity)."""
+    unknown = set(fields) - {"name", "description", "active"}
+    if unknown:
+        raise ValidationError({n: _("This field cannot be changed.") for n in sorted(unknown)})
+    _require_system_admin(actor)
+    with transaction.atomic():
+        programme = Programme.objects.select_for_update().get(pk=programme.pk)
+        before = audit.snapshot(programme, PROGRAMME_FIELDS)
+        for name, value in fields.items():
+            setattr(programme, name, value)
+        programme.full_clean(validate_unique=False)
+        after = audit.snapshot(programme, PROGRAMME_FIELDS)
+        if after != before:
+            programme.save()
+            audit.record(actor, "programme.update", programme, before, after)
+    return programme
+
+
+def _add_part(actor, model, fields, action, programme, **values):
+    _require_system_admin(actor)
+    obj = model(programme=programme, **values)
+    obj.code = (obj.code or "").strip()
+    obj.name = (obj.name or "").strip()
+    obj.full_clean(validate_unique=False, validate_constraints=False)
+    with transaction.atomic():
+        if model.objects.filter(programme=programme, code=obj.code).exists():
+            raise ValidationError({"code": _("%(programme)s already has a %(kind)s with code “%(code)s”.") % {
+                "programme": programme.name, "kind": model._meta.verbose_name, "code": obj.code}})
+        obj.save()
+        audit.record(actor, action, obj, {}, audit.snapshot(obj, fields))
+    return obj
+
+
+def add_category(actor, programme: Programme, code: str, name: str, order: int | None = None) -> Category:
+    """Add a project/indicator category to a programme (placed last unless `order` is given)."""
+    if order is None:
+        last = programme.categories.order_by("-order").values_list("order", flat=True).first()
+        order = (last or 0) + 1
+    return _add_part(actor, Category, CATEGORY_FIELDS, "category.add", programme, code=code, name=name, order=order)
+
+
+def add_role(actor, programme: Programme, code: str, name: str) -> ProgrammeRole:
+    """Add a role towns play in a programme (样板创建 / 达标, 创建 / 培育 ...)."""
+    return _add_part(actor, ProgrammeRole, ROLE_FIELDS, "role.add", programme, code=code, name=name)
+
+
+def add_batch(actor, programme: Programme, code: str, name: str, year: int | None = None) -> Batch:
+    """Add a batch (第一批, 2020年 ...) to a programme."""
+    return _add_part(actor, Batch, BATCH_FIELDS, "batch.add", programme, code=code, name=name, year=year)

@@ -6,3 +6,10 @@ class ProjectsConfig(AppConfig):
     name = "townbrain.projects"
     label = "projects"
     verbose_name = _("Projects")
+
+    def ready(self):
+        from townbrain.programmes.services import enrolment_changed
+
+        from . import rollups
+
+        enrolment_changed.connect(rollups.enrolment_changed, dispatch_uid="projects.rollups.enrolment_changed")

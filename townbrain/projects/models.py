@@ -114,3 +114,37 @@ class MonthlyPlan(models.Model):
 
     def __str__(self):
         return f"{self.project.code} {self.period} {self.planned_progress}%"
+
+
+class RollupCell(models.Model):
+    """One cell of the live roll-up table (see projects/rollups.py): a sum over the projects of a subtree.
+
+    Keyed by an ancestor's division code (province, city, county or town), programme, category,
+    the town's role and batch in the programme (an id; 0 = none; -1 = all of them, for the cells
+    that answer a request leaving that filter open), a kind of figure and a month. Kept current
+    inside the write transaction of every service that changes a project, a report or an
+    enrolment; `townbrain rollups rebuild` recomputes it from the ledger.
+    """
+
+    programme = models.ForeignKey(Programme, verbose_name=_("programme"), on_delete=models.CASCADE,
+                                  related_name="+", db_index=False)
+    org = models.CharField(_("org unit"), max_length=12)
+    category = models.IntegerField(_("category id (0 none, -1 all)"), default=-1)
+    role = models.IntegerField(_("role id (0 none, -1 all)"), default=-1)
+    batch = models.IntegerField(_("batch id (0 none, -1 all)"), default=-1)
+    kind = models.CharField(_("kind"), max_length=8)
+    month = models.CharField(_("month (YYYYMM)"), max_length=6, blank=True)
+    n = models.IntegerField(_("count"), default=0)
+    cents = models.BigIntegerField(_("amount (0.01 10k yuan)"), default=0)
+
+    class Meta:
+        verbose_name = _("roll-up cell")
+        verbose_name_plural = _("roll-up cells")
+        constraints = [
+            # Reads ask for (programme, org, category, role, batch) and month <= P: the key's own index.
+            models.UniqueConstraint(fields=["programme", "org", "category", "role", "batch", "month", "kind"],
+                                    name="projects_rollupcell_key"),
+        ]
+
+    def __str__(self):
+        return f"{self.org} {self.kind} {self.month}"

@@ -1,8 +1,10 @@
-"""Live roll-ups for any org unit and month, computed from the indexed ledger on every request.
+"""Live roll-ups for any org unit and month, read from an aggregate table kept current on every write.
 
-There is no batch job: a report saved in a town is in the county, city and province figures
-on the very next request. Each project carries its latest figures (kept by report_progress),
-and the figures for an earlier month come from the report of that month or before.
+There is no batch job: every service that changes a project, a monthly report or an enrolment
+moves the project's contribution in the roll-up table (RollupCell) inside its own transaction,
+so a report saved in a town is in the county, city and province figures on the very next
+request. `compute_from_ledger()` computes the same figures by a plain GROUP BY over the ledger;
+the tests hold the two equal and `townbrain bench rollups` measures both.
 
 Definitions (DOMAIN §4), for month P of year Y:
 - planned_to_start: projects whose planned start falls in Y up to the end of P (cancelled excluded)
@@ -12,22 +14,57 @@ Definitions (DOMAIN §4), for month P of year Y:
 - investment_done:  cumulative investment reported for P or the latest month before it (万元)
 - laggards:         planned to start by P but not started, or physical progress more than
                     LAG_TOLERANCE points behind the linear plan from planned start to completion
+
+How the table answers (projects/models.py RollupCell): a project adds to cells of each of its
+ancestors (province, city, county, town), keyed by programme, category, its town's role and
+batch in the programme, kind and month:
+- plan    (month '')               1 and the annual plan              -> investment_plan
+- planned (planned-start month)    1                                  -> planned_to_start: months Y01..P
+- started (max(planned, actual start month), only when the actual start is in or before the
+           planned start's year)   1                                  -> started: months Y01..P
+- done    (report month)           the change of cumulative investment from the previous
+           report                                                     -> investment_done: sum to P
+- lag     (month the verdict changes) +1 when the project becomes a laggard, -1 when it stops
+           (the schedule rule, evaluated month by month)              -> laggards: sum to P
+Each such row is kept in five slices: all categories/roles/batches together (-1 = all), by
+category, by role, by batch, and by all three (the detail). A request reads one slice: with no
+filter or one filter the cells of exactly that slice, with two or three the detail rows that
+match, so an org's figures for month P come from about one row per kind and month up to P.
+Cancelled projects add nothing. Money is held in hundredths of 万元 (exact on every database).
 """
 
+import calendar
 from collections import defaultdict
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
 
+from django.db import connection, transaction
 from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Substr
+from django.db.models.functions import Coalesce, Length, Substr
 
 from townbrain.core import codes, periods
 from townbrain.core.models import OrgUnit
+from townbrain.core.scope import ALL, scope_prefixes
+from townbrain.programmes.models import Enrolment
 
-from .models import ProgressReport, Project, Status
+from .models import ProgressReport, Project, RollupCell, Status
 from .schedule import schedule_state
 
 ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=16, decimal_places=2))
+
+PLAN, PLANNED, STARTED, DONE, LAG = "plan", "planned", "started", "done", "lag"
+# Code lengths of the ancestors that hold cells: province, city, county, town.
+CELL_LEVELS = tuple(codes.LEVEL_LENGTHS[level] for level in ("province", "city", "county", "town"))
+ALL_IDS = -1  # in a cell's category/role/batch: the sum over every value (0 means none)
+DIMS = ("category", "role", "batch")
+# Slices: which of (category, role, batch) a cell keeps; the others are summed over (ALL_IDS).
+ALL_S, CAT_S, ROLE_S, BATCH_S, DETAIL_S = SLICES = (
+    (False, False, False), (True, False, False), (False, True, False), (False, False, True), (True, True, True))
+# The slices kept at each level. A town has one role and batch, so its detail answers every
+# request; a county asked with two or three filters adds up the detail of its towns.
+LEVEL_SLICES = {2: SLICES, 4: SLICES, 6: (ALL_S, CAT_S, ROLE_S, BATCH_S), 9: (DETAIL_S,)}
+UPSERT_CHUNK = 500
 
 
 def _rate(part, whole):
@@ -35,6 +72,457 @@ def _rate(part, whole):
         return None
     return round(float(part) * 100 / float(whole), 1)
 
+
+def _figures(planned, started, plan, done, lag) -> dict:
+    return {
+        "planned_to_start": planned,
+        "started": started,
+        "start_rate": _rate(started, planned),
+        "investment_plan": plan,
+        "investment_done": done,
+        "investment_rate": _rate(done, plan),
+        "laggards": lag,
+    }
+
+
+# --- reading the table ------------------------------------------------------------------------
+
+def compute(user, org: OrgUnit, period: str, programme, category=None, role=None, batch=None) -> dict:
+    """The roll-up of `org` for month `period` in `programme`, with the same figures for each child unit.
+
+    Reads a few hundred cells: the org's own and its children's (or, when `user` sees only parts
+    of `org`, the cells of those parts), so the figures count only what `user` may view.
+    """
+    year, month = periods.parse_month(period)
+    period = periods.month_id(year, month)
+    prefixes = scope_prefixes(user, "view")
+    if prefixes is ALL or any(org.code.startswith(p) for p in prefixes):
+        parts = [org.code]
+    else:  # only subtrees inside org are visible: add up their own cells
+        parts = sorted(p for p in prefixes if p.startswith(org.code))
+    children = []
+    if _child_length(org):
+        children = list(org.children.restrict(user, "view").order_by("code").values_list("code", "name"))
+    sums = _read(programme, {*parts, *(code for code, _name in children)}, period, category, role, batch)
+    empty = (0, 0, 0, 0, 0)
+
+    def figures(rows) -> dict:
+        planned, started, plan, done, lag = (sum(col) for col in zip(empty, *rows, strict=True))
+        return _figures(planned, started, _money(plan), _money(done), lag)
+
+    result = {"org": org.code, "name": org.name, "period": period, "programme": programme.code,
+              **figures([sums[p] for p in parts if p in sums])}
+    result["children"] = [{"code": code, "name": name, **figures([sums[code]] if code in sums else [])}
+                          for code, name in children]
+    return result
+
+
+def _read(programme, orgs, period: str, category=None, role=None, batch=None) -> dict[str, tuple]:
+    """{org: (planned_to_start, started, plan cents, done cents, laggards)} for month `period`.
+
+    Each org is read from the slice made for the request when its level keeps it, else from its
+    own detail, else (a county asked with several filters) from the detail of its towns.
+    """
+    given = {name: obj.pk for name, obj in zip(DIMS, (category, role, batch), strict=True) if obj is not None}
+    want = DETAIL_S if len(given) > 1 else tuple(name in given for name in DIMS)
+    by_slice: dict[tuple, list[str]] = defaultdict(list)
+    by_towns: dict[int, list[str]] = defaultdict(list)
+    for code in sorted(orgs):
+        kept = LEVEL_SLICES.get(len(code), ())
+        if want in kept:
+            by_slice[want].append(code)
+        elif DETAIL_S in kept:
+            by_slice[DETAIL_S].append(code)
+        elif kept:
+            by_towns[len(code)].append(code)
+    cells = RollupCell.objects.filter(programme=programme, month__lte=period)
+    queries = []
+    if by_slice:
+        either = Q(pk__in=[])
+        for slice_, codes_ in by_slice.items():
+            either |= Q(org__in=codes_, **_slice_filter(slice_, given))
+        queries.append((cells.filter(either).values("org"), "org"))
+    town_length = codes.LEVEL_LENGTHS["town"]
+    for length, codes_ in by_towns.items():
+        either = Q(pk__in=[])
+        for code in codes_:
+            either |= Q(org__gt=code, org__lte=code + "9" * (town_length - length))
+        towns = (cells.filter(either, **_slice_filter(DETAIL_S, given)).annotate(length=Length("org"))
+                 .filter(length=town_length).annotate(unit=Substr("org", 1, length)))
+        queries.append((towns.values("unit"), "unit"))
+    year_start = period[:4] + "01"
+    sums = {}
+    for query, key in queries:
+        rows = query.annotate(
+            planned=Sum("n", filter=Q(kind=PLANNED, month__gte=year_start)),
+            started=Sum("n", filter=Q(kind=STARTED, month__gte=year_start)),
+            plan=Sum("cents", filter=Q(kind=PLAN)),
+            done=Sum("cents", filter=Q(kind=DONE)),
+            lag=Sum("n", filter=Q(kind=LAG)),
+        ).values_list(key, "planned", "started", "plan", "done", "lag")
+        sums.update({org: tuple(v or 0 for v in values) for org, *values in rows})
+    return sums
+
+
+def _slice_filter(slice_, given: dict) -> dict:
+    """The lookups that pick a slice's cells: kept dims equal the filter or are any value, others are ALL."""
+    lookups = {}
+    for name, kept in zip(DIMS, slice_, strict=True):
+        if not kept:
+            lookups[name] = ALL_IDS
+        elif name in given:
+            lookups[name] = given[name]
+        else:
+            lookups[f"{name}__gte"] = 0
+    return lookups
+
+
+def _money(cents: int) -> Decimal:
+    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+# --- keeping the table current ------------------------------------------------------------------
+
+def _cents(amount) -> int:
+    return int((Decimal(str(amount or 0)) * 100).to_integral_value(ROUND_HALF_UP))
+
+
+def _month(day: date) -> str:
+    return f"{day.year:04d}{day.month:02d}"
+
+
+def _index(month: str) -> int:
+    return int(month[:4]) * 12 + int(month[4:]) - 1
+
+
+def enrolment_dims(town_code: str, programme_id) -> tuple[int, int]:
+    """(role id, batch id) of the town in the programme; 0 for none.
+
+    Takes the town's roll-up lock shared first: project writes in a town run side by side, but a
+    change of the town's role or batch (move_town, exclusive) waits for them and they for it.
+    """
+    if connection.vendor == "postgresql":  # lock, then read, in one round trip
+        table = Enrolment._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT (SELECT e.role_id FROM {table} e WHERE e.town_id = %s AND e.programme_id = %s AND l.ok),"
+                f" (SELECT e.batch_id FROM {table} e WHERE e.town_id = %s AND e.programme_id = %s AND l.ok)"
+                f" FROM (SELECT pg_advisory_xact_lock_shared(%s)::text = '' AS ok OFFSET 0) AS l",
+                [town_code, programme_id, town_code, programme_id, _town_key(town_code, programme_id)])
+            row = cursor.fetchone()
+    else:  # SQLite runs one writer at a time
+        row = (Enrolment.objects.filter(town_id=town_code, programme_id=programme_id)
+               .values_list("role_id", "batch_id").first())
+    return (row[0] or 0, row[1] or 0) if row else (0, 0)
+
+
+def _town_key(town_code: str, programme_id) -> int:
+    return (0x7262 << 48) | (int(programme_id) << 32) | int(town_code)  # "rb", programme, 9-digit code
+
+
+def _lock_town(town_code: str, programme_id) -> None:
+    """The exclusive side of the town's roll-up lock (a transaction-scoped PostgreSQL advisory lock)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_town_key(town_code, programme_id)])
+
+
+def project_reports(project_id) -> list[tuple]:
+    """[(period, cumulative investment, progress %), ...] of a project, oldest first."""
+    return list(ProgressReport.objects.filter(project_id=project_id).order_by("period")
+                .values_list("period", "cumulative_investment", "progress_percent"))
+
+
+def contribution(project, reports=None, dims=None) -> dict[tuple, list[int]]:
+    """What `project` adds to its town's cells: {(town, programme, category, role, batch, kind, month): [n, cents]}.
+
+    `reports` are its (period, cumulative, progress) oldest first and `dims` its town's
+    (role, batch) in the programme; both are read from the database when not given.
+    """
+    if project is None or project.status == Status.CANCELLED:
+        return {}
+    if dims is None:
+        dims = enrolment_dims(project.town_id, project.programme_id)
+    if reports is None:
+        reports = project_reports(project.pk)
+    key = (project.town_id, project.programme_id, project.category_id or 0, *dims)
+    cells: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+
+    def add(kind, month, n=0, cents=0):
+        cell = cells[(*key, kind, month)]
+        cell[0] += n
+        cell[1] += cents
+
+    add(PLAN, "", 1, _cents(project.annual_plan))
+    planned, actual = project.planned_start, project.actual_start
+    if planned:
+        add(PLANNED, _month(planned), 1)
+        if actual and _month(actual) <= f"{planned.year:04d}12":
+            add(STARTED, max(_month(planned), _month(actual)), 1)
+    previous = 0
+    for period, cumulative, _progress in reports:
+        cents = _cents(cumulative)
+        if cents != previous:
+            add(DONE, period, 0, cents - previous)
+        previous = cents
+    for month, step in lag_events(project, reports):
+        add(LAG, month, step)
+    return {k: v for k, v in cells.items() if v != [0, 0]}
+
+
+def lag_events(project, reports) -> list[tuple[str, int]]:
+    """The months in which `project` becomes a laggard (+1) and stops being one (-1).
+
+    The schedule rule (schedule.schedule_state, exactly as compute_from_ledger applies it) is
+    evaluated for each month from the planned start to the last month any of its inputs names
+    (actual start, planned completion, report months); after that month its verdict cannot
+    change, so the last step holds for every later month.
+    """
+    if project.status in (Status.COMPLETED, Status.CANCELLED) or not project.planned_start:
+        return []
+    first = _index(_month(project.planned_start))
+    last = max([first, *(_index(_month(d)) for d in (project.actual_start, project.planned_completion) if d),
+                *(_index(r[0]) for r in reports)])
+    events, late, progress, i = [], False, None, 0
+    for m in range(first, last + 1):
+        year, month = divmod(m, 12)
+        month += 1
+        period = f"{year:04d}{month:02d}"
+        while i < len(reports) and reports[i][0] <= period:
+            progress = reports[i][2]
+            i += 1
+        at = date(year, month, calendar.monthrange(year, month)[1])
+        now = schedule_state(project, at, progress) == "late"
+        if now != late:
+            events.append((period, 1 if now else -1))
+            late = now
+    return events
+
+
+def apply(before: dict, after: dict) -> int:
+    """Move the cells from one contribution to another (inside the caller's transaction).
+
+    Writes only the difference, to the four ancestors and their slices, in one upsert per 500 cells in key order
+    (so concurrent writers lock cells in the same order); cells that fall to zero are removed.
+    Returns the number of cells changed.
+    """
+    delta: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for sign, cells in ((-1, before), (1, after)):
+        for (town, programme, category, role, batch, kind, month), (n, cents) in cells.items():
+            for length in CELL_LEVELS:
+                for keep_c, keep_r, keep_b in LEVEL_SLICES[length]:
+                    d = delta[(programme, town[:length], category if keep_c else ALL_IDS,
+                               role if keep_r else ALL_IDS, batch if keep_b else ALL_IDS, month, kind)]
+                    d[0] += sign * n
+                    d[1] += sign * cents
+    rows = sorted((key, value) for key, value in delta.items() if value != [0, 0])
+    for start in range(0, len(rows), UPSERT_CHUNK):
+        _upsert(rows[start:start + UPSERT_CHUNK])
+    return len(rows)
+
+
+def _upsert(rows) -> None:
+    table = connection.ops.quote_name(RollupCell._meta.db_table)
+    key = "programme_id, org, category, role, batch, month, kind"
+    params = [v for k, (n, cents) in rows for v in (*k, n, cents)]
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({key}, n, cents) VALUES {values} ON CONFLICT ({key}) DO UPDATE "
+            f"SET n = {table}.n + excluded.n, cents = {table}.cents + excluded.cents RETURNING id, n, cents",
+            params,
+        )
+        empty = [pk for pk, n, cents in cursor.fetchall() if n == 0 and cents == 0]
+        if empty:
+            marks = ", ".join(["%s"] * len(empty))
+            cursor.execute(f"DELETE FROM {table} WHERE id IN ({marks}) AND n = 0 AND cents = 0", empty)
+
+
+def move_town(town_code: str, programme_id, role_id, batch_id) -> int:
+    """A town's role or batch in a programme changed: move its projects' cells to the new role and batch."""
+    _lock_town(town_code, programme_id)
+    rows = (RollupCell.objects.filter(programme_id=programme_id, org=town_code, category__gte=0, role__gte=0,
+                                      batch__gte=0).values_list("category", "role", "batch", "kind", "month", "n", "cents"))
+    before: dict[tuple, list[int]] = {}
+    after: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for category, role, batch, kind, month, n, cents in rows:
+        before[(town_code, programme_id, category, role, batch, kind, month)] = [n, cents]
+        cell = after[(town_code, programme_id, category, role_id or 0, batch_id or 0, kind, month)]
+        cell[0] += n
+        cell[1] += cents
+    return apply(before, after)
+
+
+def enrolment_changed(sender, enrolment, **kwargs) -> None:
+    """Receiver of programmes.services.enrolment_changed (connected in projects/apps.py)."""
+    move_town(enrolment.town_id, enrolment.programme_id, enrolment.role_id, enrolment.batch_id)
+
+
+# --- rebuilding it from the ledger --------------------------------------------------------------
+
+_LAG_TABLE = "tb_rollup_lag_events"
+
+
+def rebuild(programme=None, progress=None) -> int:
+    """Recompute the roll-up table (or one programme's cells) from the ledger; returns the number of cells.
+
+    The laggard steps come from the schedule rule (one pass over the projects that can lag, with
+    their reports); everything else, and the sum to the four ancestor levels, is one INSERT…SELECT.
+    Writers wait while it runs (PostgreSQL: SHARE lock on the ledger). Used by the benchmark
+    loader and as a repair tool (`townbrain rollups rebuild`).
+    """
+    pg = connection.vendor == "postgresql"
+    # TRUNCATE is much faster, but PostgreSQL refuses it inside an outer transaction with pending checks.
+    truncate = pg and programme is None and not connection.in_atomic_block
+    with transaction.atomic():
+        cells = RollupCell.objects.all()
+        with connection.cursor() as cursor:
+            if pg:
+                cursor.execute(f"LOCK TABLE {Project._meta.db_table}, {ProgressReport._meta.db_table}, "
+                               f"{Enrolment._meta.db_table} IN SHARE MODE")
+                cursor.execute("SET LOCAL work_mem = '256MB'")
+            if truncate:
+                cursor.execute(f"TRUNCATE {RollupCell._meta.db_table}")
+            else:
+                (cells if programme is None else cells.filter(programme=programme)).delete()
+            cursor.execute(f"DROP TABLE IF EXISTS {_LAG_TABLE}")
+            cursor.execute(f"CREATE TEMPORARY TABLE {_LAG_TABLE} (project_id bigint, month varchar(6), n integer)")
+        _stage_lag_events(programme, progress)
+        with connection.cursor() as cursor:
+            sql, params = _rebuild_sql(programme)
+            cursor.execute(sql, params)
+            cursor.execute(f"DROP TABLE {_LAG_TABLE}")
+            if pg:
+                cursor.execute(f"ANALYZE {RollupCell._meta.db_table}")
+        count = RollupCell.objects.filter(**({"programme": programme} if programme is not None else {})).count()
+    return count
+
+
+def _stage_lag_events(programme, progress=None) -> None:
+    """Write every (project, month, ±1) laggard step into the temporary table, streaming the ledger."""
+    can_lag = Project.objects.filter(planned_start__isnull=False).exclude(
+        status__in=[Status.COMPLETED, Status.CANCELLED])
+    if programme is not None:
+        can_lag = can_lag.filter(programme=programme)
+    projects = can_lag.order_by("pk").values_list(
+        "pk", "status", "planned_start", "actual_start", "planned_completion").iterator(chunk_size=20000)
+    reports = (ProgressReport.objects.filter(project__in=can_lag.values("pk")).order_by("project_id", "period")
+               .values_list("project_id", "period", "progress_percent").iterator(chunk_size=50000))
+    pending = next(reports, None)
+    buffer: list[tuple] = []
+    done = 0
+    for pk, status, planned_start, actual_start, planned_completion in projects:
+        own = []
+        while pending is not None and pending[0] <= pk:
+            if pending[0] == pk:
+                own.append((pending[1], None, pending[2]))
+            pending = next(reports, None)
+        project = SimpleNamespace(status=status, planned_start=planned_start, actual_start=actual_start,
+                                  planned_completion=planned_completion)
+        buffer.extend((pk, month, step) for month, step in lag_events(project, own))
+        done += 1
+        if len(buffer) >= 100_000:
+            _write_lag_events(buffer)
+            buffer = []
+        if progress and done % 50_000 == 0:
+            progress(done)
+    _write_lag_events(buffer)
+
+
+def _write_lag_events(rows) -> None:
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {_LAG_TABLE} (project_id, month, n) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(f"INSERT INTO {_LAG_TABLE} (project_id, month, n) VALUES (%s, %s, %s)", rows)
+
+
+def _rebuild_sql(programme) -> tuple[str, list]:
+    if connection.vendor == "postgresql":
+        month = "to_char({}, 'YYYYMM')".format
+        year_end = "(to_char({}, 'YYYY') || '12')".format
+        greatest = "GREATEST"
+    else:
+        month = "strftime('%%Y%%m', {})".format
+        year_end = "(strftime('%%Y', {}) || '12')".format
+        greatest = "MAX"
+
+    def cents(col):
+        return f"CAST(ROUND({col} * 100) AS BIGINT)"
+
+    dims = "proj.programme_id, proj.town_id, proj.category, proj.role, proj.batch"
+    only = "AND p.programme_id = %s" if programme is not None else ""
+    only_reports = "WHERE r.project_id IN (SELECT id FROM proj)" if programme is not None else ""
+    ctes = [f"""proj AS (
+        SELECT p.id, p.programme_id, p.town_id, COALESCE(p.category_id, 0) AS category,
+               COALESCE(e.role_id, 0) AS role, COALESCE(e.batch_id, 0) AS batch,
+               p.planned_start, p.actual_start, p.annual_plan
+        FROM {Project._meta.db_table} p
+        LEFT JOIN {Enrolment._meta.db_table} e ON e.town_id = p.town_id AND e.programme_id = p.programme_id
+        WHERE p.status <> '{Status.CANCELLED.value}' {only}
+    )""", f"""c9_4 AS (
+        SELECT programme_id, town_id AS org, category, role, batch, month, kind, SUM(n) AS n, SUM(cents) AS cents
+        FROM (
+            SELECT {dims}, '{PLAN}' AS kind, '' AS month, 1 AS n, {cents('proj.annual_plan')} AS cents
+            FROM proj
+            UNION ALL
+            SELECT {dims}, '{PLANNED}', {month('proj.planned_start')}, 1, 0
+            FROM proj WHERE proj.planned_start IS NOT NULL
+            UNION ALL
+            SELECT {dims}, '{STARTED}', {greatest}({month('proj.planned_start')}, {month('proj.actual_start')}), 1, 0
+            FROM proj WHERE proj.planned_start IS NOT NULL AND proj.actual_start IS NOT NULL
+              AND {month('proj.actual_start')} <= {year_end('proj.planned_start')}
+            UNION ALL
+            SELECT {dims}, '{DONE}', d.period, 0, d.delta
+            FROM (
+                SELECT r.project_id, r.period,
+                       {cents('r.cumulative_investment')} - LAG({cents('r.cumulative_investment')}, 1, 0)
+                           OVER (PARTITION BY r.project_id ORDER BY r.period) AS delta
+                FROM {ProgressReport._meta.db_table} r {only_reports}
+            ) d JOIN proj ON proj.id = d.project_id
+            WHERE d.delta <> 0
+            UNION ALL
+            SELECT {dims}, '{LAG}', l.month, l.n, 0
+            FROM {_LAG_TABLE} l JOIN proj ON proj.id = l.project_id
+        ) b
+        GROUP BY programme_id, town_id, category, role, batch, kind, month
+        HAVING SUM(n) <> 0 OR SUM(cents) <> 0
+    )"""]
+    # Each (level, slice) is summed from the same slice one level down when that level keeps it,
+    # else from the towns' detail: little is summed twice and nothing is summed from the raw ledger.
+    town = CELL_LEVELS[-1]
+    names = [f"c{town}_{SLICES.index(DETAIL_S)}"]
+    for below, level in zip(CELL_LEVELS[:0:-1], CELL_LEVELS[-2::-1], strict=True):
+        for slice_ in LEVEL_SLICES[level]:
+            source = f"c{below}_{SLICES.index(slice_)}" if slice_ in LEVEL_SLICES[below] else names[0]
+            cols = [col if kept or source != names[0] else str(ALL_IDS) for col, kept in zip(DIMS, slice_, strict=True)]
+            name = f"c{level}_{SLICES.index(slice_)}"
+            ctes.append(f"""{name} AS (
+        SELECT programme_id, SUBSTR(org, 1, {level}) AS org, {", ".join(f"{c} AS {d}" for c, d in zip(cols, DIMS, strict=True))},
+               month, kind, SUM(n) AS n, SUM(cents) AS cents
+        FROM {source}
+        GROUP BY programme_id, SUBSTR(org, 1, {level}), {"".join(f"{c}, " for c in cols if c in DIMS)}month, kind
+        HAVING SUM(n) <> 0 OR SUM(cents) <> 0
+    )""")
+            names.append(name)
+    union = "\n        UNION ALL ".join(
+        f"SELECT programme_id, org, category, role, batch, month, kind, n, cents FROM {name}" for name in names)
+    sql = f"""
+    WITH {", ".join(ctes)}
+    INSERT INTO {RollupCell._meta.db_table} (programme_id, org, category, role, batch, month, kind, n, cents)
+    SELECT * FROM (
+        {union}
+    ) AS cells
+    ORDER BY 1, 2, 3, 4, 5, 6, 7
+    """
+    return sql, ([programme.pk] if programme is not None else [])
+
+
+# --- the same figures by a plain GROUP BY over the ledger (tests, benchmark) ----------------------
 
 def scoped_projects(user, org: OrgUnit, programme, category=None, role=None, batch=None):
     qs = Project.objects.restrict(user, "view").filter(
@@ -52,7 +540,8 @@ def scoped_projects(user, org: OrgUnit, programme, category=None, role=None, bat
     return qs
 
 
-def compute(user, org: OrgUnit, period: str, programme, **dims) -> dict:
+def compute_from_ledger(user, org: OrgUnit, period: str, programme, **dims) -> dict:
+    """The roll-up of compute(), by a GROUP BY over the projects and reports on every call."""
     year, month = periods.parse_month(period)
     period = periods.month_id(year, month)
     end = periods.month_end(period)
@@ -66,6 +555,7 @@ def compute(user, org: OrgUnit, period: str, programme, **dims) -> dict:
     in_plan = Q(planned_start__gte=jan1, planned_start__lte=end)
     grouped = (
         qs.annotate(done_at=Coalesce(done_at, ZERO), grp=Substr("town_id", 1, child_len) if child_len else Value(""))
+        .order_by()  # no Meta.ordering in the GROUP BY (PostgreSQL refuses it for a town)
         .values("grp")
         .annotate(
             planned_to_start=Count("pk", filter=in_plan),

@@ -1,5 +1,6 @@
 """The one write path for projects and progress reports, with the lifecycle rules of DOMAIN §4."""
 
+from copy import copy
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -10,6 +11,7 @@ from townbrain.core import audit, periods
 from townbrain.core.models import Level
 from townbrain.core.scope import require
 
+from . import rollups
 from .models import STARTED_STATUSES, ProgressReport, Project, Status
 
 PROJECT_FIELDS = (
@@ -65,6 +67,7 @@ def create_project(actor, *, confirm_annual_over_total: bool = False, **fields) 
     with transaction.atomic():
         _check_unique_code(project)
         project.save()
+        _rollups_created(project)
         audit.record(actor, "project.create", project, {}, audit.snapshot(project, PROJECT_FIELDS),
                      org_code=project.town_id)
     return project
@@ -78,6 +81,7 @@ def update_project(actor, project: Project, *, confirm_annual_over_total: bool =
     with transaction.atomic():
         project = Project.objects.select_for_update().get(pk=project.pk)
         before = audit.snapshot(project, PROJECT_FIELDS)
+        original = copy(project)
         for name, value in fields.items():
             setattr(project, name, value)
         # Moving a project to another town needs the right there too.
@@ -88,6 +92,7 @@ def update_project(actor, project: Project, *, confirm_annual_over_total: bool =
         after = audit.snapshot(project, PROJECT_FIELDS)
         if after != before:
             project.save()
+            _rollups_updated(original, project)
             audit.record(actor, "project.update", project, before, after, org_code=project.town_id)
     return project
 
@@ -95,9 +100,11 @@ def update_project(actor, project: Project, *, confirm_annual_over_total: bool =
 def delete_project(actor, project: Project) -> None:
     require(actor, "delete", project.town_id)
     with transaction.atomic():
+        before = _rollups_now(Project.objects.select_for_update().get(pk=project.pk))
         audit.record(actor, "project.delete", project, audit.snapshot(project, PROJECT_FIELDS), {},
                      org_code=project.town_id)
         project.delete()
+        _rollups_after(before, None)
 
 
 REPORT_FIELDS = ("month_investment", "cumulative_investment", "progress_percent", "status", "problems",
@@ -132,9 +139,11 @@ def report_progress(actor, project: Project, period, **figures) -> ProgressRepor
         after = audit.snapshot(report, REPORT_FIELDS)
         if after == before:
             return report
+        cells = _rollups_now(project)
         report.save()
         audit.record(actor, "progress.report", report, before, after, org_code=project.town_id)
         _sync_project(actor, project)
+        _rollups_after(cells, project, saved=report)
     return report
 
 
@@ -210,3 +219,61 @@ def set_monthly_plan(actor, project: Project, curve: dict) -> list:
             MonthlyPlan.objects.bulk_create(rows)
             audit.record(actor, "project.plan", project, {"plan": old}, {"plan": new}, org_code=project.town_id)
     return rows
+
+
+def delete_report(actor, report: ProgressReport) -> None:
+    """Remove a monthly report (undoing an import); the project falls back to its previous report."""
+    project = report.project
+    require(actor, "delete", project.town_id)
+    with transaction.atomic():
+        project = Project.objects.select_for_update().get(pk=project.pk)
+        cells = _rollups_now(project)
+        audit.record(actor, "progress.delete", report, audit.snapshot(report, REPORT_FIELDS), {},
+                     org_code=project.town_id)
+        report.delete()
+        if project.reports.exists():
+            _sync_project(actor, project)
+        else:
+            before = audit.snapshot(project, ("cumulative_investment", "progress_percent", "last_period"))
+            project.cumulative_investment, project.progress_percent, project.last_period = 0, 0, ""
+            project.save(update_fields=["cumulative_investment", "progress_percent", "last_period", "updated"])
+            audit.record(actor, "project.progress", project, before,
+                         audit.snapshot(project, ("cumulative_investment", "progress_percent", "last_period")),
+                         org_code=project.town_id)
+        _rollups_after(cells, project, removed=report.period)
+
+
+# --- live roll-ups: each change moves the project's cells in the same transaction (rollups.py) -----
+
+def _rollups_created(project: Project) -> None:
+    rollups.apply({}, rollups.contribution(project, reports=[]))
+
+
+def _rollups_updated(original: Project, project: Project) -> None:
+    """`original` is the project as it was before the change (its reports are unchanged)."""
+    reports = rollups.project_reports(project.pk)
+    dims = rollups.enrolment_dims(original.town_id, original.programme_id)
+    moved = (project.town_id, project.programme_id) != (original.town_id, original.programme_id)
+    rollups.apply(rollups.contribution(original, reports, dims),
+                  rollups.contribution(project, reports, None if moved else dims))
+
+
+def _rollups_now(project: Project) -> tuple:
+    """(contribution, enrolment dims, reports) of a project locked and read in this transaction, before it changes."""
+    dims = rollups.enrolment_dims(project.town_id, project.programme_id)
+    reports = rollups.project_reports(project.pk)
+    return rollups.contribution(project, reports, dims), dims, reports
+
+
+def _rollups_after(before: tuple, project: Project | None, saved: ProgressReport | None = None,
+                   removed: str | None = None) -> None:
+    """Apply the difference between `before` and the project now: deleted (None), or one report saved/removed."""
+    cells, dims, reports = before
+    if project is None:
+        rollups.apply(cells, {})
+        return
+    gone = {saved.period if saved is not None else removed}
+    reports = [r for r in reports if r[0] not in gone]
+    if saved is not None:
+        reports = sorted([*reports, (saved.period, saved.cumulative_investment, saved.progress_percent)])
+    rollups.apply(cells, rollups.contribution(project, reports, dims))

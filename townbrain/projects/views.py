@@ -1,19 +1,31 @@
+from decimal import Decimal
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_safe
 
-from townbrain.core import periods
+from townbrain.core import codes, exports, periods
 from townbrain.core.lists import Column, RestrictedListView
+from townbrain.core.models import Level, OrgUnit
 from townbrain.core.scope import allows
+from townbrain.core.views import breadcrumb, canonical_redirect, get_unit
+from townbrain.programmes import services as programme_services
+from townbrain.programmes.forms import TargetForm
+from townbrain.programmes.models import Programme, Target
 
-from . import services
+from . import rollups, services, warnings
 from .filters import ProjectFilterSet
-from .forms import ProgressForm
+from .forms import WARNING_KINDS, ProgressForm, RollupForm, WarningForm, default_period
 from .models import Project
 from .schedule import schedule_state
 
@@ -78,4 +90,206 @@ def project_detail(request, pk):
     return render(request, "projects/project_detail.html", {
         "project": project, "reports": reports, "form": form, "can_report": can_report, "chart": chart,
         "state": state, "breadcrumb": project.town.ancestors(), "unit": project.town,
+    })
+
+
+# --- roll-ups (汇总) ----------------------------------------------------------------------------------
+
+FIGURE_COLUMNS = [
+    # (key, label, xlsx number format): the children table of the page and the export
+    ("planned_to_start", gettext_lazy("Planned to start"), '#,##0 "个"'),
+    ("started", gettext_lazy("Started"), '#,##0 "个"'),
+    ("start_rate", gettext_lazy("Start rate (%)"), '0.0"%"'),
+    ("investment_plan", gettext_lazy("Annual plan (10k yuan)"), '#,##0.00 "万元"'),
+    ("investment_done", gettext_lazy("Cumulative (10k yuan)"), '#,##0.00 "万元"'),
+    ("investment_rate", gettext_lazy("Investment rate (%)"), '0.0"%"'),
+    ("laggards", gettext_lazy("Laggards"), '#,##0 "个"'),
+]
+
+
+def _url(name, params: dict, *args) -> str:
+    return f"{reverse(name, args=args)}?{urlencode(params)}"
+
+
+def _export_figures(fmt: str, filename: str, rows: list[dict]):
+    if fmt not in exports.FORMATS:
+        raise Http404(_("Unknown export format."))
+    headers = [str(_("Division code")), str(_("Name"))] + [str(label) for _k, label, _f in FIGURE_COLUMNS]
+    keys = ["code", "name"] + [k for k, _l, _f in FIGURE_COLUMNS]
+    kw = {"num_formats": {i + 2: f for i, (_k, _l, f) in enumerate(FIGURE_COLUMNS)}} if fmt == "xlsx" else {}
+    return exports.response(fmt, filename, headers, keys, ([r.get(k) for k in keys] for r in rows), **kw)
+
+
+@login_required
+@require_safe
+def rollup_page(request):
+    """Live roll-up of one org unit, month and programme (optionally one category, role, batch), per child unit."""
+    form = RollupForm(request.GET, user=request.user)
+    context = {"form": form}
+    if form.is_valid():
+        d = form.cleaned_data
+        org = get_object_or_404(OrgUnit.objects.restrict(request.user, "view"), code=d["org"])
+        figures = rollups.compute(request.user, org, d["period"], d["programme"], **d["dims"])
+        children = []
+        for child in figures.get("children", []):
+            row = dict(child)
+            row["href"] = _url("rollup-page", form.params(org=child["code"]))
+            if len(child["code"]) == codes.LEVEL_LENGTHS["town"]:
+                row["projects_href"] = _url("project-list", _project_params(form, child["code"]))
+            children.append(row)
+        fmt = request.GET.get("export")
+        if fmt:
+            total = {**figures, "code": org.code, "name": _("%(name)s (total)") % {"name": org.name}}
+            return _export_figures(fmt, f"rollup-{org.code}-{d['period']}", [*children, total])
+        ancestors = []
+        for a in org.ancestors():
+            if allows(request.user, "view", a.code):
+                a.href = _url("rollup-page", form.params(org=a.code))
+            ancestors.append(a)
+        context.update({
+            "org": org, "figures": figures, "children": children, "ancestors": ancestors,
+            "is_town": org.level == Level.TOWN,
+            "projects_href": _url("project-list", _project_params(form, org.code)),
+            "warnings_href": _url("warning-list", {k: v for k, v in form.params().items()
+                                                   if k in ("org", "period", "programme")}),
+            "columns": FIGURE_COLUMNS,
+            # KPI cards show whole 万元; the table and the exports keep the cents.
+            "kpi_money": {k: Decimal(figures[k]).quantize(Decimal(1)) for k in ("investment_plan", "investment_done")},
+            "chart": {"names": [c["name"] for c in children], "links": [c["href"] for c in children],
+                      "start_rate": [c["start_rate"] for c in children],
+                      "investment_rate": [c["investment_rate"] for c in children],
+                      "labels": [str(_("Start rate (%)")), str(_("Investment rate (%)"))]},
+        })
+    return render(request, "projects/rollup.html", context)
+
+
+def _project_params(form, code: str) -> dict:
+    """The project list filtered to what a roll-up row counts: the unit's towns, the programme, the dimensions."""
+    params = {k: v for k, v in form.params().items() if k in ("programme", "category", "role", "batch")}
+    key = "town" if len(code) == codes.LEVEL_LENGTHS["town"] else "under"
+    return {key: code, **params}
+
+
+# --- warnings (预警) ----------------------------------------------------------------------------------
+
+WARNING_EXPORT = [
+    ("kind_label", gettext_lazy("Kind")),
+    ("town", gettext_lazy("Division code")),
+    ("town_name", gettext_lazy("Town")),
+    ("project_code", gettext_lazy("Project code")),
+    ("project_name", gettext_lazy("Project name")),
+    ("message", gettext_lazy("Warning")),
+]
+
+
+@login_required
+@require_safe
+def warning_list(request):
+    """Missing monthly reports, projects not started, projects behind plan — for an org unit, month, programme."""
+    form = WarningForm(request.GET, user=request.user)
+    context = {"form": form}
+    if form.is_valid():
+        d = form.cleaned_data
+        org = get_object_or_404(OrgUnit.objects.restrict(request.user, "view"), code=d["org"])
+        kinds = d["kind"] or list(warnings.KINDS)
+        rows = warnings.compute(request.user, org, d["period"], d["programme"], kinds=kinds)
+        for row in rows:
+            row["kind_label"] = WARNING_KINDS.get(row["kind"], row["kind"])
+            row["town_href"] = reverse("orgunit-detail", args=[row["town"]])
+            row["project_href"] = reverse("project-detail", args=[row["project"]]) if row.get("project") else None
+        fmt = request.GET.get("export")
+        if fmt:
+            if fmt not in exports.FORMATS:
+                raise Http404(_("Unknown export format."))
+            keys = [k for k, _l in WARNING_EXPORT]
+            return exports.response(fmt, f"warnings-{org.code}-{d['period']}", [str(label) for _k, label in WARNING_EXPORT],
+                                    keys, ([r.get(k) for k in keys] for r in rows))
+        counts = {kind: 0 for kind in warnings.KINDS}
+        for row in rows:
+            counts[row["kind"]] = counts.get(row["kind"], 0) + 1
+        context.update({
+            "org": org, "rows": rows, "page": Paginator(rows, 100).get_page(request.GET.get("page")),
+            "counts": [(kind, WARNING_KINDS[kind], counts[kind]) for kind in warnings.KINDS if kind in kinds],
+            "deadline": warnings.report_deadline(d["period"]),
+            "rollup_href": _url("rollup-page", form.params()),
+        })
+    return render(request, "projects/warning_list.html", context)
+
+
+# --- targets of an org unit, actual against target (目标) ---------------------------------------------
+
+# Investment targets take their actual from the roll-up's cumulative investment (万元) while
+# nobody has entered one; the factor turns 万元 into the target's unit.
+INVESTMENT_MEASURE = "investment"
+FROM_WAN_YUAN = {"": Decimal(1), "万元": Decimal(1), "亿元": Decimal("0.0001"), "元": Decimal(10000)}
+
+
+def _rollup_period(year: int, today) -> str | None:
+    """The month whose roll-up stands for a year's actual: December of a past year, last month of this one."""
+    if year < today.year:
+        return periods.month_id(year, 12)
+    last = default_period(today)
+    return last if last.startswith(str(year)) else None
+
+
+def target_rows(user, unit, targets, today=None) -> list[dict]:
+    today = today or timezone.localdate()
+    cache: dict[tuple, dict] = {}
+    rows = []
+    for t in targets:
+        actual, source_period = t.actual_value, None
+        factor = FROM_WAN_YUAN.get(t.unit.strip())
+        if actual is None and t.measure == INVESTMENT_MEASURE and factor is not None:
+            period = _rollup_period(t.year, today)
+            if period:
+                key = (t.programme_id, period)
+                if key not in cache:
+                    cache[key] = rollups.compute(user, unit, period, t.programme)
+                actual = (Decimal(cache[key]["investment_done"]) * factor).quantize(Decimal("0.01"))
+                source_period = period
+        gap = None
+        if t.target_value is not None and actual is not None:
+            gap = max(t.target_value - actual, Decimal(0))
+        share = None
+        if t.target_value and actual is not None:
+            share = min(100, round(float(actual) * 100 / float(t.target_value), 1))
+        rows.append({"target": t, "actual": actual, "from_rollup": source_period, "gap": gap, "share": share,
+                     "reached": (gap == 0) if gap is not None else bool(t.actual_text and t.target_text
+                                                                         and t.actual_text == t.target_text)})
+    return rows
+
+
+@login_required
+def orgunit_targets(request, code):
+    """An org unit's targets, actual against target with the gap; editors add or replace targets here."""
+    if moved := canonical_redirect(request, "orgunit-targets", code):
+        return moved
+    unit = get_unit(request, code)
+    can_change = allows(request.user, "change", unit.code)
+    today = timezone.localdate()
+    form = TargetForm(request.POST or None, initial={"year": today.year,
+                                                     "programme": Programme.objects.filter(code="meili").first()})
+    if request.method == "POST":
+        if not can_change:
+            raise PermissionDenied(_("You may not change the targets of this org unit."))
+        if form.is_valid():
+            d = dict(form.cleaned_data)
+            try:
+                target = programme_services.set_target(request.user, unit, d.pop("programme"), d.pop("year"),
+                                                       d.pop("measure"), **d)
+            except ValidationError as exc:
+                for field, errs in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errs)
+            else:
+                messages.success(request, _("Target “%(label)s” saved.") % {"label": target.label})
+                return redirect("orgunit-targets", code=unit.code)
+    targets = (Target.objects.restrict(request.user, "view").filter(org_unit=unit).select_related("programme")
+               .order_by("-year", "programme_id", "measure"))
+    year = request.GET.get("year", "")
+    if year.isdigit():
+        targets = targets.filter(year=int(year))
+    rows = target_rows(request.user, unit, targets, today)
+    return render(request, "programmes/orgunit_targets.html", {
+        "unit": unit, "breadcrumb": breadcrumb(request, unit), "rows": rows, "form": form, "can_change": can_change,
+        "year": year, "rollup_href": _url("rollup-page", {"org": unit.code}),
     })

@@ -37,7 +37,12 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 from townbrain.access import services as access_services
 from townbrain.access.models import Membership
 from townbrain.core.models import AuditEntry, OrgUnit
+from townbrain.core.scope import SYSTEM
 from townbrain.core.services import update_org_profile
+from townbrain.exchange.pipeline import run_import
+from townbrain.exchange.views import stash
+from townbrain.indicators import services as indicator_services
+from townbrain.programmes import services as programme_services
 from townbrain.programmes.models import Programme
 from townbrain.projects import services as project_services
 from townbrain.testing.users import make_user
@@ -81,14 +86,38 @@ def world(users):
     report = project_services.report_progress(
         users["dayang"], project, "202004", month_investment=Decimal("50"), cumulative_investment=Decimal("50"),
         progress_percent=Decimal("10"), status="started", problems="大洋镇：征地未完成")
+    # A yearly target and an enrolment of 大洋镇 (programmes app).
+    target = programme_services.set_target(
+        users["dayang"], other, programme, 2020, "investment", label="大洋镇投资目标",
+        target_value=Decimal("50000"), unit="万元", target_text="大洋镇样板镇")
+    enrolment = programme_services.enrol_town(
+        users["dayang"], other, programme, year_joined=2020, role=programme.roles.filter(code="yangban").first(),
+        batch=programme.batches.filter(code="2020").first())
     # Rows of the own town, so the lists under test show something.
     update_org_profile(users["guali"], own, population=120000, notes="瓜沥镇的备注")
+    programme_services.set_target(users["guali"], own, programme, 2020, "investment", label="瓜沥镇投资目标",
+                                  target_value=Decimal("80000"), unit="万元")
+    programme_services.enrol_town(users["guali"], own, programme, year_joined=2020)
     project_services.create_project(
         users["guali"], code="GL-001", name="瓜沥镇美丽街区", town=own, programme=programme,
         total_investment=Decimal("800"), annual_plan=Decimal("300"), planned_start=date(2020, 3, 1),
         planned_completion=date(2021, 6, 30))
     users["guali_office"] = make_user("guali_office", OWN, "office_admin")
+    # Exchange: an import batch and a kept upload of 大洋镇's editor.
+    import_file = _walker_xlsx([["项目编号", "项目名称", "乡镇代码", "所属计划"],
+                                ["DY-IMP", "大洋镇导入项目", OTHER, "meili"]])
+    batch_id = run_import(users["dayang"], import_file, "dayang.xlsx", "projects")["id"]
+    token = stash(users["dayang"], import_file, "dayang.xlsx", "projects", False)
+    # Indicators: reference data (elements, an indicator, a rule) and a value of 大洋镇.
+    element = indicator_services.save_element(SYSTEM, "walk_rate", name="走查比率", value_type="percent")
+    indicator_services.save_indicator(SYSTEM, "walk_indicator", name="走查指标", formula="#{walk_rate} * 2")
+    indicator_services.save_rule(SYSTEM, "walk_rule", name="走查规则", left="#{walk_rate}", operator="<=",
+                                 right="100")
+    value = indicator_services.set_value(users["dayang"], element, other, "2020", 88, "大洋镇的数值")
     return SimpleNamespace(
+        batch_id=batch_id,
+        token=token,
+        value=value,
         unit=other,
         user=users["dayang"],
         clerk=clerk,
@@ -97,8 +126,16 @@ def world(users):
         programme=programme,
         project=project,
         report=report,
+        target=target,
+        enrolment=enrolment,
         users=users,
     )
+
+
+def _walker_xlsx(rows) -> bytes:
+    from townbrain.exchange.tests.conftest import xlsx
+
+    return xlsx(rows)
 
 
 # How to fill a URL kwarg with an object of 大洋镇. Key: (namespaced URL name, kwarg), or
@@ -115,12 +152,41 @@ FILL = {
     ("api:project-detail", "pk"): lambda w: w.project.pk,
     ("api:progress-detail", "pk"): lambda w: w.report.pk,  # its April 2020 report
     ("api:programme-detail", "code"): lambda w: w.programme.code,  # reference data, see SHARED
+    ("programme-detail", "code"): lambda w: w.programme.code,  # its administration page: system admins only
+    ("target-detail", "pk"): lambda w: w.target.pk,  # 大洋镇投资目标 (2020)
+    ("api:target-detail", "pk"): lambda w: w.target.pk,
+    ("enrolment-detail", "pk"): lambda w: w.enrolment.pk,  # 大洋镇 in 美丽城镇
+    ("api:enrolment-detail", "pk"): lambda w: w.enrolment.pk,
+    ("object-history", "object_type"): lambda w: "user",  # the history of dayang_clerk, filed in 大洋镇
+    ("object-history", "object_id"): lambda w: w.clerk.pk,
+    ("import-plan", "token"): lambda w: w.token,  # an upload kept for dayang
+    ("import-errors", "token"): lambda w: w.token,
+    ("import-detail", "pk"): lambda w: w.batch_id,  # dayang's import batch
+    ("api:import-detail", "pk"): lambda w: w.batch_id,
+    ("api:import-undo", "pk"): lambda w: w.batch_id,
+    ("api:standard-kind", "kind"): lambda w: "projects",  # the published standard, see SHARED
+    ("api:standard-template", "kind"): lambda w: "projects",
+    ("api:dataelement-detail", "code"): lambda w: "walk_rate",
+    ("api:indicator-detail", "code"): lambda w: "walk_indicator",
+    ("api:indicator-value", "code"): lambda w: "walk_indicator",  # computed for 大洋镇: see QUERY
+    ("api:validationrule-detail", "code"): lambda w: "walk_rule",
+    ("api:datavalue-detail", "pk"): lambda w: w.value.pk,  # 大洋镇's value of walk_rate
+}
+
+# Query strings some patterns need to name the other town's data.
+QUERY = {
+    "api:indicator-value": f"?org={OTHER}&period=2020",
 }
 
 # Patterns whose objects belong to no town: every signed-in user reads them (GET 200 is no
 # leak), but a town user still must not change them. Name why, so a reviewer can disagree.
 SHARED = {
     "api:programme-detail": "programmes are national reference data; only system administrators change them",
+    "api:standard-kind": "the published data standard (a JSON Schema); nobody changes it through the API",
+    "api:standard-template": "the published xlsx template of the standard",
+    "api:dataelement-detail": "data elements are national reference data; only system administrators change them",
+    "api:indicator-detail": "indicator definitions are reference data; their values are scoped (indicator-value)",
+    "api:validationrule-detail": "validation rules are reference data; only system administrators change them",
 }
 
 
@@ -201,7 +267,7 @@ def fill(route: Route, w) -> str:
                 f"returning an object of the other town ({OTHER} {OTHER_NAME})."
             )
         values[kw] = maker(w)
-    return reverse(route.name, kwargs=values)
+    return reverse(route.name, kwargs=values) + QUERY.get(route.name, "")
 
 
 # --- database state: every table, every row ----------------------------------------------------

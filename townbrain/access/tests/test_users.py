@@ -406,3 +406,16 @@ def test_api_cannot_grant_or_revoke_roles_of_a_user_who_also_works_outside(api_f
     assert not AuditEntry.objects.exists()
     # the system administrator can
     assert api_for("admin").delete(f"/api/memberships/{inside.pk}/").status_code == 204
+
+
+def test_user_filters_only_look_at_visible_memberships(api_for, users):
+    from townbrain.access.models import Membership
+
+    # a user guali can see, who also works in 大洋镇
+    both = users["guali_viewer"]
+    Membership.objects.create(user=both, org_unit_id="330182107", role="editor")
+    api = api_for("guali")
+    assert both.username in {u["username"] for u in api.get("/api/users/").json()["results"]}
+    assert api.get("/api/users/", {"under": "330182107"}).json()["count"] == 0
+    editors = {u["username"] for u in api.get("/api/users/", {"role": "editor"}).json()["results"]}
+    assert both.username not in editors  # guali_viewer is only a viewer where guali can look

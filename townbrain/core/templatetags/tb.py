@@ -6,8 +6,10 @@ from decimal import Decimal
 
 from django import forms, template
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+
+from townbrain.core import audit_labels
+from townbrain.core.numbers import group_digits
 
 register = template.Library()
 
@@ -31,14 +33,19 @@ def sort_toggle(column_sort: str, current: str) -> str:
 
 
 @register.filter
-def cell(value):
-    """One table cell: numbers with thousands separators, booleans as words, dashes for nothing."""
-    if value is None or value == "":
+def cell(value, unit=""):
+    """One table cell: numbers with thousands separators, booleans as words, dashes for nothing.
+
+    `unit` follows a number after a space (`{{ unit.population|cell:people }}` → 181,234 人);
+    an empty cell is a dash without a unit.
+    """
+    if value is None or value == "" or (isinstance(value, dict | list) and not value):
         return "—"
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, int | Decimal | float):
-        return number_format(value, force_grouping=True)
+        text = group_digits(value)
+        return f"{text} {unit}" if unit else text
     if isinstance(value, datetime):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if timezone.is_aware(value) else value
     if isinstance(value, dict | list):
@@ -59,3 +66,26 @@ def form_control(bound_field):
     if bound_field.errors:
         css += " is-invalid"
     return bound_field.as_widget(attrs={"class": css})
+
+
+@register.filter
+def action_label(code: str) -> str:
+    """An audit action code in words (`orgunit.update` → Edited profile)."""
+    return audit_labels.action_label(code)
+
+
+@register.filter
+def source_label(code: str) -> str:
+    """An audit row's source in words (web, api, cli, internal)."""
+    return audit_labels.source_label(code)
+
+
+@register.filter
+def object_type_label(code: str) -> str:
+    return audit_labels.object_type_label(code)
+
+
+@register.filter
+def change_rows(entry) -> list[dict]:
+    """An audit row's changes as [{field, label, before, after, change}] in words."""
+    return audit_labels.change_rows(entry)

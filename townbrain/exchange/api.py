@@ -1,0 +1,130 @@
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from townbrain.core.api import RestrictedReadOnlyViewSet
+
+from . import pipeline, standard
+from .filters import ImportBatchFilterSet
+from .kinds import KINDS
+from .models import ImportBatch
+from .readers import MIB
+
+ALLOWED_SUFFIXES = (".xlsx", ".xls", ".ods", ".csv", ".json", ".txt")
+
+
+class ImportBatchSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ImportBatch
+        fields = ["id", "kind", "actor_name", "created", "file_name", "file_hash", "org_code", "counts", "errors",
+                  "state", "undone_at"]
+        read_only_fields = fields
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    kind = serializers.ChoiceField(choices=[*KINDS, *pipeline.PLANNED_KINDS])
+    dry_run = serializers.BooleanField(required=False, default=False)
+    only_valid = serializers.BooleanField(required=False, default=False)
+
+
+def check_upload(upload) -> str | None:
+    """A reason to refuse the upload before reading it, or None."""
+    if upload.size > settings.IMPORT_MAX_BYTES:
+        return _("The file is %(size).1f MB; the limit is %(limit).0f MB.") % {
+            "size": upload.size / MIB, "limit": settings.IMPORT_MAX_BYTES / MIB}
+    if not upload.name.lower().endswith(ALLOWED_SUFFIXES):
+        return _("“%(name)s” is not a spreadsheet: use .xlsx, .xls, .ods, .csv or .json.") % {"name": upload.name}
+    return None
+
+
+class ImportViewSet(RestrictedReadOnlyViewSet):
+    """Imports. POST a file (multipart: file, kind, dry_run, only_valid) to get the plan or apply it;
+    the summary is `{status, counts{created, updated, unchanged, deleted}, errors[{row, column, value, message}], id}`.
+    """
+
+    queryset = ImportBatch.objects.all()
+    serializer_class = ImportBatchSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    filterset_class = ImportBatchFilterSet
+
+    @extend_schema(request=ImportUploadSerializer, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    def create(self, request):
+        upload = ImportUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        d = upload.validated_data
+        reason = check_upload(d["file"])
+        if reason:
+            return Response(_unreadable(d["kind"], d["file"].name, reason), status=status.HTTP_400_BAD_REQUEST)
+        try:
+            summary = pipeline.run_import(request.user, d["file"].read(), d["file"].name, d["kind"],
+                                          dry_run=d["dry_run"], only_valid=d["only_valid"])
+        except pipeline.UnknownKind as exc:
+            return Response(_unreadable(d["kind"], d["file"].name, str(exc)), status=status.HTTP_400_BAD_REQUEST)
+        code = {"applied": 201, "partial": 201, "dry_run": 200}.get(summary["status"], 400)
+        return Response(summary, status=code)
+
+    @extend_schema(request=None, responses={200: ImportBatchSerializer})
+    @action(detail=True, methods=["get", "post"])
+    def undo(self, request, pk=None):
+        """POST undoes the batch; GET only shows it (what would be undone)."""
+        batch = self.get_object()
+        if request.method == "GET":
+            return Response(ImportBatchSerializer(batch).data)
+        pipeline.undo_batch(request.user, batch)
+        batch.refresh_from_db()
+        return Response(ImportBatchSerializer(batch).data)
+
+
+def _unreadable(kind, name, message):
+    return {"status": "unreadable", "kind": kind, "file": name,
+            "counts": {"created": 0, "updated": 0, "unchanged": 0, "deleted": 0},
+            "errors": [{"row": None, "column": None, "value": "", "message": message}], "warnings": [], "id": None}
+
+
+class StandardView(APIView):
+    """The data standard: a JSON Schema per kind."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="standard_list",
+                   responses=inline_serializer("Standard", {"kinds": serializers.DictField()}))
+    def get(self, request):
+        return Response({"kinds": {name: standard.json_schema(name) for name in KINDS}})
+
+
+class StandardKindView(APIView):
+    """The JSON Schema of one kind (projects, progress, indicator_values)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="standard_kind_retrieve", responses=OpenApiTypes.OBJECT)
+    def get(self, request, kind):
+        if kind not in KINDS:
+            raise NotFound(_("Unknown kind “%(kind)s”.") % {"kind": kind})
+        return Response(standard.json_schema(kind))
+
+
+class TemplateView(APIView):
+    """The xlsx template of a kind: frozen header, a comment per column, drop-downs, one example row."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={(200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"):
+                              OpenApiTypes.BINARY})
+    def get(self, request, kind):
+        if kind not in KINDS:
+            raise NotFound(_("Unknown kind “%(kind)s”.") % {"kind": kind})
+        resp = HttpResponse(standard.template_xlsx(kind),
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        resp["Content-Disposition"] = f'attachment; filename="townbrain-{kind}-template.xlsx"'
+        return resp

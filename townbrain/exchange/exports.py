@@ -1,0 +1,70 @@
+"""Exports in the exchange standard: what `townbrain export` writes, `townbrain import` reads back unchanged."""
+
+from django.utils.translation import gettext as _
+
+from townbrain.core import exports
+from townbrain.projects.models import ProgressReport, Project
+
+from .kinds import INDICATOR_VALUES, PROGRESS, PROJECTS
+
+# The standard writes statuses in Chinese whatever the user's language (the file is the exchange format).
+STATUS_CHINESE = {"planned": "谋划", "preparing": "前期", "started": "开工", "completed": "完工",
+                  "suspended": "暂停", "cancelled": "取消"}
+
+
+def _project_rows(qs):
+    for p in qs.select_related("town", "programme", "category").order_by("programme_id", "code").iterator(2000):
+        yield [p.code, p.name, p.town_id, p.programme.code, p.category.name if p.category_id else "", p.owner_unit,
+               p.total_investment, p.annual_plan, p.planned_start, p.actual_start, p.planned_completion,
+               p.actual_completion,
+               STATUS_CHINESE[p.status], p.longitude, p.latitude]
+
+
+def _progress_rows(qs):
+    for r in qs.select_related("project__programme").order_by("project__programme_id", "project__code",
+                                                               "period").iterator(2000):
+        yield [r.project.code, r.project.programme.code, r.period, r.month_investment, r.cumulative_investment,
+               r.progress_percent, STATUS_CHINESE[r.status], r.problems]
+
+
+def _value_rows(qs):
+    for v in qs.select_related("element").order_by("element__code", "org_unit_id", "period").iterator(2000):
+        value = v.text if v.element.value_type == "text" else (v.number.normalize() if v.number is not None else "")
+        yield [v.element.code, v.org_unit_id, v.period, value, v.comment]
+
+
+def _values(actor):
+    from townbrain.indicators.models import DataValue
+
+    return DataValue.objects.restrict(actor, "view")
+
+
+SOURCES = {
+    "projects": (PROJECTS, lambda actor: Project.objects.restrict(actor, "view"), "town__code", _project_rows),
+    "progress": (PROGRESS, lambda actor: ProgressReport.objects.restrict(actor, "view"), "project__town__code",
+                 _progress_rows),
+    "indicator_values": (INDICATOR_VALUES, _values, "org_unit__code", _value_rows),
+}
+MONEY_FORMAT = '#,##0.00 "万元"'
+
+
+def export(actor, kind_name: str, fmt: str, org: str | None = None, programme: str | None = None) -> bytes:
+    if kind_name not in SOURCES:
+        raise ValueError(_("Exporting %(kind)s is not available.") % {"kind": kind_name})
+    if fmt not in exports.FORMATS:
+        raise ValueError(_("Unknown format “%(fmt)s”; use xlsx, csv or json.") % {"fmt": fmt})
+    kind, base, code_field, rows = SOURCES[kind_name]
+    qs = base(actor)
+    if org:
+        qs = qs.filter(**{f"{code_field}__startswith": org})
+    if programme and kind_name in ("projects", "progress"):
+        field = "programme__code" if kind_name == "projects" else "project__programme__code"
+        qs = qs.filter(**{field: programme})
+    headers = [c.header for c in kind.columns]
+    data = rows(qs)
+    if fmt == "csv":
+        return exports.to_csv(headers, data)
+    if fmt == "json":
+        return exports.to_json(headers, data)
+    money = {i: MONEY_FORMAT for i, c in enumerate(kind.columns) if "万元" in c.header}
+    return exports.to_xlsx(headers, data, sheet_name=str(kind.label), num_formats=money)

@@ -1,0 +1,351 @@
+"""The kinds of data that can be exchanged, with the column standard of DOMAIN §8.
+
+Each kind names its columns (Chinese header first, English aliases), turns one row of
+cells into service arguments, finds the existing object a row refers to, and applies the
+row through the app's service functions — the same write path as the UI and the API.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from townbrain.core import audit
+from townbrain.core.models import OrgUnit
+from townbrain.programmes.models import Category, Programme
+from townbrain.projects import services as project_services
+from townbrain.projects.models import ProgressReport, Project, Status
+
+from . import normalize as n
+
+
+@dataclass
+class Column:
+    key: str
+    header: str  # the standard (Chinese) header
+    aliases: tuple[str, ...] = ()
+    parse: Callable[[Any], Any] = n.clean_text
+    required: bool = False
+    help: Any = ""
+    choices: tuple[str, ...] = ()  # offered as a drop-down in the template
+    example: Any = ""
+
+    def keys(self) -> set[str]:
+        return {n.header_key(h) for h in (self.header, self.key, *self.aliases)}
+
+
+class RowError(Exception):
+    """A row that cannot be imported: {column key: message}."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _status(value) -> str | None:
+    text = n.clean_text(value)
+    if not text:
+        return None
+    for choice in Status:
+        label = str(choice.label)
+        chinese = label[label.find("(") + 1: label.find(")")] if "(" in label else label
+        if text.lower() in {choice.value, chinese, label.lower()}:
+            return choice.value
+    chinese = {"谋划": "planned", "前期": "preparing", "开工": "started", "在建": "started", "完工": "completed",
+               "竣工": "completed", "暂停": "suspended", "停工": "suspended", "取消": "cancelled"}
+    if text in chinese:
+        return chinese[text]
+    raise n.BadValue(_("“%(value)s” is not a status; use 谋划, 前期, 开工, 完工, 暂停 or 取消.") % {"value": value})
+
+
+def _percent(value):
+    number = n.parse_decimal(value)
+    if number is not None and number > 100:
+        raise n.BadValue(_("%(value)s%% is above 100%%.") % {"value": number})
+    return number
+
+
+def _coordinate(value):
+    return n.parse_decimal(value, allow_negative=True)
+
+
+STATUS_CHOICES = ("谋划", "前期", "开工", "完工", "暂停", "取消")
+
+
+@dataclass
+class Kind:
+    name: str
+    label: Any
+    columns: list[Column]
+    object_type: str
+    fields: tuple[str, ...] = field(default_factory=tuple)
+
+    def column(self, key) -> Column:
+        return next(c for c in self.columns if c.key == key)
+
+    # Subclasses implement: prepare(actor, rows) for look-ups, build(actor, values, row_no),
+    # apply(actor, target) -> (action, obj, before), undo(actor, change)
+
+
+class ProjectsKind(Kind):
+    def prepare(self, actor, records):
+        self.programmes = {p.code: p for p in Programme.objects.all()} | {p.name: p for p in Programme.objects.all()}
+        codes = {r.get("town") for r in records if r.get("town")}
+        self.towns = {u.code: u for u in OrgUnit.objects.filter(code__in=codes)}
+        self.categories = {}
+        for c in Category.objects.all():
+            self.categories[(c.programme_id, c.code)] = c
+            self.categories[(c.programme_id, c.name)] = c
+        keys = {(r.get("programme"), r.get("code")) for r in records}
+        progs = {self.programmes[p].pk for p, _c in keys if p in self.programmes}
+        self.existing = {(p.programme_id, p.code): p for p in Project.objects.filter(
+            programme_id__in=progs, code__in={c for _p, c in keys})}
+
+    def build(self, actor, v: dict) -> dict:
+        errors = {}
+        programme = self.programmes.get(v.get("programme"))
+        if programme is None:
+            errors["programme"] = _("Unknown programme “%(value)s”; use meili, xiaochengshi, tese, shifan or tongchou.") \
+                % {"value": v.get("programme")}
+        town = self.towns.get(v.get("town"))
+        if town is None:
+            errors["town"] = _("There is no org unit with code %(code)s.") % {"code": v.get("town")}
+        category = None
+        if programme is not None and v.get("category"):
+            category = self.categories.get((programme.pk, v["category"]))
+            if category is None:
+                errors["category"] = _("Programme %(programme)s has no category “%(value)s”.") % {
+                    "programme": programme.name, "value": v["category"]}
+        if errors:
+            raise RowError(errors)
+        # Columns present in the file are applied (a blank cell clears a date or a coordinate);
+        # absent columns leave the stored value alone.
+        fields = {k: v[k] for k in ("code", "name", "owner_unit", "total_investment", "annual_plan", "planned_start",
+                                    "actual_start", "planned_completion", "actual_completion", "status", "longitude",
+                                    "latitude")
+                  if k in v and not (v[k] is None and k in ("total_investment", "annual_plan", "status"))}
+        fields.update(town=town, programme=programme)
+        if "category" in v:
+            fields["category"] = category
+        return {"existing": self.existing.get((programme.pk, v["code"])), "fields": fields,
+                "key": (programme.pk, v["code"])}
+
+    def apply(self, actor, target):
+        existing, fields = target["existing"], target["fields"]
+        if existing is None:
+            obj = project_services.create_project(actor, **fields)
+            self.existing[target["key"]] = obj
+            return "created", obj, None
+        before = audit.snapshot(existing, project_services.PROJECT_FIELDS)
+        changed = {k: val for k, val in fields.items()
+                   if audit.snapshot_value(val) != before.get(k)}
+        if not changed:
+            return "unchanged", existing, None
+        obj = project_services.update_project(actor, existing, **changed)
+        self.existing[target["key"]] = obj
+        return "updated", obj, {k: before.get(k) for k in changed}
+
+    def undo(self, actor, change):
+        obj = Project.objects.filter(pk=change.object_id).first()
+        if obj is None:
+            return
+        if change.action == "created":
+            project_services.delete_project(actor, obj)
+        else:
+            project_services.update_project(actor, obj, **_restore(Project, change.before))
+
+
+class ProgressKind(Kind):
+    def prepare(self, actor, records):
+        visible = Project.objects.restrict(actor, "view").select_related("programme")
+        codes = {r.get("project") for r in records if r.get("project")}
+        self.projects: dict[str, list[Project]] = {}
+        for p in visible.filter(code__in=codes):
+            self.projects.setdefault(p.code, []).append(p)
+        self.programmes = {p.code: p for p in Programme.objects.all()} | {p.name: p for p in Programme.objects.all()}
+
+    def build(self, actor, v: dict) -> dict:
+        candidates = self.projects.get(v.get("project"), [])
+        if v.get("programme"):
+            programme = self.programmes.get(v["programme"])
+            candidates = [p for p in candidates if programme and p.programme_id == programme.pk]
+        if not candidates:
+            raise RowError({"project": _("No project “%(code)s” in your area.") % {"code": v.get("project")}})
+        if len(candidates) > 1:
+            raise RowError({"project": _("Project code %(code)s exists in several programmes; add the column 所属计划.")
+                            % {"code": v.get("project")}})
+        figures = {k: v[k] for k in ("month_investment", "cumulative_investment", "progress_percent", "status",
+                                     "problems") if v.get(k) not in (None, "")}
+        return {"project": candidates[0], "period": v["period"], "figures": figures}
+
+    def apply(self, actor, target):
+        project, period, figures = target["project"], target["period"], target["figures"]
+        existing = ProgressReport.objects.filter(project=project, period=period).first()
+        before = audit.snapshot(existing, project_services.REPORT_FIELDS) if existing else None
+        if existing is not None and all(audit.snapshot_value(val) == before.get(k) for k, val in figures.items()):
+            return "unchanged", existing, None
+        report = project_services.report_progress(actor, project, period, **figures)
+        return ("updated" if existing else "created"), report, before
+
+    def undo(self, actor, change):
+        report = ProgressReport.objects.filter(pk=change.object_id).select_related("project").first()
+        if report is None:
+            return
+        if change.action == "created":
+            project_services.delete_report(actor, report)
+        else:
+            project_services.report_progress(actor, report.project, report.period,
+                                             **_restore(ProgressReport, change.before))
+
+
+def _restore(model, before: dict) -> dict:
+    """Service arguments that put back a snapshot (foreign keys by id, decimals and dates parsed)."""
+    values = {}
+    for name, value in before.items():
+        f = model._meta.get_field(name)
+        if f.is_relation:
+            values[name] = f.related_model.objects.get(pk=value) if value is not None else None
+        else:
+            values[name] = f.to_python(value)
+    return values
+
+
+PROJECTS = ProjectsKind(
+    name="projects",
+    label=gettext_lazy("Projects"),
+    object_type="project",
+    columns=[
+        Column("code", "项目编号", ("project code", "code", "编号"), required=True,
+               help=gettext_lazy("Unique within the programme"), example="HZ2020-0001"),
+        Column("name", "项目名称", ("project name", "name", "名称"), required=True, example="瓜沥镇污水管网改造"),
+        Column("town", "乡镇代码", ("town code", "town", "乡镇(街道)代码", "区划代码"), parse=n.parse_code,
+               required=True, help=gettext_lazy("9-digit division code of the town"), example="330109113"),
+        Column("programme", "所属计划", ("programme", "计划"), required=True,
+               help=gettext_lazy("meili, xiaochengshi, tese, shifan or tongchou (or the Chinese name)"),
+               choices=("meili", "xiaochengshi", "tese", "shifan", "tongchou"), example="meili"),
+        Column("category", "类别", ("category", "项目类别"), help=gettext_lazy("Category code or name"),
+               example="功能便民环境美"),
+        Column("owner_unit", "建设单位", ("owner unit", "owner", "业主单位"), example="瓜沥镇人民政府"),
+        Column("total_investment", "总投资(万元)", ("total investment", "总投资"), parse=n.parse_decimal,
+               help=gettext_lazy("10k yuan"), example=1200),
+        Column("annual_plan", "年度计划投资(万元)", ("annual plan", "年度计划投资"), parse=n.parse_decimal,
+               help=gettext_lazy("10k yuan"), example=600),
+        Column("planned_start", "计划开工日期", ("planned start",), parse=n.parse_date, example="2020-03-01"),
+        Column("actual_start", "实际开工日期", ("actual start",), parse=n.parse_date, example="2020-03-15"),
+        Column("planned_completion", "计划完工日期", ("planned completion",), parse=n.parse_date, example="2021-06-30"),
+        Column("actual_completion", "实际完工日期", ("actual completion", "竣工日期"), parse=n.parse_date,
+               help=gettext_lazy("Needed for status 完工"), example=""),
+        Column("status", "状态", ("status", "项目状态"), parse=_status, choices=STATUS_CHOICES, example="开工"),
+        Column("longitude", "经度", ("longitude", "lng"), parse=_coordinate, example=120.455),
+        Column("latitude", "纬度", ("latitude", "lat"), parse=_coordinate, example=30.1833),
+    ],
+)
+
+PROGRESS = ProgressKind(
+    name="progress",
+    label=gettext_lazy("Progress reports"),
+    object_type="progressreport",
+    columns=[
+        Column("project", "项目编号", ("project code", "project", "code"), required=True, example="HZ2020-0001"),
+        Column("programme", "所属计划", ("programme",), help=gettext_lazy("Only needed when the code is in several programmes"),
+               choices=("meili", "xiaochengshi", "tese", "shifan", "tongchou")),
+        Column("period", "填报期", ("period", "月份", "填报月份"), parse=n.parse_month, required=True,
+               help=gettext_lazy("Month as YYYYMM"), example="202009"),
+        Column("month_investment", "本月完成投资(万元)", ("month investment", "本月完成投资"), parse=n.parse_decimal,
+               example=20),
+        Column("cumulative_investment", "累计完成投资(万元)", ("cumulative investment", "累计完成投资"),
+               parse=n.parse_decimal, example=300),
+        Column("progress_percent", "形象进度(%)", ("progress", "physical progress", "形象进度"), parse=_percent,
+               example=55),
+        Column("status", "状态", ("status",), parse=_status, choices=STATUS_CHOICES, example="开工"),
+        Column("problems", "存在问题", ("problems", "问题"), example=""),
+    ],
+)
+
+class IndicatorValuesKind(Kind):
+    def prepare(self, actor, records):
+        from townbrain.indicators.models import DataElement
+
+        self.elements = {e.code: e for e in DataElement.objects.all()} | {e.name: e for e in DataElement.objects.all()}
+        codes = {r.get("org_unit") for r in records if r.get("org_unit")}
+        self.units = {u.code: u for u in OrgUnit.objects.filter(code__in=codes)}
+
+    def build(self, actor, v: dict) -> dict:
+        from townbrain.indicators.models import DataValue
+
+        errors = {}
+        element = self.elements.get(v.get("element"))
+        if element is None:
+            errors["element"] = _("Unknown data element “%(value)s”.") % {"value": v.get("element")}
+        unit = self.units.get(v.get("org_unit"))
+        if unit is None:
+            errors["org_unit"] = _("There is no org unit with code %(code)s.") % {"code": v.get("org_unit")}
+        if errors:
+            raise RowError(errors)
+        existing = DataValue.objects.filter(element=element, org_unit=unit, period=v["period"]).first()
+        return {"element": element, "unit": unit, "period": v["period"], "value": v["value"],
+                "comment": v.get("comment") or "", "existing": existing, "key": (element.pk, unit.code, v["period"])}
+
+    def apply(self, actor, t):
+        from townbrain.indicators import services as indicator_services
+
+        existing = t["existing"]
+        before = audit.snapshot(existing, indicator_services.VALUE_FIELDS) if existing else None
+        try:
+            number, text = indicator_services.parse_value(t["element"], t["value"])
+        except ValidationError as exc:
+            raise RowError({"value": " ".join(exc.messages)}) from None
+        if existing is not None and (existing.number, existing.text, existing.comment) == (number, text, t["comment"]):
+            return "unchanged", existing, None
+        value = indicator_services.set_value(actor, t["element"], t["unit"], t["period"], t["value"], t["comment"])
+        return ("updated" if existing else "created"), value, before
+
+    def undo(self, actor, change):
+        from townbrain.indicators import services as indicator_services
+        from townbrain.indicators.models import DataValue
+
+        value = DataValue.objects.filter(pk=change.object_id).select_related("element", "org_unit").first()
+        if value is None:
+            return
+        if change.action == "created":
+            indicator_services.delete_value(actor, value)
+        else:
+            raw = change.before.get("text") or change.before.get("number")
+            indicator_services.set_value(actor, value.element, value.org_unit, value.period, raw,
+                                         change.before.get("comment", ""))
+
+
+def _period(value):
+    from townbrain.core import periods
+
+    if hasattr(value, "year") and hasattr(value, "month"):
+        return periods.month_id(value.year, value.month)
+    try:
+        return periods.canonical(n.clean_text(value).replace(" ", ""))
+    except periods.InvalidPeriod as exc:
+        raise n.BadValue(str(exc)) from None
+
+
+INDICATOR_VALUES = IndicatorValuesKind(
+    name="indicator_values",
+    label=gettext_lazy("Indicator values"),
+    object_type="datavalue",
+    columns=[
+        Column("element", "指标编码", ("element", "indicator code", "数据元编码", "指标"), required=True,
+               help=gettext_lazy("Data element code (or name)"), example="sewage_rate"),
+        Column("org_unit", "乡镇代码", ("org unit", "town code", "区划代码", "单位代码"), parse=n.parse_code, required=True,
+               example="330109113"),
+        Column("period", "期间", ("period", "填报期"), parse=_period, required=True,
+               help=gettext_lazy("2024, 2024S1, 2024Q3 or 202409"), example="2020"),
+        Column("value", "数值", ("value", "值"), parse=lambda v: v if isinstance(v, int | float) else n.clean_text(v),
+               required=True, example=92.5),
+        Column("comment", "备注", ("comment", "note", "说明")),
+    ],
+)
+
+KINDS = {k.name: k for k in (PROJECTS, PROGRESS, INDICATOR_VALUES)}
+# Named by the data standard but waiting for its model (the 一库三师 expert pool, a later issue).
+PLANNED_KINDS = ("expert_activities",)

@@ -1,0 +1,233 @@
+"""The import pipeline: read → map headers → validate each row → plan → apply (or roll back).
+
+Every row goes through the app's service functions inside ONE transaction, each row in a
+savepoint. A dry run, or a file with any error (unless `only_valid`), rolls the whole
+transaction back, so the plan it reports is exactly what applying would do and nothing is
+written. A killed process leaves the database as it was (the transaction never commits).
+
+Summary shape (API, CLI --json, page):
+    {status, kind, file, counts{created, updated, unchanged, deleted}, errors[{row, column, value, message}],
+     warnings[...], id}
+status: "applied" | "partial" (only_valid with errors) | "dry_run" | "failed" (errors, nothing written)
+        | "unreadable" (the file as a whole cannot be read)
+"""
+
+import hashlib
+from collections import Counter
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from townbrain.core import audit
+from townbrain.core.scope import scope_prefixes
+
+from . import normalize as n
+from .kinds import KINDS, PLANNED_KINDS, RowError
+from .models import ImportBatch, ImportChange
+from .readers import UnreadableFile, read_grid
+
+HEADER_SEARCH_ROWS = 10
+
+
+class UnknownKind(ValueError):
+    pass
+
+
+def get_kind(name: str):
+    if name in KINDS:
+        return KINDS[name]
+    if name in PLANNED_KINDS:
+        raise UnknownKind(_("Importing %(kind)s is not available yet.") % {"kind": name})
+    raise UnknownKind(_("Unknown kind “%(kind)s”; use one of: %(kinds)s.")
+                      % {"kind": name, "kinds": ", ".join(KINDS)})
+
+
+def _summary(status, kind, filename, counts=None, errors=None, warnings=None, batch=None):
+    counts = counts or {}
+    return {
+        "status": status,
+        "kind": kind.name if kind else None,
+        "file": filename,
+        "counts": {k: counts.get(k, 0) for k in ("created", "updated", "unchanged", "deleted")},
+        "errors": errors or [],
+        "warnings": warnings or [],
+        "id": batch.pk if batch else None,
+    }
+
+
+def locate_header(grid, kind):
+    """Find the header row in the first rows; map its columns to the kind's columns.
+
+    Returns (row index, {column index: Column}, {column index: header text}, extra headers).
+    """
+    lookup = {}
+    for col in kind.columns:
+        for key in col.keys():
+            lookup[key] = col
+    required = {c.key for c in kind.columns if c.required}
+    best = None
+    for idx, row in enumerate(grid.rows[:HEADER_SEARCH_ROWS]):
+        found = {i: lookup[n.header_key(cell)] for i, cell in enumerate(row) if n.header_key(cell) in lookup}
+        if found and (best is None or len(found) > len(best[1])):
+            best = (idx, found)
+    if best is None or not required <= {c.key for c in best[1].values()}:
+        missing = required - ({c.key for c in best[1].values()} if best else set())
+        raise UnreadableFile(
+            _("No header row with the required columns %(columns)s in the first %(n)s rows.")
+            % {"columns": "、".join(kind.column(k).header for k in sorted(missing, key=lambda k: [
+                c.key for c in kind.columns].index(k))), "n": HEADER_SEARCH_ROWS})
+    idx, found = best
+    for r0, c0, r1, c1 in grid.merged:
+        if r0 <= idx <= r1 and c1 > c0:
+            raise UnreadableFile(_("Header cells in row %(row)s, columns %(first)s–%(last)s are merged; unmerge them "
+                                   "so each column has its own header.")
+                                 % {"row": idx + 1, "first": _col_letter(c0), "last": _col_letter(c1)})
+    seen = Counter(c.key for c in found.values())
+    doubled = [kind.column(k).header for k, count in seen.items() if count > 1]
+    if doubled:
+        raise UnreadableFile(_("Column %(column)s appears more than once in the header.") % {"column": "、".join(doubled)})
+    header_texts = {i: n.clean_text(grid.rows[idx][i]) for i in found}
+    extra = [n.clean_text(cell) for i, cell in enumerate(grid.rows[idx]) if i not in found and not n.is_blank(cell)]
+    return idx, found, header_texts, extra
+
+
+def _col_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def parse_rows(grid, kind, header_idx, mapping, header_texts):
+    """[(row number, values, errors)] for the non-blank data rows; numbers as the spreadsheet shows them."""
+    records = []
+    for idx in range(header_idx + 1, len(grid.rows)):
+        row = grid.rows[idx]
+        if all(n.is_blank(cell) for cell in row):
+            continue
+        values, errors = {}, []
+        for i, col in mapping.items():
+            raw = row[i] if i < len(row) else None
+            try:
+                value = col.parse(raw)
+            except n.BadValue as exc:
+                errors.append(_error(idx + 1, header_texts[i], raw, str(exc)))
+                continue
+            if col.required and value in (None, ""):
+                errors.append(_error(idx + 1, header_texts[i], raw, _("This column is required.")))
+                continue
+            values[col.key] = value
+        records.append((idx + 1, values, errors))
+    return records
+
+
+def _error(row, column, value, message):
+    return {"row": row, "column": column, "value": "" if value is None else str(value), "message": str(message)}
+
+
+def _messages(exc) -> list[tuple[str | None, str]]:
+    if isinstance(exc, RowError):
+        return list(exc.errors.items())
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            return [(field, " ".join(msgs)) for field, msgs in exc.message_dict.items()]
+        return [(None, " ".join(exc.messages))]
+    return [(None, str(exc))]
+
+
+def run_import(actor, data: bytes, filename: str, kind_name: str, *, dry_run=False, only_valid=False,
+               progress=None) -> dict:
+    """Import `data` as `kind_name` for `actor`; returns the summary (see the module docstring)."""
+    kind = get_kind(kind_name)
+    try:
+        grid = read_grid(data, filename)
+        header_idx, mapping, header_texts, extra = locate_header(grid, kind)
+    except UnreadableFile as exc:
+        return _summary("unreadable", kind, filename, errors=[_error(None, None, None, str(exc))])
+    warnings = [_("Columns ignored (not in the standard): %(columns)s") % {"columns": "、".join(extra)}] if extra else []
+    records = parse_rows(grid, kind, header_idx, mapping, header_texts)
+    if not records:
+        return _summary("unreadable", kind, filename, errors=[_error(None, None, None, _("The file has no data rows."))],
+                        warnings=warnings)
+    by_key = {col.key: header_texts[i] for i, col in mapping.items()}
+    errors = [e for _row, _v, errs in records for e in errs]
+    counts: Counter = Counter()
+    changes = []
+    kind.prepare(actor, [v for _row, v, errs in records if not errs])
+    seen_keys = {}
+    with transaction.atomic():
+        for done, (row_no, values, row_errors) in enumerate(records, start=1):
+            if progress and done % 500 == 0:
+                progress(done, len(records))
+            if row_errors:
+                continue
+            sid = transaction.savepoint()
+            try:
+                target = kind.build(actor, values)
+                key = target.get("key") or (target.get("project") and (target["project"].pk, target["period"]))
+                if key in seen_keys:
+                    raise RowError({None: _("Same record as row %(row)s.") % {"row": seen_keys[key]}})
+                seen_keys[key] = row_no
+                action, obj, before = kind.apply(actor, target)
+            except (RowError, ValidationError, PermissionDenied) as exc:
+                transaction.savepoint_rollback(sid)
+                for field, message in _messages(exc):
+                    column = by_key.get(field) or (kind.column(field).header if field in
+                                                   {c.key for c in kind.columns} else None)
+                    value = values.get(field) if field else None
+                    errors.append(_error(row_no, column, value, message))
+                continue
+            transaction.savepoint_commit(sid)
+            counts[action] += 1
+            if action != "unchanged":
+                changes.append(ImportChange(row=row_no, action=action, object_type=kind.object_type,
+                                            object_id=str(obj.pk), before=before))
+        if progress:
+            progress(len(records), len(records))
+        errors.sort(key=lambda e: (e["row"] or 0))
+        if dry_run or (errors and not only_valid):
+            transaction.set_rollback(True)
+            status = "dry_run" if dry_run else "failed"
+            return _summary(status, kind, filename, counts, errors, warnings)
+        if not changes:
+            # Nothing changed (e.g. the same file again): no batch, nothing to undo, no audit row.
+            return _summary("partial" if errors else "applied", kind, filename, counts, errors, warnings)
+        batch = ImportBatch.objects.create(
+            kind=kind.name, actor=actor if getattr(actor, "pk", None) else None,
+            actor_name=getattr(actor, "username", "system"), file_name=filename[:255],
+            file_hash=hashlib.sha256(data).hexdigest(), org_code=_home(actor),
+            counts={k: counts.get(k, 0) for k in ("created", "updated", "unchanged")}, errors=errors,
+        )
+        for change in changes:
+            change.batch = batch
+        ImportChange.objects.bulk_create(changes, batch_size=2000)
+        audit.record(actor, "import.apply", batch, {}, {"kind": kind.name, "file": batch.file_name,
+                                                        "hash": batch.file_hash, **batch.counts,
+                                                        "errors": len(errors)}, org_code=batch.org_code)
+    return _summary("partial" if errors else "applied", kind, filename, counts, errors, warnings, batch)
+
+
+def _home(actor) -> str:
+    prefixes = scope_prefixes(actor, "view")
+    if not isinstance(prefixes, set) or not prefixes:
+        return ""
+    return min(prefixes, key=len)
+
+
+def undo_batch(actor, batch: ImportBatch) -> ImportBatch:
+    """Put back what a batch changed (newest change first), in one transaction, audited."""
+    if batch.state == ImportBatch.State.UNDONE:
+        raise ValidationError(_("This import has already been undone."))
+    kind = get_kind(batch.kind)
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        for change in batch.changes.order_by("-id"):
+            kind.undo(actor, change)
+        batch.state, batch.undone_at = ImportBatch.State.UNDONE, timezone.now()
+        batch.save(update_fields=["state", "undone_at"])
+        audit.record(actor, "import.undo", batch, {"state": "applied"}, {"state": "undone"}, org_code=batch.org_code)
+    return batch

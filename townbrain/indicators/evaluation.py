@@ -1,0 +1,78 @@
+"""Indicators and validation rules evaluated for an org unit and a period."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils.translation import gettext as _
+
+from townbrain.core import periods
+
+from .expressions import FormulaError, evaluate, parse
+from .models import DataElement, DataValue, ValidationRule
+from .values import value_of
+
+
+def element_values(codes, org_code: str, period: str) -> dict:
+    elements = {e.code: e for e in DataElement.objects.filter(code__in=codes)}
+    missing = set(codes) - set(elements)
+    if missing:
+        raise FormulaError(_("Unknown data element(s): %(codes)s") % {"codes": ", ".join(sorted(missing))})
+    return {code: value_of(element, org_code, period) for code, element in elements.items()}
+
+
+def indicator_value(indicator, org_code: str, period: str):
+    expr = parse(indicator.formula)
+    result = evaluate(expr, element_values(expr.references(), org_code, periods.canonical(period)))
+    if isinstance(result, Decimal):
+        return result.quantize(Decimal(1).scaleb(-indicator.decimals), rounding=ROUND_HALF_UP)
+    return result
+
+
+OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
+       ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def check_rule(rule: ValidationRule, org_code: str, period: str) -> dict | None:
+    """A violation dict, or None when the rule holds or is skipped for missing values."""
+    left, right = parse(rule.left), parse(rule.right)
+    refs = left.references() | right.references()
+    values = element_values(refs, org_code, period)
+    present = [v for v in values.values() if v is not None]
+    if rule.missing == ValidationRule.Missing.SKIP_IF_ANY and len(present) < len(values):
+        return None
+    if rule.missing == ValidationRule.Missing.SKIP_IF_ALL and values and not present:
+        return None
+    missing = "zero" if rule.missing == ValidationRule.Missing.NEVER_SKIP else "null"
+    lv, rv = evaluate(left, values, missing=missing), evaluate(right, values, missing=missing)
+    if lv is None or rv is None:
+        return None
+    try:
+        holds = OPS[rule.operator](lv, rv)
+    except TypeError:
+        raise FormulaError(_("Rule %(code)s compares text with a number.") % {"code": rule.code}) from None
+    if holds:
+        return None
+    return {"rule": rule.code, "name": rule.name, "org_unit": org_code, "period": period,
+            "left": lv, "operator": rule.operator, "right": rv, "importance": rule.importance,
+            "message": rule.message or _("%(name)s: %(left)s %(op)s %(right)s does not hold.") % {
+                "name": rule.name, "left": lv, "op": rule.operator, "right": rv}}
+
+
+def run_rules(org_code: str, period: str, rules=None, below: bool = True) -> list[dict]:
+    """Violations for the org unit and (with `below`) every unit under it that has values in the period."""
+    period = periods.canonical(period)
+    rules = list(rules if rules is not None else ValidationRule.objects.all())
+    units = [org_code]
+    if below:
+        units += sorted(set(DataValue.objects.filter(org_unit__code__startswith=org_code, period=period)
+                            .exclude(org_unit__code=org_code).values_list("org_unit_id", flat=True)))
+    out = []
+    for unit in units:
+        for rule in rules:
+            violation = check_rule(rule, unit, period)
+            if violation:
+                out.append(violation)
+    return out
+
+
+def rules_for_element(code: str):
+    return [r for r in ValidationRule.objects.all() if code in (parse(r.left).references() | parse(r.right).references())]
