@@ -331,6 +331,22 @@ def bench_divisions(output, repeat):
     click.echo(figures["summary"])
 
 
+@bench.command("import")
+@click.option("--rows", default=100_000, show_default=True, type=int)
+@click.option("--database", default="townbrain_bench_import", show_default=True,
+              help="PostgreSQL database to run in (created when missing).")
+@click.option("--output", default="docs/performance.md", show_default=True)
+@command("bench import")
+def bench_import(rows, database, output):
+    """Import a projects xlsx on PostgreSQL end to end and compare with a raw COPY."""
+    from townbrain.bench.imports import run
+    from townbrain.bench.report import write_section
+
+    figures = run(rows=rows, database=database, echo=lambda m: click.echo(m, err=True))
+    write_section(output, "import (PostgreSQL)", figures)
+    click.echo(figures["summary"])
+
+
 @bench.command("rollups")
 @click.option("--output", default="docs/performance.md", show_default=True)
 @click.option("--database", default="townbrain_bench", show_default=True,
