@@ -290,6 +290,26 @@ def _actor(username):
     return user
 
 
+@main.command("assess")
+@click.option("--programme", required=True, help="Programme code, e.g. meili.")
+@click.option("--year", required=True, type=int)
+@click.option("--scheme", "scheme_file", type=click.Path(dir_okay=False), help="Score with this YAML/JSON scheme.")
+@click.option("--what-if", "what_if_file", type=click.Path(dir_okay=False),
+              help="A draft scheme or edits: show which towns change grade and rank.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"results": [...], "grades": {...}} only.')
+@click.option("--as", "username", default=None, help="Score as this user (only their towns). Default: system.")
+@command("assess")
+def assess(programme, year, scheme_file, what_if_file, as_json, username):
+    """Score a programme's towns for a year: score, grade, rank and why (nothing is saved)."""
+    from townbrain.assessments.cli import assess_command
+
+    code, text = assess_command(programme, year, scheme_file=scheme_file, what_if_file=what_if_file,
+                                as_json=as_json, actor=_actor(username))
+    if code:
+        raise click.ClickException(text)
+    click.echo(text)
+
+
 @main.group()
 def formula():
     """The formula engine (DHIS2 expression syntax)."""
@@ -328,6 +348,21 @@ def bench_divisions(output, repeat):
     from townbrain.bench.report import write_section
 
     write_section(output, "load-divisions (SQLite)", figures)
+    click.echo(figures["summary"])
+
+
+@bench.command("assess")
+@click.option("--output", default="docs/performance.md", show_default=True)
+@click.option("--database", default="townbrain_bench_assess", show_default=True)
+@click.option("--repeat", default=3, show_default=True, type=int)
+@command("bench assess")
+def bench_assess(output, database, repeat):
+    """Assessment runs: 1,000 towns x 75 criteria and 40,000 towns (PostgreSQL)."""
+    from townbrain.bench.assess import run
+    from townbrain.bench.report import write_section
+
+    figures = run(database=database, repeat=repeat, echo=click.echo)
+    write_section(output, "assessment runs (PostgreSQL)", figures)
     click.echo(figures["summary"])
 
 

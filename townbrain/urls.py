@@ -6,6 +6,8 @@ from rest_framework.routers import DefaultRouter
 
 from townbrain.access import api as access_api
 from townbrain.access import views as access_views
+from townbrain.assessments import api as assessments_api
+from townbrain.assessments import views as assessments_views
 from townbrain.core import api_views as core_api
 from townbrain.core import views as core_views
 from townbrain.exchange import api as exchange_api
@@ -27,6 +29,9 @@ router.register("progress", projects_api.ProgressViewSet, basename="progress")
 router.register("targets", programmes_api.TargetViewSet, basename="target")
 router.register("enrolments", programmes_api.EnrolmentViewSet, basename="enrolment")
 router.register("imports", exchange_api.ImportViewSet, basename="import")
+router.register("assessment-schemes", assessments_api.SchemeViewSet, basename="assessment-scheme")
+router.register("assessment-runs", assessments_api.RunViewSet, basename="assessment-run")
+router.register("assessment-results", assessments_api.ResultViewSet, basename="assessment-result")
 router.register("dataelements", indicators_api.DataElementViewSet, basename="dataelement")
 router.register("datavalues", indicators_api.DataValueViewSet, basename="datavalue")
 router.register("indicators", indicators_api.IndicatorViewSet, basename="indicator")
@@ -58,6 +63,15 @@ urlpatterns = [
     path("org/<str:code>/history/", core_views.orgunit_history, name="orgunit-history"),
     path("org/<str:code>/targets/", projects_views.orgunit_targets, name="orgunit-targets"),
     path("audit/", core_views.AuditListView.as_view(), name="audit-list"),
+    path("assessments/", assessments_views.RunListView.as_view(), name="assessment-run-list"),
+    path("assessments/runs/new/", assessments_views.run_create, name="assessment-run-create"),
+    path("assessments/runs/<int:pk>/", assessments_views.run_detail, name="assessment-run-detail"),
+    path("assessments/results/", assessments_views.ResultListView.as_view(), name="assessment-result-list"),
+    path("assessments/results/<int:pk>/", assessments_views.result_detail, name="assessment-result-detail"),
+    path("assessments/schemes/", assessments_views.scheme_list, name="assessment-scheme-list"),
+    path("assessments/schemes/<slug:code>/", assessments_views.scheme_detail, name="assessment-scheme-detail"),
+    path("assessments/schemes/<slug:code>/copy/", assessments_views.scheme_copy, name="assessment-scheme-copy"),
+    path("assessments/criteria/<int:pk>/edit/", assessments_views.criterion_edit, name="assessment-criterion-edit"),
     path("imports/", exchange_views.ImportListView.as_view(), name="import-list"),
     path("imports/upload/", exchange_views.import_upload, name="import-upload"),
     path("imports/plan/<str:token>/", exchange_views.import_plan, name="import-plan"),

@@ -145,9 +145,11 @@ def _field(object_type: str, name: str):
     if model is None:
         return None
     try:
-        return model._meta.get_field(name)
+        field = model._meta.get_field(name)
     except FieldDoesNotExist:
         return None
+    # A snapshot key can also name a reverse relation (e.g. "plan"); only real columns have labels.
+    return field if getattr(field, "concrete", False) else None
 
 
 def field_label(object_type: str, name: str) -> str:

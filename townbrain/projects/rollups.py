@@ -103,7 +103,7 @@ def compute(user, org: OrgUnit, period: str, programme, category=None, role=None
     children = []
     if _child_length(org):
         children = list(org.children.restrict(user, "view").order_by("code").values_list("code", "name"))
-    sums = _read(programme, {*parts, *(code for code, _name in children)}, period, category, role, batch)
+    sums = read_sums(programme, {*parts, *(code for code, _name in children)}, period, category, role, batch)
     empty = (0, 0, 0, 0, 0)
 
     def figures(rows) -> dict:
@@ -117,8 +117,10 @@ def compute(user, org: OrgUnit, period: str, programme, category=None, role=None
     return result
 
 
-def _read(programme, orgs, period: str, category=None, role=None, batch=None) -> dict[str, tuple]:
+def read_sums(programme, orgs, period: str, category=None, role=None, batch=None) -> dict[str, tuple]:
     """{org: (planned_to_start, started, plan cents, done cents, laggards)} for month `period`.
+
+    Orgs without cells (no projects) are left out. Many orgs at once cost one or two queries.
 
     Each org is read from the slice made for the request when its level keeps it, else from its
     own detail, else (a county asked with several filters) from the detail of its towns.
@@ -164,6 +166,9 @@ def _read(programme, orgs, period: str, category=None, role=None, batch=None) ->
     return sums
 
 
+_read = read_sums  # the name assessments/sources.py calls
+
+
 def _slice_filter(slice_, given: dict) -> dict:
     """The lookups that pick a slice's cells: kept dims equal the filter or are any value, others are ALL."""
     lookups = {}
@@ -201,19 +206,32 @@ def enrolment_dims(town_code: str, programme_id) -> tuple[int, int]:
     Takes the town's roll-up lock shared first: project writes in a town run side by side, but a
     change of the town's role or batch (move_town, exclusive) waits for them and they for it.
     """
-    if connection.vendor == "postgresql":  # lock, then read, in one round trip
-        table = Enrolment._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT (SELECT e.role_id FROM {table} e WHERE e.town_id = %s AND e.programme_id = %s AND l.ok),"
-                f" (SELECT e.batch_id FROM {table} e WHERE e.town_id = %s AND e.programme_id = %s AND l.ok)"
-                f" FROM (SELECT pg_advisory_xact_lock_shared(%s)::text = '' AS ok OFFSET 0) AS l",
-                [town_code, programme_id, town_code, programme_id, _town_key(town_code, programme_id)])
-            row = cursor.fetchone()
-    else:  # SQLite runs one writer at a time
+    return inputs(town_code, programme_id)[0]
+
+
+def inputs(town_code: str, programme_id, project_id=None) -> tuple[tuple[int, int], list[tuple]]:
+    """The town's (role id, batch id) like enrolment_dims(), and the project's reports like
+    project_reports() when `project_id` is given: one round trip on PostgreSQL."""
+    if connection.vendor != "postgresql":  # SQLite runs one writer at a time: no lock needed
         row = (Enrolment.objects.filter(town_id=town_code, programme_id=programme_id)
                .values_list("role_id", "batch_id").first())
-    return (row[0] or 0, row[1] or 0) if row else (0, 0)
+        return ((row[0] or 0, row[1] or 0) if row else (0, 0),
+                project_reports(project_id) if project_id is not None else [])
+    enrolment, reports = Enrolment._meta.db_table, ProgressReport._meta.db_table
+    # The lock is taken in `l` before the correlated subqueries read the enrolment.
+    sql = (f"SELECT '' AS period, NULL AS cumulative, NULL AS progress,"
+           f" (SELECT e.role_id FROM {enrolment} e WHERE e.town_id = %s AND e.programme_id = %s AND l.ok),"
+           f" (SELECT e.batch_id FROM {enrolment} e WHERE e.town_id = %s AND e.programme_id = %s AND l.ok)"
+           f" FROM (SELECT pg_advisory_xact_lock_shared(%s)::text = '' AS ok OFFSET 0) AS l")
+    params = [town_code, programme_id, town_code, programme_id, _town_key(town_code, programme_id)]
+    if project_id is not None:
+        sql += (f" UNION ALL SELECT period, cumulative_investment, progress_percent, NULL, NULL FROM {reports}"
+                f" WHERE project_id = %s ORDER BY 1")
+        params.append(project_id)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        (_blank, _c, _p, role, batch), *rows = cursor.fetchall()
+    return (role or 0, batch or 0), [(period, c, p) for period, c, p, _r, _b in rows]
 
 
 def _town_key(town_code: str, programme_id) -> int:
@@ -306,15 +324,22 @@ def apply(before: dict, after: dict) -> int:
     (so concurrent writers lock cells in the same order); cells that fall to zero are removed.
     Returns the number of cells changed.
     """
-    delta: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    change: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])  # first the town's own cells
     for sign, cells in ((-1, before), (1, after)):
-        for (town, programme, category, role, batch, kind, month), (n, cents) in cells.items():
-            for length in CELL_LEVELS:
-                for keep_c, keep_r, keep_b in LEVEL_SLICES[length]:
-                    d = delta[(programme, town[:length], category if keep_c else ALL_IDS,
-                               role if keep_r else ALL_IDS, batch if keep_b else ALL_IDS, month, kind)]
-                    d[0] += sign * n
-                    d[1] += sign * cents
+        for key, (n, cents) in cells.items():
+            c = change[key]
+            c[0] += sign * n
+            c[1] += sign * cents
+    delta: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])  # then every ancestor and slice
+    for (town, programme, category, role, batch, kind, month), (n, cents) in change.items():
+        if not n and not cents:
+            continue
+        for length in CELL_LEVELS:
+            for keep_c, keep_r, keep_b in LEVEL_SLICES[length]:
+                d = delta[(programme, town[:length], category if keep_c else ALL_IDS,
+                           role if keep_r else ALL_IDS, batch if keep_b else ALL_IDS, month, kind)]
+                d[0] += n
+                d[1] += cents
     rows = sorted((key, value) for key, value in delta.items() if value != [0, 0])
     for start in range(0, len(rows), UPSERT_CHUNK):
         _upsert(rows[start:start + UPSERT_CHUNK])

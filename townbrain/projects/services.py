@@ -251,8 +251,7 @@ def _rollups_created(project: Project) -> None:
 
 def _rollups_updated(original: Project, project: Project) -> None:
     """`original` is the project as it was before the change (its reports are unchanged)."""
-    reports = rollups.project_reports(project.pk)
-    dims = rollups.enrolment_dims(original.town_id, original.programme_id)
+    dims, reports = rollups.inputs(original.town_id, original.programme_id, project.pk)
     moved = (project.town_id, project.programme_id) != (original.town_id, original.programme_id)
     rollups.apply(rollups.contribution(original, reports, dims),
                   rollups.contribution(project, reports, None if moved else dims))
@@ -260,8 +259,7 @@ def _rollups_updated(original: Project, project: Project) -> None:
 
 def _rollups_now(project: Project) -> tuple:
     """(contribution, enrolment dims, reports) of a project locked and read in this transaction, before it changes."""
-    dims = rollups.enrolment_dims(project.town_id, project.programme_id)
-    reports = rollups.project_reports(project.pk)
+    dims, reports = rollups.inputs(project.town_id, project.programme_id, project.pk)
     return rollups.contribution(project, reports, dims), dims, reports
 
 

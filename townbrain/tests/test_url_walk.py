@@ -36,6 +36,8 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 
 from townbrain.access import services as access_services
 from townbrain.access.models import Membership
+from townbrain.assessments import services as assessment_services
+from townbrain.assessments.models import Result
 from townbrain.core.models import AuditEntry, OrgUnit
 from townbrain.core.scope import SYSTEM
 from townbrain.core.services import update_org_profile
@@ -114,7 +116,15 @@ def world(users):
     indicator_services.save_rule(SYSTEM, "walk_rule", name="走查规则", left="#{walk_rate}", operator="<=",
                                  right="100")
     value = indicator_services.set_value(users["dayang"], element, other, "2020", 88, "大洋镇的数值")
+    # Assessments: a run of 建德市 (hidden from 瓜沥镇) and 大洋镇's result in the province's run.
+    scheme = assessment_services.load_fixture_schemes(SYSTEM)[0]
+    province_run = assessment_services.start_run(SYSTEM, scheme, 2020)
+    county_run = assessment_services.start_run(users["admin"], scheme, 2020, area="330182")
     return SimpleNamespace(
+        assessment_run=county_run,
+        assessment_result=Result.objects.get(run=province_run, town_id=OTHER),
+        scheme=scheme,
+        criterion=scheme.criteria.first(),
         batch_id=batch_id,
         token=token,
         value=value,
@@ -173,6 +183,21 @@ FILL = {
     ("api:datavalue-detail", "pk"): lambda w: w.value.pk,  # 大洋镇's value of walk_rate
 }
 
+FILL.update({
+    ("assessment-run-detail", "pk"): lambda w: w.assessment_run.pk,
+    ("assessment-result-detail", "pk"): lambda w: w.assessment_result.pk,
+    ("assessment-scheme-detail", "code"): lambda w: w.scheme.code,
+    ("assessment-scheme-copy", "code"): lambda w: w.scheme.code,
+    ("assessment-criterion-edit", "pk"): lambda w: w.criterion.pk,
+    ("api:assessment-run-detail", "pk"): lambda w: w.assessment_run.pk,
+    ("api:assessment-run-freeze", "pk"): lambda w: w.assessment_run.pk,
+    ("api:assessment-run-compare", "pk"): lambda w: w.assessment_run.pk,
+    ("api:assessment-run-what-if", "pk"): lambda w: w.assessment_run.pk,
+    ("api:assessment-result-detail", "pk"): lambda w: w.assessment_result.pk,
+    ("api:assessment-scheme-detail", "code"): lambda w: w.scheme.code,
+    ("api:assessment-scheme-export", "code"): lambda w: w.scheme.code,
+})
+
 # Query strings some patterns need to name the other town's data.
 QUERY = {
     "api:indicator-value": f"?org={OTHER}&period=2020",
@@ -187,6 +212,9 @@ SHARED = {
     "api:dataelement-detail": "data elements are national reference data; only system administrators change them",
     "api:indicator-detail": "indicator definitions are reference data; their values are scoped (indicator-value)",
     "api:validationrule-detail": "validation rules are reference data; only system administrators change them",
+    "assessment-scheme-detail": "assessment schemes (考核办法) are published reference data; editing needs a system admin",
+    "api:assessment-scheme-detail": "assessment schemes are published reference data",
+    "api:assessment-scheme-export": "the YAML of a published assessment scheme",
 }
 
 

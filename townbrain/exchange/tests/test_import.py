@@ -19,6 +19,15 @@ from .conftest import HEADER, xlsx
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    # These tests read the English wording; test_hostile checks the Chinese messages.
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def test_dry_run_plans_and_writes_nothing(users, project_rows):
     summary = run_import(users["guali"], xlsx(project_rows), "p.xlsx", "projects", dry_run=True)
     assert summary["status"] == "dry_run" and summary["counts"]["created"] == 2 and summary["errors"] == []

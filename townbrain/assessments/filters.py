@@ -1,0 +1,53 @@
+"""One filter set per model: the list pages, the API and the exports all use them."""
+
+import django_filters as filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from townbrain.core.filters import DivisionCodeFilter
+
+from .models import Result, Run, Scheme
+
+
+class SchemeFilterSet(filters.FilterSet):
+    q = filters.CharFilter(label=_("Search"), method="search")
+    programme = filters.CharFilter(label=_("Programme"), field_name="programme__code")
+    status = filters.ChoiceFilter(label=_("Status"), choices=Scheme.Status.choices)
+
+    class Meta:
+        model = Scheme
+        fields = ["q", "programme", "status"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(code__icontains=value) | Q(name__icontains=value)) if value else queryset
+
+
+class RunFilterSet(filters.FilterSet):
+    programme = filters.CharFilter(label=_("Programme"), field_name="programme__code")
+    scheme = filters.CharFilter(label=_("Scheme (code)"), field_name="scheme__code")
+    year = filters.NumberFilter(label=_("Year"))
+    kind = filters.ChoiceFilter(label=_("Kind"), choices=Run.Kind.choices)
+    frozen = filters.BooleanFilter(label=_("Frozen"))
+
+    class Meta:
+        model = Run
+        fields = ["programme", "scheme", "year", "kind", "frozen"]
+
+
+class ResultFilterSet(filters.FilterSet):
+    q = filters.CharFilter(label=_("Search"), method="search")
+    run = filters.NumberFilter(label=_("Run"), field_name="run_id")
+    town = DivisionCodeFilter(label=_("Town (code)"), field_name="town_id")
+    under = DivisionCodeFilter(label=_("Under (code)"), field_name="town__code", lookup_expr="startswith")
+    grade = filters.CharFilter(label=_("Grade"))
+    year = filters.NumberFilter(label=_("Year"), field_name="run__year")
+    programme = filters.CharFilter(label=_("Programme"), field_name="run__programme__code")
+
+    class Meta:
+        model = Result
+        fields = ["q", "run", "town", "under", "grade", "year", "programme"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(town__name__icontains=value) if value else queryset

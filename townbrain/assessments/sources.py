@@ -1,0 +1,132 @@
+"""Criteria fed by the system's own records (DOMAIN §9): figures computed for many towns at once.
+
+Each source is computed for a programme, a year and a set of towns in a handful of queries (not
+one per town), so an assessment of 40,000 towns reads them in bulk:
+
+- projects.*  from the live roll-up table (projects/rollups.py), the town's cells, month December
+              of the year — the same figures `rollups.compute` shows for the town:
+              start_rate (started ÷ planned to start in the year × 100), investment_rate
+              (investment done ÷ annual plan × 100), planned (planned to start in the year),
+              started, laggards (滞后项目 at the end of the year)
+- reporting.* from the monthly reports (projects/warnings.py's rule): a town owes a report for
+              every month from its first started project on, due by the
+              `TOWNBRAIN_REPORT_DEADLINE_DAY`-th of the next month; only months whose deadline has
+              passed count. missing (months with no report), late (months whose first report
+              came after the deadline), on_time_rate (months reported on time ÷ months owed × 100)
+- experts.activities: not built yet (一库三师 comes with a later issue); a scheme naming it is
+              refused on import.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Min
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from townbrain.core import periods
+
+
+@dataclass(frozen=True)
+class Source:
+    key: str
+    label: str
+    unit: str
+    family: str
+    available: bool = True
+
+
+SOURCES = {s.key: s for s in (
+    Source("projects.start_rate", _("Project start rate (开工率)"), "%", "projects"),
+    Source("projects.investment_rate", _("Investment completion rate (投资完成率)"), "%", "projects"),
+    Source("projects.planned", _("Projects planned to start in the year"), "", "projects"),
+    Source("projects.started", _("Projects started in the year"), "", "projects"),
+    Source("projects.laggards", _("Lagging projects at the end of the year (滞后项目)"), "", "projects"),
+    Source("reporting.missing", _("Monthly reports missing (months)"), "", "reporting"),
+    Source("reporting.late", _("Monthly reports after the deadline (months)"), "", "reporting"),
+    Source("reporting.on_time_rate", _("Monthly reports on time (%)"), "%", "reporting"),
+    Source("experts.activities", _("Expert activities (一库三师; not recorded yet)"), "", "experts", available=False),
+)}
+
+CHUNK = 2000
+
+
+def compute(keys, programme, year: int, towns, today: date | None = None) -> dict[str, dict[str, float]]:
+    """{source key: {town code: value}} for the given sources; a town without a figure is left out."""
+    families = {SOURCES[k].family for k in keys}
+    out: dict[str, dict[str, float]] = {k: {} for k in keys}
+    towns = list(towns)
+    if "projects" in families:
+        figures = _projects(programme, year, towns)
+        for key in keys:
+            if SOURCES[key].family == "projects":
+                name = key.split(".", 1)[1]
+                out[key] = {t: f[name] for t, f in figures.items() if f.get(name) is not None}
+    if "reporting" in families:
+        figures = _reporting(programme, year, towns, today or timezone.localdate())
+        for key in keys:
+            if SOURCES[key].family == "reporting":
+                name = key.split(".", 1)[1]
+                out[key] = {t: f[name] for t, f in figures.items() if f.get(name) is not None}
+    return out
+
+
+def _projects(programme, year: int, towns: list[str]) -> dict[str, dict]:
+    from townbrain.projects import rollups
+
+    period = f"{year}12"
+    figures = {}
+    for start in range(0, len(towns), CHUNK):
+        sums = rollups._read(programme, towns[start:start + CHUNK], period)
+        for town, (planned, started, plan, done, lag) in sums.items():
+            figures[town] = {
+                "planned": planned,
+                "started": started,
+                "start_rate": started * 100 / planned if planned else None,
+                "investment_rate": done * 100 / plan if plan else None,
+                "laggards": lag,
+            }
+    # Towns without any cell have no projects: nothing planned, nothing lagging, no rates.
+    for town in towns:
+        figures.setdefault(town, {"planned": 0, "started": 0, "laggards": 0})
+    return figures
+
+
+def _reporting(programme, year: int, towns: list[str], today: date) -> dict[str, dict]:
+    from townbrain.projects.models import ProgressReport, Project, Status
+    from townbrain.projects.warnings import report_deadline
+
+    wanted = set(towns)
+    months = [periods.month_id(year, m) for m in range(1, 13)]
+    deadline = {m: report_deadline(m) for m in months}
+    due = [m for m in months if today > deadline[m]]
+    month_end = {m: periods.month_end(m) for m in due}
+    first_start = {}
+    rows = (Project.objects.filter(programme=programme, actual_start__isnull=False,
+                                   actual_start__lte=periods.month_end(months[-1]))
+            .exclude(status=Status.COMPLETED).values("town_id").annotate(first=Min("actual_start"))
+            .values_list("town_id", "first"))
+    for town, first in rows:
+        if town in wanted:
+            first_start[town] = first
+    first_report = defaultdict(dict)
+    reports = (ProgressReport.objects.filter(project__programme=programme, period__in=due)
+               .values("project__town_id", "period").annotate(first=Min("created"))
+               .values_list("project__town_id", "period", "first"))
+    for town, period, created in reports:
+        if town in wanted:
+            first_report[town][period] = (timezone.localtime(created) if timezone.is_aware(created) else created).date()
+    figures = {}
+    for town in towns:
+        start = first_start.get(town)
+        owed = [m for m in due if start is not None and start <= month_end[m]]
+        got = first_report.get(town, {})
+        missing = sum(1 for m in owed if m not in got)
+        late = sum(1 for m in owed if m in got and got[m] > deadline[m])
+        figures[town] = {
+            "missing": missing,
+            "late": late,
+            "on_time_rate": (len(owed) - missing - late) * 100 / len(owed) if owed else None,
+        }
+    return figures
