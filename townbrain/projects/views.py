@@ -27,7 +27,7 @@ from . import rollups, services, warnings
 from .filters import ProjectFilterSet
 from .forms import WARNING_KINDS, ProgressForm, RollupForm, WarningForm, default_period
 from .models import Project
-from .schedule import schedule_state
+from .schedule import curves_for, schedule_state
 
 PROJECT_COLUMNS = [
     Column("code", gettext_lazy("Project code"), sort="code", link=True, url=lambda p: reverse("project-detail", args=[p.pk])),
@@ -83,7 +83,9 @@ def project_detail(request, pk):
                 return redirect("project-detail", pk=project.pk)
     reports = list(project.reports.order_by("period"))
     latest = reports[-1] if reports else None
-    state = schedule_state(project, periods.month_end(latest.period), latest.progress_percent) if latest else None
+    curve = curves_for([project.pk]).get(project.pk)  # the project's own plan curve, when it has one
+    state = (schedule_state(project, periods.month_end(latest.period), latest.progress_percent, curve)
+             if latest else None)
     chart = {"periods": [r.period for r in reports],
              "cumulative": [float(r.cumulative_investment) for r in reports],
              "progress": [float(r.progress_percent) for r in reports]}

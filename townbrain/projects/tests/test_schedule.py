@@ -57,3 +57,14 @@ def test_monthly_plan_rules(tree, users):
         services.set_monthly_plan(users["guali"], project, {"202006": 120})
     with pytest.raises(PermissionDenied):
         services.set_monthly_plan(users["dayang"], project, {"202006": 10})
+
+
+@pytest.mark.django_db
+def test_project_page_judges_against_the_curve(client_for, tree, users):
+    project = make_project("330109113", status="started", actual_start=date(2020, 3, 10))
+    services.report_progress(users["guali"], project, "202009", progress_percent=Decimal(40), status="started")
+    client = client_for("guali")
+    assert client.get(f"/projects/{project.pk}/").context["state"] == "late"  # linear plan: 70 % due
+    services.set_monthly_plan(users["guali"], project, {"202009": 35, "202012": 100})
+    assert client.get(f"/projects/{project.pk}/").context["state"] == "on_time"
+    assert "/org/330109113/targets/" in client.get("/org/330109113/").content.decode()
