@@ -48,8 +48,8 @@ from townbrain.core.models import OrgUnit
 from townbrain.core.scope import ALL, scope_prefixes
 from townbrain.programmes.models import Enrolment
 
-from .models import ProgressReport, Project, RollupCell, Status
-from .schedule import schedule_state
+from .models import MonthlyPlan, ProgressReport, Project, RollupCell, Status
+from .schedule import curves_for, schedule_state
 
 ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=16, decimal_places=2))
 
@@ -251,7 +251,7 @@ def project_reports(project_id) -> list[tuple]:
                 .values_list("period", "cumulative_investment", "progress_percent"))
 
 
-def contribution(project, reports=None, dims=None) -> dict[tuple, list[int]]:
+def contribution(project, reports=None, dims=None, curve=None) -> dict[tuple, list[int]]:
     """What `project` adds to its town's cells: {(town, programme, category, role, batch, kind, month): [n, cents]}.
 
     `reports` are its (period, cumulative, progress) oldest first and `dims` its town's
@@ -263,6 +263,8 @@ def contribution(project, reports=None, dims=None) -> dict[tuple, list[int]]:
         dims = enrolment_dims(project.town_id, project.programme_id)
     if reports is None:
         reports = project_reports(project.pk)
+    if curve is None and project.pk:
+        curve = curves_for([project.pk]).get(project.pk)
     key = (project.town_id, project.programme_id, project.category_id or 0, *dims)
     cells: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
 
@@ -283,24 +285,25 @@ def contribution(project, reports=None, dims=None) -> dict[tuple, list[int]]:
         if cents != previous:
             add(DONE, period, 0, cents - previous)
         previous = cents
-    for month, step in lag_events(project, reports):
+    for month, step in lag_events(project, reports, curve):
         add(LAG, month, step)
     return {k: v for k, v in cells.items() if v != [0, 0]}
 
 
-def lag_events(project, reports) -> list[tuple[str, int]]:
+def lag_events(project, reports, curve=None) -> list[tuple[str, int]]:
     """The months in which `project` becomes a laggard (+1) and stops being one (-1).
 
     The schedule rule (schedule.schedule_state, exactly as compute_from_ledger applies it) is
     evaluated for each month from the planned start to the last month any of its inputs names
-    (actual start, planned completion, report months); after that month its verdict cannot
-    change, so the last step holds for every later month.
+    (actual start, planned completion, report months, plan-curve months); after that month its
+    verdict cannot change, so the last step holds for every later month. `curve` is the
+    project's MonthlyPlan [(period, planned progress)], judged as the project page judges it.
     """
     if project.status in (Status.COMPLETED, Status.CANCELLED) or not project.planned_start:
         return []
     first = _index(_month(project.planned_start))
     last = max([first, *(_index(_month(d)) for d in (project.actual_start, project.planned_completion) if d),
-                *(_index(r[0]) for r in reports)])
+                *(_index(r[0]) for r in reports), *(_index(c[0]) for c in curve or ())])
     events, late, progress, i = [], False, None, 0
     for m in range(first, last + 1):
         year, month = divmod(m, 12)
@@ -310,7 +313,7 @@ def lag_events(project, reports) -> list[tuple[str, int]]:
             progress = reports[i][2]
             i += 1
         at = date(year, month, calendar.monthrange(year, month)[1])
-        now = schedule_state(project, at, progress) == "late"
+        now = schedule_state(project, at, progress, curve) == "late"
         if now != late:
             events.append((period, 1 if now else -1))
             late = now
@@ -434,6 +437,9 @@ def _stage_lag_events(programme, progress=None) -> None:
     reports = (ProgressReport.objects.filter(project__in=can_lag.values("pk")).order_by("project_id", "period")
                .values_list("project_id", "period", "progress_percent").iterator(chunk_size=50000))
     pending = next(reports, None)
+    plans = (MonthlyPlan.objects.filter(project__in=can_lag.values("pk")).order_by("project_id", "period")
+             .values_list("project_id", "period", "planned_progress").iterator(chunk_size=50000))
+    pending_plan = next(plans, None)
     buffer: list[tuple] = []
     done = 0
     for pk, status, planned_start, actual_start, planned_completion in projects:
@@ -442,9 +448,14 @@ def _stage_lag_events(programme, progress=None) -> None:
             if pending[0] == pk:
                 own.append((pending[1], None, pending[2]))
             pending = next(reports, None)
+        curve = []
+        while pending_plan is not None and pending_plan[0] <= pk:
+            if pending_plan[0] == pk:
+                curve.append((pending_plan[1], pending_plan[2]))
+            pending_plan = next(plans, None)
         project = SimpleNamespace(status=status, planned_start=planned_start, actual_start=actual_start,
                                   planned_completion=planned_completion)
-        buffer.extend((pk, month, step) for month, step in lag_events(project, own))
+        buffer.extend((pk, month, step) for month, step in lag_events(project, own, curve or None))
         done += 1
         if len(buffer) >= 100_000:
             _write_lag_events(buffer)
@@ -639,7 +650,9 @@ def _laggards(qs, period: str, end: date, child_len: int | None) -> dict[str, in
         .only("town_id", "status", "planned_start", "planned_completion", "actual_start")
     )
     counts: dict[str, int] = defaultdict(int)
-    for p in candidates.iterator(chunk_size=5000):
-        if schedule_state(p, end, p.progress_at) == "late":
+    candidates = list(candidates)
+    curves = curves_for(p.pk for p in candidates)
+    for p in candidates:
+        if schedule_state(p, end, p.progress_at, curves.get(p.pk)) == "late":
             counts[p.town_id[:child_len] if child_len else ""] += 1
     return counts

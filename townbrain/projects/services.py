@@ -210,6 +210,9 @@ def set_monthly_plan(actor, project: Project, curve: dict) -> list:
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
+        project = Project.objects.select_for_update().get(pk=project.pk)
+        cells = _rollups_now(project)  # laggard cells follow the curve
+
         def state(plans):
             return {p.period: [audit._plain(p.planned_progress), audit._plain(p.planned_cumulative)] for p in plans}
 
@@ -218,6 +221,7 @@ def set_monthly_plan(actor, project: Project, curve: dict) -> list:
             project.monthly_plan.all().delete()
             MonthlyPlan.objects.bulk_create(rows)
             audit.record(actor, "project.plan", project, {"plan": old}, {"plan": new}, org_code=project.town_id)
+            _rollups_after(cells, project)
     return rows
 
 

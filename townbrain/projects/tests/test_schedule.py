@@ -68,3 +68,21 @@ def test_project_page_judges_against_the_curve(client_for, tree, users):
     services.set_monthly_plan(users["guali"], project, {"202009": 35, "202012": 100})
     assert client.get(f"/projects/{project.pk}/").context["state"] == "on_time"
     assert "/org/330109113/targets/" in client.get("/org/330109113/").content.decode()
+
+
+@pytest.mark.django_db
+def test_rollup_laggards_follow_the_curve(api_for, tree, users):
+    from townbrain.projects import rollups
+
+    project = make_project("330109113", status="started", actual_start=date(2020, 3, 10))
+    services.report_progress(users["guali"], project, "202009", progress_percent=Decimal(40), status="started")
+    params = {"org": "330109", "period": "202009", "programme": "meili"}
+    api = api_for("xiaoshan")
+    assert api.get("/api/rollups/", params).json()["laggards"] == 1  # linear: 70 % due
+    services.set_monthly_plan(users["guali"], project, {"202009": 35, "202012": 100})
+    live = api.get("/api/rollups/", params).json()
+    assert live["laggards"] == 0
+    ledger = rollups.compute_from_ledger(users["xiaoshan"], tree["330109"], "202009", project.programme)
+    assert ledger["laggards"] == 0
+    rollups.rebuild()
+    assert api.get("/api/rollups/", params).json()["laggards"] == 0
