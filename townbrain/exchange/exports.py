@@ -5,11 +5,7 @@ from django.utils.translation import gettext as _
 from townbrain.core import exports
 from townbrain.projects.models import ProgressReport, Project
 
-from .kinds import INDICATOR_VALUES, PROGRESS, PROJECTS
-
-# The standard writes statuses in Chinese whatever the user's language (the file is the exchange format).
-STATUS_CHINESE = {"planned": "谋划", "preparing": "前期", "started": "开工", "completed": "完工",
-                  "suspended": "暂停", "cancelled": "取消"}
+from .kinds import INDICATOR_VALUES, PROGRESS, PROJECTS, STATUS_CHINESE
 
 
 def _project_rows(qs):

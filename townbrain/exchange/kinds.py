@@ -45,19 +45,22 @@ class RowError(Exception):
         self.errors = errors
 
 
+# The standard writes statuses in Chinese whatever the user's language (exports use this table too).
+STATUS_CHINESE = {"planned": "谋划", "preparing": "前期", "started": "开工", "completed": "完工",
+                  "suspended": "暂停", "cancelled": "取消"}
+STATUS_SYNONYMS = {"在建": "started", "竣工": "completed", "停工": "suspended"}
+
+
 def _status(value) -> str | None:
     text = n.clean_text(value)
     if not text:
         return None
     for choice in Status:
-        label = str(choice.label)
-        chinese = label[label.find("(") + 1: label.find(")")] if "(" in label else label
-        if text.lower() in {choice.value, chinese, label.lower()}:
+        if text.lower() in {choice.value, str(choice.label).lower()}:
             return choice.value
-    chinese = {"谋划": "planned", "前期": "preparing", "开工": "started", "在建": "started", "完工": "completed",
-               "竣工": "completed", "暂停": "suspended", "停工": "suspended", "取消": "cancelled"}
-    if text in chinese:
-        return chinese[text]
+    by_word = {word: code for code, word in STATUS_CHINESE.items()} | STATUS_SYNONYMS
+    if text in by_word:
+        return by_word[text]
     raise n.BadValue(_("“%(value)s” is not a status; use 谋划, 前期, 开工, 完工, 暂停 or 取消.") % {"value": value})
 
 
@@ -72,7 +75,7 @@ def _coordinate(value):
     return n.parse_decimal(value, allow_negative=True)
 
 
-STATUS_CHOICES = ("谋划", "前期", "开工", "完工", "暂停", "取消")
+STATUS_CHOICES = tuple(STATUS_CHINESE.values())
 
 
 @dataclass

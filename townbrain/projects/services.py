@@ -214,7 +214,7 @@ def set_monthly_plan(actor, project: Project, curve: dict) -> list:
         cells = _rollups_now(project)  # laggard cells follow the curve
 
         def state(plans):
-            return {p.period: [audit._plain(p.planned_progress), audit._plain(p.planned_cumulative)] for p in plans}
+            return {p.period: [audit.snapshot_value(p.planned_progress), audit.snapshot_value(p.planned_cumulative)] for p in plans}
 
         old, new = state(project.monthly_plan.all()), state(rows)
         if old != new:
