@@ -47,11 +47,11 @@ def diff(before: dict, after: dict) -> dict:
     return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
 
 
-def record(actor, action: str, obj, before: dict | None, after: dict | None, *, org_code: str = "",
-           object_type: str | None = None, object_id: str | None = None) -> AuditEntry:
-    """Write one audit row for `action` on `obj` with the changed fields."""
+def entry(actor, action: str, obj, before: dict | None, after: dict | None, *, org_code: str = "",
+          object_type: str | None = None, object_id: str | None = None) -> AuditEntry:
+    """The audit row for `action` on `obj` with the changed fields, not yet saved (see record_many)."""
     where = current_origin()
-    return AuditEntry.objects.create(
+    return AuditEntry(
         actor=actor if getattr(actor, "pk", None) else None,
         actor_name=getattr(actor, "username", "") or "system",
         action=action,
@@ -63,6 +63,21 @@ def record(actor, action: str, obj, before: dict | None, after: dict | None, *, 
         source=where["source"],
         request_id=where["request_id"],
     )
+
+
+def record(actor, action: str, obj, before: dict | None, after: dict | None, *, org_code: str = "",
+           object_type: str | None = None, object_id: str | None = None) -> AuditEntry:
+    """Write one audit row for `action` on `obj` with the changed fields."""
+    row = entry(actor, action, obj, before, after, org_code=org_code, object_type=object_type, object_id=object_id)
+    row.save()
+    return row
+
+
+def record_many(rows: list[AuditEntry]) -> None:
+    """Write the rows built by entry() at once (a service that changes many objects in one go)."""
+    from .bulk import insert
+
+    insert(AuditEntry, rows)
 
 
 def snapshot_value(value):

@@ -92,20 +92,28 @@ class Kind:
     # Subclasses implement: prepare(actor, rows) for look-ups, build(actor, values, row_no),
     # apply(actor, target) -> (action, obj, before), undo(actor, change)
 
+    def writes_now(self, target) -> bool:
+        """Whether apply() writes this row at once (the pipeline then wraps it in a savepoint)."""
+        return True
+
+    def finish(self, actor) -> None:
+        """Write what apply() only checked and queued (called once, when the import is applied)."""
+
 
 class ProjectsKind(Kind):
     def prepare(self, actor, records):
         self.programmes = {p.code: p for p in Programme.objects.all()} | {p.name: p for p in Programme.objects.all()}
         codes = {r.get("town") for r in records if r.get("town")}
-        self.towns = {u.code: u for u in OrgUnit.objects.filter(code__in=codes)}
+        self.towns = {u.code: u for chunk in _chunks(codes) for u in OrgUnit.objects.filter(code__in=chunk)}
         self.categories = {}
         for c in Category.objects.all():
             self.categories[(c.programme_id, c.code)] = c
             self.categories[(c.programme_id, c.name)] = c
         keys = {(r.get("programme"), r.get("code")) for r in records}
         progs = {self.programmes[p].pk for p, _c in keys if p in self.programmes}
-        self.existing = {(p.programme_id, p.code): p for p in Project.objects.filter(
-            programme_id__in=progs, code__in={c for _p, c in keys})}
+        self.existing = {(p.programme_id, p.code): p for chunk in _chunks({c for _p, c in keys})
+                         for p in Project.objects.filter(programme_id__in=progs, code__in=chunk)}
+        self.pending: list[Project] = []
 
     def build(self, actor, v: dict) -> dict:
         errors = {}
@@ -133,23 +141,31 @@ class ProjectsKind(Kind):
         fields.update(town=town, programme=programme)
         if "category" in v:
             fields["category"] = category
-        return {"existing": self.existing.get((programme.pk, v["code"])), "fields": fields,
-                "key": (programme.pk, v["code"])}
+        existing = self.existing.get((programme.pk, v["code"]))
+        changed = None
+        if existing is not None:
+            before = audit.snapshot(existing, project_services.PROJECT_FIELDS)
+            changed = {k: val for k, val in fields.items() if audit.snapshot_value(val) != before.get(k)}
+        return {"existing": existing, "fields": fields, "changed": changed, "key": (programme.pk, v["code"])}
+
+    def writes_now(self, target) -> bool:
+        return bool(target["changed"])  # new projects are checked here and written together by finish()
 
     def apply(self, actor, target):
-        existing, fields = target["existing"], target["fields"]
+        existing, fields, changed = target["existing"], target["fields"], target["changed"]
         if existing is None:
-            obj = project_services.create_project(actor, **fields)
-            self.existing[target["key"]] = obj
+            obj = project_services.new_project(actor, **fields)
+            self.pending.append(obj)
             return "created", obj, None
-        before = audit.snapshot(existing, project_services.PROJECT_FIELDS)
-        changed = {k: val for k, val in fields.items()
-                   if audit.snapshot_value(val) != before.get(k)}
         if not changed:
             return "unchanged", existing, None
+        before = audit.snapshot(existing, project_services.PROJECT_FIELDS)
         obj = project_services.update_project(actor, existing, **changed)
         self.existing[target["key"]] = obj
         return "updated", obj, {k: before.get(k) for k in changed}
+
+    def finish(self, actor) -> None:
+        project_services.create_projects(actor, self.pending)
 
     def undo(self, actor, change):
         obj = Project.objects.filter(pk=change.object_id).first()
@@ -166,7 +182,7 @@ class ProgressKind(Kind):
         visible = Project.objects.restrict(actor, "view").select_related("programme")
         codes = {r.get("project") for r in records if r.get("project")}
         self.projects: dict[str, list[Project]] = {}
-        for p in visible.filter(code__in=codes):
+        for p in (p for chunk in _chunks(codes) for p in visible.filter(code__in=chunk)):
             self.projects.setdefault(p.code, []).append(p)
         self.programmes = {p.code: p for p in Programme.objects.all()} | {p.name: p for p in Programme.objects.all()}
 
@@ -202,6 +218,13 @@ class ProgressKind(Kind):
         else:
             project_services.report_progress(actor, report.project, report.period,
                                              **_restore(ProgressReport, change.before))
+
+
+def _chunks(values, size=5000):
+    """Look-ups of many codes in pieces (a database takes a limited number of parameters per query)."""
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def _restore(model, before: dict) -> dict:
@@ -274,7 +297,7 @@ class IndicatorValuesKind(Kind):
 
         self.elements = {e.code: e for e in DataElement.objects.all()} | {e.name: e for e in DataElement.objects.all()}
         codes = {r.get("org_unit") for r in records if r.get("org_unit")}
-        self.units = {u.code: u for u in OrgUnit.objects.filter(code__in=codes)}
+        self.units = {u.code: u for chunk in _chunks(codes) for u in OrgUnit.objects.filter(code__in=chunk)}
 
     def build(self, actor, v: dict) -> dict:
         from townbrain.indicators.models import DataValue

@@ -12,6 +12,7 @@ status: "applied" | "partial" (only_valid with errors) | "dry_run" | "failed" (e
         | "unreadable" (the file as a whole cannot be read)
 """
 
+import copy
 import hashlib
 from collections import Counter
 
@@ -20,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from townbrain.core import audit
+from townbrain.core import audit, bulk
 from townbrain.core.scope import scope_prefixes
 
 from . import normalize as n
@@ -142,7 +143,7 @@ def _messages(exc) -> list[tuple[str | None, str]]:
 def run_import(actor, data: bytes, filename: str, kind_name: str, *, dry_run=False, only_valid=False,
                progress=None) -> dict:
     """Import `data` as `kind_name` for `actor`; returns the summary (see the module docstring)."""
-    kind = get_kind(kind_name)
+    kind = copy.copy(get_kind(kind_name))  # a kind keeps look-ups and pending rows for one run
     try:
         grid = read_grid(data, filename)
         header_idx, mapping, header_texts, extra = locate_header(grid, kind)
@@ -165,27 +166,32 @@ def run_import(actor, data: bytes, filename: str, kind_name: str, *, dry_run=Fal
                 progress(done, len(records))
             if row_errors:
                 continue
-            sid = transaction.savepoint()
+            sid = None
             try:
                 target = kind.build(actor, values)
                 key = target.get("key") or (target.get("project") and (target["project"].pk, target["period"]))
                 if key in seen_keys:
                     raise RowError({None: _("Same record as row %(row)s.") % {"row": seen_keys[key]}})
                 seen_keys[key] = row_no
+                # A row that writes now gets a savepoint, so its failure undoes only itself; a row the
+                # kind only checks here (written in bulk by finish()) needs none.
+                if kind.writes_now(target):
+                    sid = transaction.savepoint()
                 action, obj, before = kind.apply(actor, target)
             except (RowError, ValidationError, PermissionDenied) as exc:
-                transaction.savepoint_rollback(sid)
+                if sid is not None:
+                    transaction.savepoint_rollback(sid)
                 for field, message in _messages(exc):
                     column = by_key.get(field) or (kind.column(field).header if field in
                                                    {c.key for c in kind.columns} else None)
                     value = values.get(field) if field else None
                     errors.append(_error(row_no, column, value, message))
                 continue
-            transaction.savepoint_commit(sid)
+            if sid is not None:
+                transaction.savepoint_commit(sid)
             counts[action] += 1
             if action != "unchanged":
-                changes.append(ImportChange(row=row_no, action=action, object_type=kind.object_type,
-                                            object_id=str(obj.pk), before=before))
+                changes.append((row_no, action, obj, before))
         if progress:
             progress(len(records), len(records))
         errors.sort(key=lambda e: (e["row"] or 0))
@@ -193,6 +199,12 @@ def run_import(actor, data: bytes, filename: str, kind_name: str, *, dry_run=Fal
             transaction.set_rollback(True)
             status = "dry_run" if dry_run else "failed"
             return _summary(status, kind, filename, counts, errors, warnings)
+        try:
+            kind.finish(actor)
+        except (ValidationError, PermissionDenied) as exc:
+            transaction.set_rollback(True)
+            return _summary("failed", kind, filename, counts, [_error(None, None, None, message)
+                                                              for _field, message in _messages(exc)], warnings)
         if not changes:
             # Nothing changed (e.g. the same file again): no batch, nothing to undo, no audit row.
             return _summary("partial" if errors else "applied", kind, filename, counts, errors, warnings)
@@ -202,9 +214,9 @@ def run_import(actor, data: bytes, filename: str, kind_name: str, *, dry_run=Fal
             file_hash=hashlib.sha256(data).hexdigest(), org_code=_home(actor),
             counts={k: counts.get(k, 0) for k in ("created", "updated", "unchanged")}, errors=errors,
         )
-        for change in changes:
-            change.batch = batch
-        ImportChange.objects.bulk_create(changes, batch_size=2000)
+        bulk.insert(ImportChange, [ImportChange(batch=batch, row=row_no, action=action, object_type=kind.object_type,
+                                                object_id=str(obj.pk), before=before)
+                                   for row_no, action, obj, before in changes])
         audit.record(actor, "import.apply", batch, {}, {"kind": kind.name, "file": batch.file_name,
                                                         "hash": batch.file_hash, **batch.counts,
                                                         "errors": len(errors)}, org_code=batch.org_code)

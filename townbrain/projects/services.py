@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from townbrain.core import audit, periods
+from townbrain.core import audit, bulk, periods
 from townbrain.core.models import Level
 from townbrain.core.scope import require
 
@@ -56,21 +56,59 @@ def _check_unique_code(project: Project) -> None:
                                % {"code": project.code}})
 
 
-def create_project(actor, *, confirm_annual_over_total: bool = False, **fields) -> Project:
+def new_project(actor, *, confirm_annual_over_total: bool = False, **fields) -> Project:
+    """A project checked by every rule (fields, permission, lifecycle), not yet saved: give it to create_projects.
+
+    Related objects passed as saved instances are not looked up again (the database's foreign
+    keys still hold at insert), so validating many rows costs no query per row.
+    """
     unknown = set(fields) - set(PROJECT_FIELDS)
     if unknown:
         raise ValidationError({n: _("Unknown field.") for n in sorted(unknown)})
     project = Project(**fields)
     require(actor, "add", project.town_id or "")
-    project.full_clean(validate_unique=False, validate_constraints=False)
+    loaded = [name for name in ("town", "programme", "category")
+              if getattr(fields.get(name), "pk", None) is not None and not fields[name]._state.adding]
+    project.full_clean(exclude=loaded, validate_unique=False, validate_constraints=False)
     validate_project(project, confirm_annual_over_total)
-    with transaction.atomic():
-        _check_unique_code(project)
-        project.save()
-        _rollups_created(project)
-        audit.record(actor, "project.create", project, {}, audit.snapshot(project, PROJECT_FIELDS),
-                     org_code=project.town_id)
+    project._validated_for = actor
     return project
+
+
+def create_project(actor, *, confirm_annual_over_total: bool = False, **fields) -> Project:
+    return create_projects(actor, [new_project(actor, confirm_annual_over_total=confirm_annual_over_total,
+                                               **fields)])[0]
+
+
+def create_projects(actor, projects: list[Project]) -> list[Project]:
+    """Save projects made by new_project() for the same actor: one transaction, written in bulk
+    (an import of many rows), with an audit row each and the roll-up cells moved once for all."""
+    if any(getattr(p, "_validated_for", None) is not actor for p in projects):
+        raise ValueError("create_projects takes projects made by new_project() for the same actor")
+    with transaction.atomic():
+        _check_unique_codes(projects)
+        bulk.insert(Project, projects)
+        rollups.created(projects)
+        audit.record_many([audit.entry(actor, "project.create", p, {}, audit.snapshot(p, PROJECT_FIELDS),
+                                       org_code=p.town_id) for p in projects])
+    return projects
+
+
+def _check_unique_codes(projects: list[Project]) -> None:
+    seen: dict[tuple, Project] = {}
+    for p in projects:
+        if (p.programme_id, p.code) in seen:
+            raise ValidationError({"code": _("Project code %(code)s appears twice.") % {"code": p.code}})
+        seen[(p.programme_id, p.code)] = p
+    for start in range(0, len(projects), 1000):
+        chunk = projects[start:start + 1000]
+        clash = (Project.objects.filter(programme_id__in={p.programme_id for p in chunk},
+                                        code__in={p.code for p in chunk})
+                 .values_list("programme_id", "code"))
+        for key in clash:
+            if key in seen:
+                raise ValidationError({"code": _("Project code %(code)s already exists in this programme.")
+                                       % {"code": key[1]}})
 
 
 def update_project(actor, project: Project, *, confirm_annual_over_total: bool = False, **fields) -> Project:
@@ -248,10 +286,6 @@ def delete_report(actor, report: ProgressReport) -> None:
 
 
 # --- live roll-ups: each change moves the project's cells in the same transaction (rollups.py) -----
-
-def _rollups_created(project: Project) -> None:
-    rollups.apply({}, rollups.contribution(project, reports=[]))
-
 
 def _rollups_updated(original: Project, project: Project) -> None:
     """`original` is the project as it was before the change (its reports are unchanged)."""

@@ -11,7 +11,6 @@ workbook.
 import csv
 import io
 import re
-import time
 import zipfile
 from datetime import date, datetime
 from decimal import Decimal
@@ -400,12 +399,10 @@ def test_rows_beyond_the_configured_limit(users, settings):
 
 def test_a_million_row_csv_against_the_default_limit(users, settings):
     assert settings.IMPORT_MAX_ROWS == 200_000
-    started = time.monotonic()
     body = b"".join(b"P%07d,x,330109113,meili\n" % i for i in range(1_000_001))
     data = "项目编号,项目名称,乡镇代码,所属计划\n".encode() + body
     assert len(data) < settings.IMPORT_MAX_BYTES  # refused for its rows, not its size
     refused(users["guali"], data, "百万行.csv", "The file has more than %(limit)s rows; split it.", limit="200,000")
-    assert time.monotonic() - started < 10
 
 
 def test_oversize_upload_through_the_api(api_for, users, settings):
@@ -497,9 +494,7 @@ def test_sheet_of_millions_of_rows_is_refused_before_it_is_read(users):
         f.write(b"</sheetData>" + tail)
 
     bomb = _rebuild(xlsx([HEADER, ROW]), many_rows)
-    started = time.monotonic()
     refused(users["guali"], bomb, "多.xlsx", "The file has more than %(limit)s rows; split it.", limit="200,000")
-    assert time.monotonic() - started < 2
 
 
 def test_messages_in_english(users):
