@@ -1,0 +1,96 @@
+"""create_projects: many projects written together, each checked exactly like create_project.
+
+Imports use it; create_project is new_project + create_projects of one. The roll-up cells a bulk
+create leaves must be those rebuild() makes from the ledger, with an audit row per project.
+"""
+
+import random
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from townbrain.core.models import AuditEntry
+from townbrain.core.scope import SYSTEM
+from townbrain.programmes.models import Programme
+from townbrain.programmes.services import enrol_town
+from townbrain.projects import rollups, services
+from townbrain.projects.models import Project, RollupCell
+
+TOWNS = ["330109001", "330109113", "330182107", "330182100", "520111100"]
+
+
+def cells() -> set[tuple]:
+    return set(RollupCell.objects.values_list("programme_id", "org", "month", "kind", "category", "role", "batch",
+                                              "n", "cents"))
+
+
+def _fields(tree, rng, i) -> dict:
+    meili = Programme.objects.get(code="meili")
+    planned = date(2020, 1, 1) + timedelta(days=rng.randrange(600))
+    started = rng.random() < 0.5
+    return {"code": f"B{i:04d}", "name": f"批量项目{i}", "town": tree[rng.choice(TOWNS)], "programme": meili,
+            "category": rng.choice([None, *meili.categories.all()]),
+            "total_investment": Decimal(rng.randrange(100, 900)), "annual_plan": Decimal(rng.randrange(0, 100)),
+            "planned_start": planned, "planned_completion": planned + timedelta(days=rng.randrange(30, 500)),
+            "status": "started" if started else rng.choice(["planned", "preparing", "cancelled"]),
+            "actual_start": planned + timedelta(days=rng.randrange(-30, 200)) if started else None}
+
+
+@pytest.mark.django_db
+def test_bulk_create_leaves_the_cells_rebuild_makes_and_an_audit_row_each(tree):
+    meili = Programme.objects.get(code="meili")
+    yangban = meili.roles.first()
+    enrol_town(SYSTEM, tree["330109113"], meili, year_joined=2020, role=yangban)
+    rng = random.Random(5)
+    one = services.create_project(SYSTEM, **_fields(tree, rng, 0))  # some cells exist before
+    made = services.create_projects(SYSTEM, [services.new_project(SYSTEM, **_fields(tree, rng, i))
+                                             for i in range(1, 120)])
+    assert all(p.pk for p in made) and len({p.pk for p in made} | {one.pk}) == 120
+    assert Project.objects.count() == 120
+    stored = Project.objects.get(code="B0007")
+    assert (stored.name, stored.town_id, stored.total_investment) == (made[6].name, made[6].town_id,
+                                                                      made[6].total_investment)
+    audits = AuditEntry.objects.filter(action="project.create")
+    assert audits.count() == 120
+    row = audits.get(object_id=str(stored.pk))
+    assert row.org_code == stored.town_id and row.changes["code"] == [None, "B0007"]
+    kept = cells()
+    assert kept
+    rollups.rebuild()
+    assert cells() == kept
+
+
+@pytest.mark.django_db
+def test_bulk_create_refuses_clashing_codes_and_unchecked_projects(tree):
+    rng = random.Random(1)
+    services.create_project(SYSTEM, **_fields(tree, rng, 1))
+    before = (Project.objects.count(), AuditEntry.objects.count(), cells())
+    with pytest.raises(ValidationError, match="B0001"):
+        services.create_projects(SYSTEM, [services.new_project(SYSTEM, **_fields(tree, rng, 2)),
+                                          services.new_project(SYSTEM, **_fields(tree, rng, 1))])
+    with pytest.raises(ValidationError, match="B0003"):
+        services.create_projects(SYSTEM, [services.new_project(SYSTEM, **_fields(tree, rng, 3)),
+                                          services.new_project(SYSTEM, **_fields(tree, rng, 3))])
+    with pytest.raises(ValueError, match="new_project"):
+        services.create_projects(SYSTEM, [Project(**_fields(tree, rng, 4))])
+    assert (Project.objects.count(), AuditEntry.objects.count(), cells()) == before
+
+
+@pytest.mark.django_db
+def test_new_project_checks_every_rule_and_the_actor(tree, users):
+    rng = random.Random(2)
+    fields = _fields(tree, rng, 9) | {"town": tree["330109113"]}
+    with pytest.raises(ValidationError) as caught:
+        services.new_project(SYSTEM, **fields | {"annual_plan": Decimal(5000)})
+    assert "annual_plan" in caught.value.message_dict
+    with pytest.raises(ValidationError) as caught:
+        services.new_project(SYSTEM, **fields | {"town": tree["330109"]})  # a county, not a town
+    assert "town" in caught.value.message_dict
+    with pytest.raises(PermissionDenied):
+        services.new_project(users["guizhou"], **fields)
+    checked = services.new_project(users["guali"], **fields)
+    with pytest.raises(ValueError):  # checked for another actor
+        services.create_projects(users["xiaoshan"], [checked])
+    assert services.create_projects(users["guali"], [checked])[0].pk
