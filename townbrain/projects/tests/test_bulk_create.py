@@ -39,7 +39,9 @@ def _fields(tree, rng, i) -> dict:
 
 
 @pytest.mark.django_db
-def test_bulk_create_leaves_the_cells_rebuild_makes_and_an_audit_row_each(tree):
+@pytest.mark.parametrize("chunk", [500, 7])  # 7: many cells at once (on PostgreSQL the COPY path)
+def test_bulk_create_leaves_the_cells_rebuild_makes_and_an_audit_row_each(tree, chunk, monkeypatch):
+    monkeypatch.setattr(rollups, "UPSERT_CHUNK", chunk)
     meili = Programme.objects.get(code="meili")
     yangban = meili.roles.first()
     enrol_town(SYSTEM, tree["330109113"], meili, year_joined=2020, role=yangban)
