@@ -10,6 +10,7 @@ from townbrain.core import audit
 from townbrain.core.models import OrgUnit
 from townbrain.core.roles import Role
 from townbrain.core.scope import ALL, forget, require, scope_prefixes
+from townbrain.core.services import refuse_unknown
 
 from .models import Membership
 from .scoping import home_code, restrict_users
@@ -51,9 +52,7 @@ def create_user(actor, username: str, password: str, org_unit: OrgUnit, role: st
 
 
 def update_user(actor, user, **fields):
-    unknown = set(fields) - set(USER_FIELDS) - {"username"}
-    if unknown:
-        raise ValidationError({name: _("This field cannot be changed here.") for name in sorted(unknown)})
+    refuse_unknown(fields, set(USER_FIELDS) - {"username"})
     _require_user(actor, user)
     with transaction.atomic():
         before = audit.snapshot(user, USER_FIELDS)

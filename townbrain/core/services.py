@@ -9,13 +9,16 @@ from .models import OrgUnit
 from .scope import require
 
 
+def refuse_unknown(fields, allowed) -> None:
+    """Every service taking **fields starts here: a name it does not write is an error, never ignored."""
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise ValidationError({name: _("This field cannot be changed here.") for name in sorted(unknown)})
+
+
 def update_org_profile(actor, unit: OrgUnit, **fields) -> OrgUnit:
     """Change an org unit's profile (type, population, area, centre point, notes)."""
-    unknown = set(fields) - set(OrgUnit.PROFILE_FIELDS)
-    if unknown:
-        raise ValidationError(
-            {name: _("This field cannot be changed here.") for name in sorted(unknown)}
-        )
+    refuse_unknown(fields, OrgUnit.PROFILE_FIELDS)
     require(actor, "change", unit.code)
     with transaction.atomic():
         unit = OrgUnit.objects.select_for_update().get(pk=unit.pk)

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from townbrain.core import audit
 from townbrain.core.models import Level
 from townbrain.core.scope import allows, require
+from townbrain.core.services import refuse_unknown
 
 from .models import Batch, Category, Enrolment, Programme, ProgrammeRole, Target
 
@@ -49,9 +50,7 @@ def enrol_town(actor, town, programme, *, year_joined: int, role=None, batch=Non
 
 
 def set_target(actor, org_unit, programme, year: int, measure: str, **fields) -> Target:
-    unknown = set(fields) - set(TARGET_FIELDS)
-    if unknown:
-        raise ValidationError({n: _("Unknown field.") for n in sorted(unknown)})
+    refuse_unknown(fields, TARGET_FIELDS)
     require(actor, "change", org_unit.code)
     with transaction.atomic():
         target = Target.objects.select_for_update().filter(
@@ -109,9 +108,7 @@ def create_programme(actor, code: str, name: str, description: str = "", active:
 
 def update_programme(actor, programme: Programme, **fields) -> Programme:
     """Change a programme's name, description or active flag (its code is its stable identity)."""
-    unknown = set(fields) - {"name", "description", "active"}
-    if unknown:
-        raise ValidationError({n: _("This field cannot be changed.") for n in sorted(unknown)})
+    refuse_unknown(fields, {"name", "description", "active"})
     _require_system_admin(actor)
     with transaction.atomic():
         programme = Programme.objects.select_for_update().get(pk=programme.pk)

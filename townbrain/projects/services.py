@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from townbrain.core import audit, bulk, periods
 from townbrain.core.models import Level
 from townbrain.core.scope import require
+from townbrain.core.services import refuse_unknown
 
 from . import rollups
 from .models import STARTED_STATUSES, ProgressReport, Project, Status
@@ -62,9 +63,7 @@ def new_project(actor, *, confirm_annual_over_total: bool = False, **fields) -> 
     Related objects passed as saved instances are not looked up again (the database's foreign
     keys still hold at insert), so validating many rows costs no query per row.
     """
-    unknown = set(fields) - set(PROJECT_FIELDS)
-    if unknown:
-        raise ValidationError({n: _("Unknown field.") for n in sorted(unknown)})
+    refuse_unknown(fields, PROJECT_FIELDS)
     project = Project(**fields)
     require(actor, "add", project.town_id or "")
     loaded = [name for name in ("town", "programme", "category")
@@ -112,9 +111,7 @@ def _check_unique_codes(projects: list[Project]) -> None:
 
 
 def update_project(actor, project: Project, *, confirm_annual_over_total: bool = False, **fields) -> Project:
-    unknown = set(fields) - set(PROJECT_FIELDS)
-    if unknown:
-        raise ValidationError({n: _("Unknown field.") for n in sorted(unknown)})
+    refuse_unknown(fields, PROJECT_FIELDS)
     require(actor, "change", project.town_id)
     with transaction.atomic():
         project = Project.objects.select_for_update().get(pk=project.pk)
@@ -156,9 +153,7 @@ def report_progress(actor, project: Project, period, **figures) -> ProgressRepor
     reason; a report that says 开工 needs the project's actual start date. The project keeps
     the latest figures so roll-ups read one table.
     """
-    unknown = set(figures) - set(REPORT_FIELDS)
-    if unknown:
-        raise ValidationError({n: _("Unknown field.") for n in sorted(unknown)})
+    refuse_unknown(figures, REPORT_FIELDS)
     try:
         year, month = periods.parse_month(period)
     except periods.InvalidPeriod as exc:
