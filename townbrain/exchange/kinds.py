@@ -6,6 +6,7 @@ row through the app's service functions — the same write path as the UI and th
 """
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from townbrain.core import audit
 from townbrain.core.models import OrgUnit
 from townbrain.programmes.models import Category, Programme
+from townbrain.projects import rollups
 from townbrain.projects import services as project_services
 from townbrain.projects.models import ProgressReport, Project, Status
 
@@ -99,6 +101,10 @@ class Kind:
     def finish(self, actor) -> None:
         """Write what apply() only checked and queued (called once, when the import is applied)."""
 
+    def writing(self):
+        """A context around the whole transaction of an import (e.g. the roll-up locks of a bulk writer)."""
+        return nullcontext()
+
 
 class ProjectsKind(Kind):
     def prepare(self, actor, records):
@@ -167,6 +173,9 @@ class ProjectsKind(Kind):
     def finish(self, actor) -> None:
         project_services.create_projects(actor, self.pending)
 
+    def writing(self):
+        return rollups.bulk_writes()
+
     def undo(self, actor, change):
         obj = Project.objects.filter(pk=change.object_id).first()
         if obj is None:
@@ -178,6 +187,9 @@ class ProjectsKind(Kind):
 
 
 class ProgressKind(Kind):
+    def writing(self):
+        return rollups.bulk_writes()
+
     def prepare(self, actor, records):
         visible = Project.objects.restrict(actor, "view").select_related("programme")
         codes = {r.get("project") for r in records if r.get("project")}

@@ -160,7 +160,7 @@ def run_import(actor, data: bytes, filename: str, kind_name: str, *, dry_run=Fal
     changes = []
     kind.prepare(actor, [v for _row, v, errs in records if not errs])
     seen_keys = {}
-    with transaction.atomic():
+    with transaction.atomic(), kind.writing():
         for done, (row_no, values, row_errors) in enumerate(records, start=1):
             if progress and done % 500 == 0:
                 progress(done, len(records))
@@ -235,7 +235,7 @@ def undo_batch(actor, batch: ImportBatch) -> ImportBatch:
     if batch.state == ImportBatch.State.UNDONE:
         raise ValidationError(_("This import has already been undone."))
     kind = get_kind(batch.kind)
-    with transaction.atomic():
+    with transaction.atomic(), kind.writing():
         batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
         for change in batch.changes.order_by("-id"):
             kind.undo(actor, change)

@@ -34,7 +34,9 @@ Cancelled projects add nothing. Money is held in hundredths of 万元 (exact on 
 """
 
 import calendar
+import contextvars
 from collections import defaultdict
+from contextlib import contextmanager
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from types import SimpleNamespace
@@ -46,7 +48,7 @@ from django.db.models.functions import Coalesce, Length, Substr
 from townbrain.core import codes, periods
 from townbrain.core.models import OrgUnit
 from townbrain.core.scope import ALL, scope_prefixes
-from townbrain.programmes.models import Enrolment
+from townbrain.programmes.models import Enrolment, Programme
 
 from .models import MonthlyPlan, ProgressReport, Project, RollupCell, Status
 from .schedule import curves_for, schedule_state
@@ -212,7 +214,7 @@ def enrolment_dims(town_code: str, programme_id) -> tuple[int, int]:
 def inputs(town_code: str, programme_id, project_id=None) -> tuple[tuple[int, int], list[tuple]]:
     """The town's (role id, batch id) like enrolment_dims(), and the project's reports like
     project_reports() when `project_id` is given: one round trip on PostgreSQL."""
-    if connection.vendor != "postgresql":  # SQLite runs one writer at a time: no lock needed
+    if not _locks_per_town():  # SQLite runs one writer at a time; a bulk writer holds the programmes' locks
         row = (Enrolment.objects.filter(town_id=town_code, programme_id=programme_id)
                .values_list("role_id", "batch_id").first())
         return ((row[0] or 0, row[1] or 0) if row else (0, 0),
@@ -250,7 +252,9 @@ def enrolments_of(pairs) -> dict[tuple, tuple[int, int]]:
     """{(town, programme): (role id, batch id)} for many towns, taking each town's roll-up lock shared
     (in key order, so two bulk writers cannot deadlock) as enrolment_dims() does for one."""
     pairs = sorted(pairs)
-    if connection.vendor == "postgresql" and pairs:
+    if _locks_per_town() and len(pairs) > TOWN_LOCKS_MAX:
+        _lock_programmes()
+    elif _locks_per_town() and pairs:
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(pg_advisory_xact_lock_shared(k)) FROM"
                            " (SELECT k FROM unnest(%s::bigint[]) AS k ORDER BY k) AS keys",
@@ -264,6 +268,44 @@ def enrolments_of(pairs) -> dict[tuple, tuple[int, int]]:
             if (town, programme) in out:
                 out[(town, programme)] = (role or 0, batch or 0)
     return out
+
+
+# Locking (PostgreSQL, transaction-scoped advisory locks). A project write takes its town's lock
+# shared; a change of the town's role or batch (move_town) takes it exclusive, and first its
+# programme's lock shared. A write that spans many towns (an import) takes every programme's lock
+# exclusive instead of thousands of town locks (PostgreSQL's lock table holds a few thousand):
+# it then waits only for role changes in progress and holds new ones off; two such writers queue.
+TOWN_LOCKS_MAX = 1000
+_BULK = contextvars.ContextVar("townbrain_rollup_bulk", default=False)
+
+
+def _locks_per_town() -> bool:
+    return connection.vendor == "postgresql" and not _BULK.get()
+
+
+def _lock_programmes() -> None:
+    keys = sorted(_programme_key(pk) for pk in Programme.objects.values_list("pk", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(pg_advisory_xact_lock(k)) FROM"
+                       " (SELECT k FROM unnest(%s::bigint[]) AS k ORDER BY k) AS keys", [keys])
+
+
+@contextmanager
+def bulk_writes():
+    """Inside a transaction: project writes for many towns (an import) under the programmes' locks."""
+    if _locks_per_town():
+        if not connection.in_atomic_block:
+            raise RuntimeError("bulk_writes() needs a transaction: its locks last until the commit")
+        _lock_programmes()
+    token = _BULK.set(True)
+    try:
+        yield
+    finally:
+        _BULK.reset(token)
+
+
+def _programme_key(programme_id) -> int:
+    return (0x726D << 48) | int(programme_id)  # "rm": role changes in the programme
 
 
 def _town_key(town_code: str, programme_id) -> int:
@@ -426,6 +468,9 @@ def _upsert_copy(rows) -> None:
 
 def move_town(town_code: str, programme_id, role_id, batch_id) -> int:
     """A town's role or batch in a programme changed: move its projects' cells to the new role and batch."""
+    if _locks_per_town():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [_programme_key(programme_id)])
     _lock_town(town_code, programme_id)
     rows = (RollupCell.objects.filter(programme_id=programme_id, org=town_code, category__gte=0, role__gte=0,
                                       batch__gte=0).values_list("category", "role", "batch", "kind", "month", "n", "cents"))

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 
 from townbrain.core.models import AuditEntry
 from townbrain.core.scope import SYSTEM
@@ -96,3 +97,67 @@ def test_new_project_checks_every_rule_and_the_actor(tree, users):
     with pytest.raises(ValueError):  # checked for another actor
         services.create_projects(users["xiaoshan"], [checked])
     assert services.create_projects(users["guali"], [checked])[0].pk
+
+
+def _advisory_locks_held() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _role_change_outcome(town: str, programme_id) -> str:
+    """Try a role change of `town` from another connection: "moved", or "waited" (lock timeout)."""
+    import threading
+
+    from django.db import OperationalError, transaction
+    from django.db import connection as this_threads
+
+    outcome = []
+
+    def change_role():
+        try:
+            with transaction.atomic():
+                with this_threads.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '300ms'")
+                rollups.move_town(town, programme_id, 0, 0)
+            outcome.append("moved")
+        except OperationalError:
+            outcome.append("waited")
+        finally:
+            this_threads.close()
+
+    thread = threading.Thread(target=change_role)
+    thread.start()
+    thread.join()
+    return outcome[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite runs one writer at a time: no locks")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the migrations' programmes
+@pytest.mark.parametrize("how", ["many towns", "import"])
+def test_a_bulk_write_takes_the_programme_locks_not_one_per_town(tree, how, monkeypatch):
+    from django.db import transaction
+
+    meili = Programme.objects.get(code="meili")
+    rng = random.Random(3)
+    projects = [services.new_project(SYSTEM, **_fields(tree, rng, i)) for i in range(40)]
+    assert len({p.town_id for p in projects}) == len(TOWNS)
+    monkeypatch.setattr(rollups, "TOWN_LOCKS_MAX", 2 if how == "many towns" else 1000)
+    programmes = Programme.objects.count()
+    with transaction.atomic():
+        if how == "import":  # what the import pipeline does around its transaction
+            with rollups.bulk_writes():
+                services.create_projects(SYSTEM, projects)
+                services.update_project(SYSTEM, projects[0], name="改名")  # a per-row write: no town lock
+                assert _advisory_locks_held() == programmes
+        else:
+            services.create_projects(SYSTEM, projects)
+            assert _advisory_locks_held() == programmes
+        assert _role_change_outcome("330109113", meili.pk) == "waited"
+    assert _role_change_outcome("330109113", meili.pk) == "moved"
+    assert not rollups._BULK.get()  # the bulk mode ends with its block
+    with transaction.atomic():  # and a single write afterwards locks its town again
+        services.create_project(SYSTEM, **_fields(tree, rng, 99))
+        assert _advisory_locks_held() == 1

@@ -291,7 +291,7 @@ def test_cli_rebuild(tree, capsys):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite runs one writer at a time")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the migrations' programmes
 def test_a_role_change_waits_for_project_writes_in_the_town(tree):
     import threading
 
