@@ -19,7 +19,8 @@ CHANGED = "(changed)"
 def _plain(value):
     """JSON-safe form of a field value, stable across backends (so diffs compare equal)."""
     if isinstance(value, Decimal):
-        return str(value.normalize()) if value == value.to_integral() else str(value)
+        # 40.00 -> "40", 2.50 -> "2.50": normalize() alone would write 40 as "4E+1"
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, models.Model):
