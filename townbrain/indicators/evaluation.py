@@ -8,23 +8,50 @@ from townbrain.core import periods
 
 from .expressions import FormulaError, evaluate, parse
 from .models import DataElement, DataValue, ValidationRule
-from .values import value_of
+from .values import Resolver, value_of
 
 
-def element_values(codes, org_code: str, period: str) -> dict:
+def _elements(codes) -> dict:
     elements = {e.code: e for e in DataElement.objects.filter(code__in=codes)}
     missing = set(codes) - set(elements)
     if missing:
         raise FormulaError(_("Unknown data element(s): %(codes)s") % {"codes": ", ".join(sorted(missing))})
-    return {code: value_of(element, org_code, period) for code, element in elements.items()}
+    return elements
+
+
+def element_values(codes, org_code: str, period: str) -> dict:
+    return {code: value_of(element, org_code, period) for code, element in _elements(codes).items()}
+
+
+def _rounded(indicator, result):
+    if isinstance(result, Decimal):
+        return result.quantize(Decimal(1).scaleb(-indicator.decimals), rounding=ROUND_HALF_UP)
+    return result
 
 
 def indicator_value(indicator, org_code: str, period: str):
     expr = parse(indicator.formula)
-    result = evaluate(expr, element_values(expr.references(), org_code, periods.canonical(period)))
-    if isinstance(result, Decimal):
-        return result.quantize(Decimal(1).scaleb(-indicator.decimals), rounding=ROUND_HALF_UP)
-    return result
+    return _rounded(indicator, evaluate(expr, element_values(expr.references(), org_code, periods.canonical(period))))
+
+
+def indicator_values(indicator, org_code: str, period: str, units=()) -> dict:
+    """The indicator for `org_code` and each unit of `units` (all inside its subtree): {code: value}.
+
+    The same figures as `indicator_value` for each unit, read with one query per element for the
+    whole subtree. A unit whose values the formula cannot work with maps to its FormulaError.
+    """
+    expr = parse(indicator.formula)
+    period = periods.canonical(period)
+    resolvers = {code: Resolver(element, org_code, period) for code, element in _elements(expr.references()).items()}
+    out = {}
+    for unit in (org_code, *units):
+        if not unit.startswith(org_code):
+            raise ValueError(f"{unit} is not inside {org_code}")
+        try:
+            out[unit] = _rounded(indicator, evaluate(expr, {c: r.value(unit) for c, r in resolvers.items()}))
+        except FormulaError as exc:
+            out[unit] = exc
+    return out
 
 
 OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,

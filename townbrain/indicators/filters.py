@@ -1,9 +1,10 @@
 import django_filters as filters
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from townbrain.core.filters import DivisionCodeFilter
 
-from .models import DataValue
+from .models import Aggregation, DataElement, DataValue, Indicator, ValueType
 
 
 class DataValueFilterSet(filters.FilterSet):
@@ -15,3 +16,29 @@ class DataValueFilterSet(filters.FilterSet):
     class Meta:
         model = DataValue
         fields = ["element", "org_unit", "under", "period"]
+
+
+class DataElementFilterSet(filters.FilterSet):
+    q = filters.CharFilter(label=_("Search"), method="search")
+    value_type = filters.ChoiceFilter(label=_("Value type"), choices=ValueType.choices)
+    aggregation = filters.ChoiceFilter(label=_("Aggregation"), choices=Aggregation.choices)
+
+    class Meta:
+        model = DataElement
+        fields = ["q", "value_type", "aggregation"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(name__icontains=value) | Q(code__icontains=value)) if value else queryset
+
+
+class IndicatorFilterSet(filters.FilterSet):
+    q = filters.CharFilter(label=_("Search"), method="search")
+
+    class Meta:
+        model = Indicator
+        fields = ["q"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(name__icontains=value) | Q(code__icontains=value)) if value else queryset

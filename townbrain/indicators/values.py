@@ -40,6 +40,13 @@ class Resolver:
         self.memo[key] = result
         return result
 
+    def from_below(self, org: str | None = None, period: str | None = None):
+        """The value aggregated from the units below `org` only, its own stored value left aside
+        (what the entry form shows beside an office's own figure). Text is never aggregated."""
+        if self.element.value_type == ValueType.TEXT:
+            return None
+        return self._over_tree(org or self.root, period or self.period)
+
     def _over_time(self, org, period):
         subs = periods.sub_periods(period)
         if not subs:
