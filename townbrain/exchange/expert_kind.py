@@ -1,0 +1,149 @@
+"""The exchange kind `expert_activities` (DOMAIN §8): the column standard of expert activities.
+
+Registered in `townbrain.exchange.kinds.KINDS`. The exchange floor sits above the experts app:
+it writes through `experts.services`, as the other kinds write through their apps' services.
+
+Natural key: a row is the activity of the same **town, date, activity type and expert names**
+(names normalised: separated by 、, trimmed, each once). A row whose key exists updates that
+activity's person-times and problems (or leaves it unchanged); any other row creates one. The
+same file imported twice therefore changes nothing the second time.
+"""
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from townbrain.core import audit
+from townbrain.core.models import Level, OrgUnit
+from townbrain.core.scope import allows
+from townbrain.experts import services
+from townbrain.experts.models import ACTIVITY_HEADERS, ACTIVITY_TYPE_CHINESE, ActivityType, ExpertActivity
+
+from . import normalize as n
+from .kind import Column, Kind, RowError
+
+# Words offices use for the four types, besides the standard ones (现场指导, 评审, 培训, 其他).
+TYPE_SYNONYMS = {
+    "现场": "site_visit", "指导": "site_visit", "调研": "site_visit", "踏勘": "site_visit", "现场调研": "site_visit",
+    "现场服务": "site_visit", "驻镇指导": "site_visit", "实地指导": "site_visit", "下乡": "site_visit",
+    "评审会": "review", "审查": "review", "论证": "review", "评估": "review", "方案评审": "review", "审核": "review",
+    "培训会": "training", "讲座": "training", "授课": "training", "辅导": "training", "培训讲座": "training",
+    "其它": "other",
+    "site visit": "site_visit", "visit": "site_visit", "other": "other",
+}
+
+
+def parse_activity_type(value) -> str | None:
+    text = n.clean_text(value)
+    if not text:
+        return None
+    key = " ".join(text.lower().replace("_", " ").split())
+    for choice in ActivityType:
+        if key in {choice.value.replace("_", " "), str(choice.label).lower()}:
+            return choice.value
+    by_word = {word: code for code, word in ACTIVITY_TYPE_CHINESE.items()} | TYPE_SYNONYMS
+    if key in by_word:
+        return by_word[key]
+    raise n.BadValue(_("“%(value)s” is not an activity type; use 现场指导, 评审, 培训 or 其他.") % {"value": value})
+
+
+def parse_count(value) -> int:
+    """A whole, non-negative number; an empty cell is 0."""
+    number = n.parse_decimal(value)
+    if number is None:
+        return 0
+    if number != number.to_integral_value():
+        raise n.BadValue(_("%(value)s is not a whole number; person-times and problems are counted in whole "
+                           "numbers.") % {"value": value})
+    return int(number)
+
+
+def parse_names(value) -> str:
+    return services.normalize_names(n.clean_text(value))
+
+
+CHUNK = 5000
+FIGURES = ("chief_designer_count", "resident_planner_count", "adviser_count", "problems_found", "problems_solved")
+
+
+class ExpertActivitiesKind(Kind):
+    def prepare(self, actor, records):
+        codes = sorted({r.get("town") for r in records if r.get("town")})
+        dates = [r["date"] for r in records if r.get("date")]
+        self.towns, self.existing = {}, {}
+        # In pieces: a database takes a limited number of parameters per query.
+        for start in range(0, len(codes), CHUNK):
+            chunk = codes[start:start + CHUNK]
+            self.towns.update({u.code: u for u in OrgUnit.objects.filter(code__in=chunk)})
+            if dates:
+                for a in ExpertActivity.objects.filter(town_id__in=chunk, date__gte=min(dates), date__lte=max(dates)):
+                    self.existing[(a.town_id, a.date, a.activity_type, a.expert_names)] = a
+
+    def build(self, actor, v: dict) -> dict:
+        town = self.towns.get(v.get("town"))
+        if town is None:
+            raise RowError({"town": _("There is no org unit with code %(code)s.") % {"code": v.get("town")}})
+        if town.level != Level.TOWN:
+            raise RowError({"town": _("An expert activity belongs to a town (9-digit code); %(code)s is a "
+                                      "%(level)s.") % {"code": town.code, "level": town.get_level_display()}})
+        if not allows(actor, "add", town.code):
+            raise RowError({"town": _("%(name)s (%(code)s) is outside your area.") % {
+                "name": town.name, "code": town.code}})
+        names = v.get("expert_names") or ""
+        key = (town.code, v["date"], v["activity_type"], names)
+        fields = {"date": v["date"], "town": town, "activity_type": v["activity_type"], "expert_names": names}
+        # Figures in the file are applied (an empty cell is 0); columns absent from the file keep their value.
+        fields.update({k: v[k] for k in FIGURES if k in v})
+        return {"existing": self.existing.get(key), "fields": fields, "key": key}
+
+    def apply(self, actor, target):
+        existing, fields = target["existing"], target["fields"]
+        if existing is None:
+            obj = services.create_activity(actor, **fields)
+            self.existing[target["key"]] = obj
+            return "created", obj, None
+        before = audit.snapshot(existing, services.ACTIVITY_FIELDS)
+        changed = {k: val for k, val in fields.items() if audit.snapshot_value(val) != before.get(k)}
+        if not changed:
+            return "unchanged", existing, None
+        obj = services.update_activity(actor, existing, **changed)
+        self.existing[target["key"]] = obj
+        return "updated", obj, {k: before.get(k) for k in changed}
+
+    def undo(self, actor, change):
+        obj = ExpertActivity.objects.filter(pk=change.object_id).first()
+        if obj is None:
+            return
+        if change.action == "created":
+            services.delete_activity(actor, obj)
+        else:
+            values = {k: v for k, v in change.before.items() if k in FIGURES}
+            services.update_activity(actor, obj, **values)
+
+
+TYPE_CHOICES = tuple(ACTIVITY_TYPE_CHINESE.values())
+
+EXPERT_ACTIVITIES = ExpertActivitiesKind(
+    name="expert_activities",
+    label=gettext_lazy("Expert activities"),
+    object_type="expertactivity",
+    columns=[
+        Column("date", ACTIVITY_HEADERS["date"], ("activity date", "date", "日期"), parse=n.parse_date, required=True,
+               example="2020-06-18"),
+        Column("town", ACTIVITY_HEADERS["town"], ("town code", "town", "乡镇(街道)代码", "区划代码"), parse=n.parse_code,
+               required=True, help=gettext_lazy("9-digit division code of the town"), example="330109113"),
+        Column("activity_type", ACTIVITY_HEADERS["activity_type"], ("activity type", "type", "类型"), parse=parse_activity_type,
+               required=True, help=gettext_lazy("现场指导, 评审, 培训 or 其他"), choices=TYPE_CHOICES,
+               example="现场指导"),
+        Column("chief_designer_count", ACTIVITY_HEADERS["chief_designer_count"], ("chief designer", "chief designers", "首席设计师"),
+               parse=parse_count, help=gettext_lazy("Person-times (人次)"), example=1),
+        Column("resident_planner_count", ACTIVITY_HEADERS["resident_planner_count"], ("resident planner", "resident planners", "驻镇规划师"),
+               parse=parse_count, help=gettext_lazy("Person-times (人次)"), example=2),
+        Column("adviser_count", ACTIVITY_HEADERS["adviser_count"], ("development adviser", "development advisers", "adviser", "发展师"),
+               parse=parse_count, help=gettext_lazy("Person-times (人次)"), example=1),
+        Column("problems_found", ACTIVITY_HEADERS["problems_found"], ("problems found", "发现问题"), parse=parse_count, example=5),
+        Column("problems_solved", ACTIVITY_HEADERS["problems_solved"], ("problems solved", "解决问题"), parse=parse_count,
+               help=gettext_lazy("Not more than the problems found"), example=3),
+        Column("expert_names", ACTIVITY_HEADERS["expert_names"], ("expert names", "experts", "专家"), parse=parse_names,
+               help=gettext_lazy("Separated by 、"), example="王建国、李明、陈晓燕"),
+    ],
+)

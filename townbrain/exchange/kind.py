@@ -1,0 +1,81 @@
+"""What every exchange kind is made of: its columns, its row errors, and the steps the pipeline calls.
+
+A kind names its columns (Chinese header first, English aliases), turns one row of cells into
+service arguments (build), finds the existing object a row refers to, and applies the row
+through the app's service functions — the same write path as the UI and the API.
+"""
+
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import normalize as n
+
+
+@dataclass
+class Column:
+    key: str
+    header: str  # the standard (Chinese) header
+    aliases: tuple[str, ...] = ()
+    parse: Callable[[Any], Any] = n.clean_text
+    required: bool = False
+    help: Any = ""
+    choices: tuple[str, ...] = ()  # offered as a drop-down in the template
+    example: Any = ""
+
+    def keys(self) -> set[str]:
+        return {n.header_key(h) for h in (self.header, self.key, *self.aliases)}
+
+
+class RowError(Exception):
+    """A row that cannot be imported: {column key: message}."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+@dataclass
+class Kind:
+    name: str
+    label: Any
+    columns: list[Column]
+    object_type: str
+    fields: tuple[str, ...] = field(default_factory=tuple)
+
+    def column(self, key) -> Column:
+        return next(c for c in self.columns if c.key == key)
+
+    # Subclasses implement: prepare(actor, rows) for look-ups, build(actor, values, row_no),
+    # apply(actor, target) -> (action, obj, before), undo(actor, change)
+
+    def writes_now(self, target) -> bool:
+        """Whether apply() writes this row at once (the pipeline then wraps it in a savepoint)."""
+        return True
+
+    def finish(self, actor) -> None:
+        """Write what apply() only checked and queued (called once, when the import is applied)."""
+
+    def writing(self):
+        """A context around the whole transaction of an import (e.g. the roll-up locks of a bulk writer)."""
+        return nullcontext()
+
+
+def chunks(values, size=5000):
+    """Look-ups of many codes in pieces (a database takes a limited number of parameters per query)."""
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def restore(model, before: dict) -> dict:
+    """Service arguments that put back a snapshot (foreign keys by id, decimals and dates parsed)."""
+    values = {}
+    for name, value in before.items():
+        f = model._meta.get_field(name)
+        if f.is_relation:
+            values[name] = f.related_model.objects.get(pk=value) if value is not None else None
+        else:
+            values[name] = f.to_python(value)
+    return values

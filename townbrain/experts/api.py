@@ -1,0 +1,162 @@
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from townbrain.core import codes
+from townbrain.core.api import RestrictedModelViewSet, RestrictedViewSetMixin, ScopedSlugRelatedField
+from townbrain.core.models import OrgUnit
+
+from . import services
+from .filters import ActivityFilterSet, AssignmentFilterSet, ExpertFilterSet
+from .models import Expert, ExpertActivity, ExpertAssignment
+
+
+class ExpertSerializer(serializers.ModelSerializer):
+    home = ScopedSlugRelatedField(slug_field="code", queryset=OrgUnit.objects.all(),
+                                  help_text=_("Division code of the office that manages the record"))
+
+    class Meta:
+        model = Expert
+        fields = ["id", "name", "kind", "employer", "phone", "home", "active", "updated"]
+        read_only_fields = ["id", "updated"]
+
+    def to_representation(self, obj):
+        data = super().to_representation(obj)
+        data["home_name"] = obj.home.name
+        return data
+
+
+class ExpertViewSet(RestrictedModelViewSet):
+    """The expert pool (一库): chief designers 首席设计师, resident planners 驻镇规划师 and development
+    advisers 发展师, each managed by an office (`home`). Filters: q, kind, org (subtree of the managing
+    office), town (assigned to), active."""
+
+    queryset = Expert.objects.select_related("home")
+    serializer_class = ExpertSerializer
+    filterset_class = ExpertFilterSet
+
+    def perform_create(self, serializer):
+        serializer.instance = services.create_expert(self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.update_expert(self.request.user, serializer.instance,
+                                                     **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.delete_expert(self.request.user, instance)
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    expert = serializers.IntegerField(source="expert_id", help_text=_("Expert id (an expert in your area)"))
+    town = ScopedSlugRelatedField(slug_field="code", queryset=OrgUnit.objects.all())
+    role = serializers.ChoiceField(choices=ExpertAssignment._meta.get_field("role").choices, required=False,
+                                   help_text=_("Default: the expert's kind"))
+
+    class Meta:
+        model = ExpertAssignment
+        fields = ["id", "expert", "town", "role", "since", "until", "updated"]
+        read_only_fields = ["id", "updated"]
+
+    def to_representation(self, obj):
+        data = super().to_representation(obj)
+        data["expert_name"] = obj.expert.name
+        data["town_name"] = obj.town.name
+        return data
+
+
+class AssignmentViewSet(RestrictedViewSetMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
+                        viewsets.ReadOnlyModelViewSet):
+    """Experts attached to towns (scoped by the town). POST assigns; DELETE removes the assignment."""
+
+    queryset = ExpertAssignment.objects.select_related("expert", "town")
+    serializer_class = AssignmentSerializer
+    filterset_class = AssignmentFilterSet
+
+    def perform_create(self, serializer):
+        d = dict(serializer.validated_data)
+        expert = Expert.objects.restrict(self.request.user, "view").filter(pk=d.pop("expert_id")).first()
+        if expert is None:
+            raise ValidationError({"expert": _("No such expert in your area.")})
+        serializer.instance = services.assign_expert(self.request.user, expert, d.pop("town"), **d)
+
+    def perform_destroy(self, instance):
+        services.unassign_expert(self.request.user, instance)
+
+
+class ActivitySerializer(serializers.ModelSerializer):
+    town = ScopedSlugRelatedField(slug_field="code", queryset=OrgUnit.objects.all())
+    person_times = serializers.IntegerField(read_only=True, help_text=_("All three kinds (人次)"))
+    experts = serializers.PrimaryKeyRelatedField(many=True, read_only=True,
+                                                 help_text=_("Experts of the pool matched by name"))
+
+    class Meta:
+        model = ExpertActivity
+        fields = ["id", "date", "town", "activity_type", "chief_designer_count", "resident_planner_count",
+                  "adviser_count", "person_times", "problems_found", "problems_solved", "expert_names", "experts",
+                  "note", "updated"]
+        read_only_fields = ["id", "updated"]
+        validators = []  # the natural key is checked by the service, with a clear message
+
+    def to_representation(self, obj):
+        data = super().to_representation(obj)
+        data["town_name"] = obj.town.name
+        return data
+
+
+SUMMARY = inline_serializer("ExpertActivitySummary", {
+    "org": serializers.CharField(allow_null=True),
+    "activities": serializers.IntegerField(),
+    "person_times": inline_serializer("ExpertPersonTimes", {
+        "chief_designer": serializers.IntegerField(), "resident_planner": serializers.IntegerField(),
+        "development_adviser": serializers.IntegerField(), "total": serializers.IntegerField()}),
+    "problems_found": serializers.IntegerField(),
+    "problems_solved": serializers.IntegerField(),
+})
+
+
+class ActivityViewSet(RestrictedModelViewSet):
+    """Expert activities (活动) of the towns in your area: site visits, reviews, trainings, with person-times
+    (人次) per kind and problems found and solved. Filters: org (subtree), town, year, date_from, date_to,
+    type, kind (activities with experts of that kind), q (expert name), expert (id)."""
+
+    queryset = ExpertActivity.objects.select_related("town").prefetch_related("experts")
+    serializer_class = ActivitySerializer
+    filterset_class = ActivityFilterSet
+
+    def perform_create(self, serializer):
+        serializer.instance = services.create_activity(self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.update_activity(self.request.user, serializer.instance,
+                                                       **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.delete_activity(self.request.user, instance)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("org", OpenApiTypes.STR, description="division code: the subtree to sum"),
+            OpenApiParameter("year", OpenApiTypes.INT, description="e.g. 2020"),
+            OpenApiParameter("date_from", OpenApiTypes.DATE), OpenApiParameter("date_to", OpenApiTypes.DATE),
+            OpenApiParameter("type", OpenApiTypes.STR), OpenApiParameter("kind", OpenApiTypes.STR),
+        ],
+        responses=SUMMARY,
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def summary(self, request):
+        """Totals of the activities in your area, or under `org`: activities, person-times (人次) per kind and
+        in total, problems found and solved. Takes the list's filters (year or a date range, type, kind)."""
+        org = request.query_params.get("org")
+        if org:
+            try:
+                org = codes.normalize(org)
+            except codes.InvalidCode as exc:
+                raise ValidationError({"org": str(exc)}) from exc
+            get_object_or_404(OrgUnit.objects.restrict(request.user, "view"), code=org)
+        figures = services.summarise(self.filter_queryset(self.get_queryset()))
+        return Response({"org": org or None, **figures})

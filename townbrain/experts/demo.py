@@ -1,0 +1,137 @@
+"""Demo 一库三师 at the scale of the seed: Hangzhou's expert activities in 2020.
+
+Seed check (DOMAIN §5, Hangzhou, 2020 to date): 278 activities, 1,324 person-times (人次) =
+168 chief designer + 689 resident planner + 467 development adviser, 800+ problems solved.
+An expert pool of 120 (20 chief designers, 60 resident planners, 40 development advisers) is
+assigned to the Hangzhou towns enrolled in 美丽城镇 (by projects/demo.py; every Hangzhou town when
+none is enrolled). Deterministic (seeded) and idempotent: nothing is written when Hangzhou
+already has expert activities. Every row goes through the services, so the audit log has them.
+"""
+
+import random
+from datetime import date, timedelta
+
+from townbrain.core.models import Level, OrgUnit
+from townbrain.core.scope import SYSTEM
+from townbrain.programmes.models import Enrolment
+
+from . import services
+from .models import Expert, ExpertActivity, ExpertAssignment
+
+CITY = "3301"
+POOL = {"chief_designer": 20, "resident_planner": 60, "development_adviser": 40}
+ACTIVITIES = 278
+PERSON_TIMES = {"chief_designer": 168, "resident_planner": 689, "development_adviser": 467}
+PROBLEMS_SOLVED = 826
+PROBLEMS_UNSOLVED = 131  # found = solved + unsolved
+CAP = {"chief_designer": 3, "resident_planner": 6, "development_adviser": 5}  # person-times of one kind per activity
+COUNT_FIELD = {"chief_designer": "chief_designer_count", "resident_planner": "resident_planner_count",
+               "development_adviser": "adviser_count"}
+TYPES = ["site_visit"] * 12 + ["review"] * 4 + ["training"] * 3 + ["other"]
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁沈"
+GIVEN = ["建国", "晓燕", "明", "伟", "海峰", "丽华", "志强", "静", "文斌", "雪梅", "国庆", "慧敏", "俊杰", "红梅",
+         "立新", "晓东", "春燕", "卫东", "佳怡", "宏伟", "雅琴", "振华", "秀英", "浩然", "嘉豪", "思远", "一鸣",
+         "亚楠", "永刚", "凤英", "泽宇", "梦婷", "少华", "玉兰", "天翔", "子涵", "国栋", "晨曦", "德明", "婉清"]
+EMPLOYERS = {
+    "chief_designer": ["浙江大学建筑设计研究院", "浙江省城乡规划设计研究院", "中国美术学院风景建筑设计研究总院",
+                       "同济大学建筑设计研究院", "杭州市城市规划设计研究院"],
+    "resident_planner": ["浙江省城乡规划设计研究院", "杭州市城市规划设计研究院", "浙江省建筑设计研究院",
+                         "浙江工业大学工程设计集团", "华东勘测设计研究院"],
+    "development_adviser": ["浙江省发展规划研究院", "浙江大学中国农村发展研究院", "浙江农林大学",
+                            "浙江工商大学", "杭州市社会科学院"],
+}
+
+
+def _names(rng, count: int) -> list[str]:
+    names: list[str] = []
+    while len(names) < count:
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _spread(rng, total: int, slots: int, cap: int, base: int = 0) -> list[int]:
+    """`total` split over `slots` (each at least `base`, at most `cap`), at random but exactly."""
+    counts = [base] * slots
+    for _i in range(total - base * slots):
+        while True:
+            i = rng.randrange(slots)
+            if counts[i] < cap:
+                counts[i] += 1
+                break
+    return counts
+
+
+def _towns() -> list[OrgUnit]:
+    enrolled = (Enrolment.objects.filter(programme__code="meili", town__code__startswith=CITY)
+                .values_list("town_id", flat=True))
+    towns = OrgUnit.objects.filter(code__in=enrolled) if enrolled.exists() else \
+        OrgUnit.objects.filter(code__startswith=CITY, level=Level.TOWN)
+    return list(towns.order_by("code"))
+
+
+def load(progress=None) -> dict:
+    if ExpertActivity.objects.filter(town__code__startswith=CITY).exists():
+        return {"experts": 0, "expert_assignments": 0, "expert_activities": 0}
+    towns = _towns()
+    if not towns:
+        return {"experts": 0, "expert_assignments": 0, "expert_activities": 0}
+    rng = random.Random(20201)
+    units = {u.code: u for u in OrgUnit.objects.filter(code__in={CITY, *(t.code[:6] for t in towns)})}
+    names = iter(_names(rng, sum(POOL.values())))
+
+    # The pool: chief designers and advisers kept by the city office, resident planners by their county.
+    pool: dict[str, list[Expert]] = {}
+    created = 0
+    for kind, size in POOL.items():
+        pool[kind] = []
+        for i in range(size):
+            name = next(names)
+            expert = Expert.objects.filter(name=name, kind=kind).first()
+            if expert is None:
+                county = towns[i % len(towns)].code[:6]
+                home = units.get(county, units[CITY]) if kind == "resident_planner" else units[CITY]
+                expert = services.create_expert(SYSTEM, name=name, kind=kind, employer=rng.choice(EMPLOYERS[kind]),
+                                                phone=f"13{rng.randrange(0, 10 ** 9):09d}", home=home)
+                created += 1
+            pool[kind].append(expert)
+
+    # One expert of each kind per town (a resident planner serves one or a few towns).
+    assigned: dict[tuple[str, str], Expert] = {}
+    assignments = 0
+    for i, town in enumerate(towns):
+        for kind, experts in pool.items():
+            expert = experts[i % len(experts)]
+            assigned[(town.code, kind)] = expert
+            if not ExpertAssignment.objects.filter(expert=expert, town=town, role=kind).exists():
+                services.assign_expert(SYSTEM, expert, town, role=kind, since=date(2020, 1, 1))
+                assignments += 1
+
+    counts = {kind: _spread(rng, total, ACTIVITIES, CAP[kind], base=1 if kind == "resident_planner" else 0)
+              for kind, total in PERSON_TIMES.items()}
+    solved = _spread(rng, PROBLEMS_SOLVED, ACTIVITIES, 8)
+    unsolved = _spread(rng, PROBLEMS_UNSOLVED, ACTIVITIES, 3)
+    seen = set()
+    for i in range(ACTIVITIES):
+        while True:
+            town = rng.choice(towns)
+            day = date(2020, 1, 6) + timedelta(days=rng.randrange(0, 290))
+            kind_of_activity = rng.choice(TYPES)
+            people = []
+            for kind in PERSON_TIMES:
+                own = assigned[(town.code, kind)]
+                others = [e for e in pool[kind] if e.pk != own.pk]
+                people += [own, *rng.sample(others, counts[kind][i] - 1)] if counts[kind][i] else []
+            key = (town.code, day, kind_of_activity, "、".join(e.name for e in people))
+            if key not in seen:
+                seen.add(key)
+                break
+        services.create_activity(
+            SYSTEM, date=day, town=town, activity_type=kind_of_activity,
+            **{COUNT_FIELD[kind]: counts[kind][i] for kind in PERSON_TIMES},
+            problems_found=solved[i] + unsolved[i], problems_solved=solved[i], expert_names=key[3])
+        if progress and (i % 50 == 0 or i == ACTIVITIES - 1):
+            progress("expert activities", i + 1, ACTIVITIES)
+    return {"experts": created, "expert_assignments": assignments, "expert_activities": ACTIVITIES}

@@ -1,0 +1,72 @@
+from datetime import date
+
+import django_filters as filters
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from townbrain.core.filters import DivisionCodeFilter
+
+from .models import COUNT_FIELDS, ActivityType, Expert, ExpertActivity, ExpertAssignment, ExpertKind
+
+
+class YearFilter(filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+class ExpertFilterSet(filters.FilterSet):
+    q = filters.CharFilter(label=_("Search"), method="search")
+    kind = filters.ChoiceFilter(label=_("Kind of expert"), choices=ExpertKind.choices)
+    org = DivisionCodeFilter(label=_("Managing office (subtree)"), field_name="home__code", lookup_expr="startswith")
+    town = DivisionCodeFilter(label=_("Assigned to town"), method="filter_town")
+    active = filters.BooleanFilter(label=_("Active"))
+
+    class Meta:
+        model = Expert
+        fields = ["q", "kind", "org", "town", "active"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(employer__icontains=value))
+
+    def filter_town(self, queryset, name, value):
+        return queryset.filter(assignments__town_id=value).distinct()
+
+
+class AssignmentFilterSet(filters.FilterSet):
+    expert = filters.NumberFilter(label=_("Expert id"), field_name="expert_id")
+    town = DivisionCodeFilter(label=_("Town"), field_name="town_id")
+    org = DivisionCodeFilter(label=_("Org unit (subtree)"), field_name="town__code", lookup_expr="startswith")
+    role = filters.ChoiceFilter(label=_("Role"), choices=ExpertKind.choices)
+
+    class Meta:
+        model = ExpertAssignment
+        fields = ["expert", "town", "org", "role"]
+
+
+class ActivityFilterSet(filters.FilterSet):
+    org = DivisionCodeFilter(label=_("Org unit (subtree)"), field_name="town__code", lookup_expr="startswith")
+    town = DivisionCodeFilter(label=_("Town"), field_name="town_id")
+    year = YearFilter(label=_("Year"), method="filter_year", min_value=1900, max_value=2100)
+    date_from = filters.DateFilter(label=_("From date"), field_name="date", lookup_expr="gte")
+    date_to = filters.DateFilter(label=_("To date"), field_name="date", lookup_expr="lte")
+    type = filters.ChoiceFilter(label=_("Activity type"), field_name="activity_type", choices=ActivityType.choices)
+    kind = filters.ChoiceFilter(label=_("With experts of kind"), choices=ExpertKind.choices, method="filter_kind")
+    q = filters.CharFilter(label=_("Expert name"), field_name="expert_names", lookup_expr="icontains")
+    expert = filters.NumberFilter(label=_("Expert id"), field_name="experts", method="filter_expert")
+
+    class Meta:
+        model = ExpertActivity
+        fields = ["org", "town", "year", "date_from", "date_to", "type", "kind", "q", "expert"]
+
+    def filter_year(self, queryset, name, value):
+        year = int(value)
+        return queryset.filter(date__gte=date(year, 1, 1), date__lte=date(year, 12, 31))
+
+    def filter_kind(self, queryset, name, value):
+        return queryset.filter(**{f"{COUNT_FIELDS[value]}__gt": 0})
+
+    def filter_expert(self, queryset, name, value):
+        return queryset.filter(experts__id=value)

@@ -1,0 +1,54 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from townbrain.core.filters import DivisionCodeField
+
+from .models import ExpertActivity, ExpertKind
+
+
+class ExpertForm(forms.Form):
+    """Validates input only; the service writes. The office is a code, not a <select> of every unit."""
+
+    name = forms.CharField(label=_("Name"), max_length=100)
+    kind = forms.ChoiceField(label=_("Kind of expert"), choices=ExpertKind.choices)
+    employer = forms.CharField(label=_("Employer / organisation"), max_length=200, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+    home = DivisionCodeField(label=_("Managing office (code)"), max_length=20,
+                             help_text=_("Division code of the office that keeps the record, e.g. 3301"))
+    active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+
+class AssignForm(forms.Form):
+    town = DivisionCodeField(label=_("Town (code)"), max_length=20)
+    role = forms.ChoiceField(label=_("Role"), choices=[("", _("the expert's kind"))] + list(ExpertKind.choices),
+                             required=False)
+    since = forms.DateField(label=_("Since"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class ActivityForm(forms.ModelForm):
+    town = DivisionCodeField(label=_("Town (code)"), max_length=20)
+
+    class Meta:
+        model = ExpertActivity
+        fields = ["date", "town", "activity_type", "chief_designer_count", "resident_planner_count", "adviser_count",
+                  "problems_found", "problems_solved", "expert_names", "note"]
+        widgets = {"date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                   "note": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance and self.instance.pk and not self.is_bound:
+            self.initial["town"] = self.instance.town_id
+
+    def clean(self):
+        data = super().clean()
+        found, solved = data.get("problems_found"), data.get("problems_solved")
+        if found is not None and solved is not None and solved > found:
+            self.add_error("problems_solved", _("Problems solved (%(solved)s) cannot be more than problems found "
+                                                "(%(found)s).") % {"solved": solved, "found": found})
+        return data
+
+    def _post_clean(self):
+        # The service validates the model (and the natural key); the form only checks the input.
+        pass

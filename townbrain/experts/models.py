@@ -1,0 +1,153 @@
+"""一库三师: the province-wide expert pool, experts' assignments to towns, and their activities (DOMAIN §5).
+
+- `Expert` (一库): one person of the pool, of one of three kinds; the office that manages the
+  record is its `home` (the row's place in the tree).
+- `ExpertAssignment`: an expert attached to a town in a role, from `since` to `until`.
+- `ExpertActivity` (活动): a site visit, review or training in a town on a date, with the
+  person-times (人次) of each kind, problems found and solved and the experts' names as typed.
+  Its natural key — what an import matches a row on — is (town, date, activity type, expert
+  names); two activities cannot share it.
+"""
+
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from townbrain.core.models import OrgUnit, TimeStampedModel
+from townbrain.core.querysets import RestrictedManager
+
+NAME_SEPARATOR = "、"
+
+
+class ExpertKind(models.TextChoices):
+    CHIEF_DESIGNER = "chief_designer", _("Chief designer (首席设计师)")
+    RESIDENT_PLANNER = "resident_planner", _("Resident planner (驻镇规划师)")
+    DEVELOPMENT_ADVISER = "development_adviser", _("Development adviser (发展师)")
+
+
+class ActivityType(models.TextChoices):
+    SITE_VISIT = "site_visit", _("Site visit (现场指导)")
+    REVIEW = "review", _("Review (评审)")
+    TRAINING = "training", _("Training (培训)")
+    OTHER = "other", _("Other (其他)")
+
+
+# The data standard writes activity types in Chinese whatever the user's language.
+ACTIVITY_TYPE_CHINESE = {"site_visit": "现场指导", "review": "评审", "training": "培训", "other": "其他"}
+# The data standard's column headers (DOMAIN §8): the import kind reads them, list exports write them.
+ACTIVITY_HEADERS = {
+    "date": "活动日期", "town": "乡镇代码", "activity_type": "活动类型", "chief_designer_count": "首席设计师人次",
+    "resident_planner_count": "驻镇规划师人次", "adviser_count": "发展师人次", "problems_found": "发现问题数",
+    "problems_solved": "解决问题数", "expert_names": "专家姓名",
+}
+
+# Person-time fields of an activity, by the kind of expert they count.
+COUNT_FIELDS = {
+    "chief_designer": "chief_designer_count",
+    "resident_planner": "resident_planner_count",
+    "development_adviser": "adviser_count",
+}
+
+
+class Expert(TimeStampedModel):
+    scope_field = "home__code"
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind of expert"), max_length=20, choices=ExpertKind.choices)
+    employer = models.CharField(_("employer / organisation"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    home = models.ForeignKey(OrgUnit, verbose_name=_("managing office"), on_delete=models.PROTECT,
+                             related_name="experts_managed",
+                             help_text=_("The office (org unit) that keeps this expert's record."))
+    active = models.BooleanField(_("active"), default=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = _("expert")
+        verbose_name_plural = _("experts")
+        indexes = [
+            models.Index(fields=["home"], name="experts_expert_home_prefix", opclasses=["text_pattern_ops"]),
+            models.Index(fields=["name"], name="experts_expert_name"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_kind_display()})"
+
+    def get_absolute_url(self):
+        return reverse("expert-detail", args=[self.pk])
+
+
+class ExpertAssignment(TimeStampedModel):
+    """An expert attached to a town in a role (首席设计师 / 驻镇规划师 / 发展师), from `since` to `until`."""
+
+    scope_field = "town__code"
+
+    expert = models.ForeignKey(Expert, verbose_name=_("expert"), on_delete=models.PROTECT, related_name="assignments")
+    town = models.ForeignKey(OrgUnit, verbose_name=_("town"), on_delete=models.PROTECT,
+                             related_name="expert_assignments")
+    role = models.CharField(_("role"), max_length=20, choices=ExpertKind.choices)
+    since = models.DateField(_("since"), null=True, blank=True)
+    until = models.DateField(_("until"), null=True, blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["town_id", "role", "expert__name", "pk"]
+        verbose_name = _("expert assignment")
+        verbose_name_plural = _("expert assignments")
+        indexes = [
+            models.Index(fields=["town"], name="experts_assignment_town_prefix", opclasses=["text_pattern_ops"]),
+        ]
+
+    def __str__(self):
+        return f"{self.expert.name} → {self.town_id} ({self.get_role_display()})"
+
+
+class ExpertActivity(TimeStampedModel):
+    scope_field = "town__code"
+
+    date = models.DateField(_("activity date"))
+    town = models.ForeignKey(OrgUnit, verbose_name=_("town"), on_delete=models.PROTECT,
+                             related_name="expert_activities")
+    activity_type = models.CharField(_("activity type"), max_length=20, choices=ActivityType.choices)
+    chief_designer_count = models.PositiveIntegerField(_("chief designer person-times (人次)"), default=0)
+    resident_planner_count = models.PositiveIntegerField(_("resident planner person-times (人次)"), default=0)
+    adviser_count = models.PositiveIntegerField(_("development adviser person-times (人次)"), default=0)
+    problems_found = models.PositiveIntegerField(_("problems found"), default=0)
+    problems_solved = models.PositiveIntegerField(_("problems solved"), default=0)
+    expert_names = models.CharField(_("experts' names"), max_length=500, blank=True,
+                                    help_text=_("As typed, separated by 、"))
+    experts = models.ManyToManyField(Expert, verbose_name=_("experts"), blank=True, related_name="activities",
+                                     help_text=_("The names that are unique in the province's pool"))
+    note = models.TextField(_("note"), blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["-date", "town_id", "pk"]
+        verbose_name = _("expert activity")
+        verbose_name_plural = _("expert activities")
+        constraints = [
+            models.UniqueConstraint(fields=["town", "date", "activity_type", "expert_names"],
+                                    name="experts_activity_natural_key"),
+        ]
+        indexes = [
+            models.Index(fields=["town"], name="experts_activity_town_prefix", opclasses=["text_pattern_ops"]),
+            models.Index(fields=["date"], name="experts_activity_date"),
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.town_id} {self.get_activity_type_display()}"
+
+    def get_absolute_url(self):
+        return reverse("expert-activity-edit", args=[self.pk])
+
+    @property
+    def person_times(self) -> int:
+        return self.chief_designer_count + self.resident_planner_count + self.adviser_count
+
+    @property
+    def names(self) -> list[str]:
+        return [n for n in self.expert_names.split(NAME_SEPARATOR) if n]

@@ -1,0 +1,283 @@
+"""The one write path for the expert pool, assignments and activities (一库三师)."""
+
+import re
+from copy import copy
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from townbrain.core import audit
+from townbrain.core.audit_labels import register_actions
+from townbrain.core.models import Level
+from townbrain.core.scope import require
+from townbrain.core.services import refuse_unknown
+
+from .models import NAME_SEPARATOR, Expert, ExpertActivity, ExpertAssignment
+
+register_actions({
+    "expert.create": gettext_lazy("Added expert"),
+    "expert.update": gettext_lazy("Edited expert"),
+    "expert.delete": gettext_lazy("Deleted expert"),
+    "assignment.create": gettext_lazy("Assigned expert to town"),
+    "assignment.end": gettext_lazy("Ended expert assignment"),
+    "assignment.delete": gettext_lazy("Removed expert assignment"),
+    "activity.create": gettext_lazy("Recorded expert activity"),
+    "activity.update": gettext_lazy("Edited expert activity"),
+    "activity.delete": gettext_lazy("Deleted expert activity"),
+})
+
+EXPERT_FIELDS = ("name", "kind", "employer", "phone", "home", "active")
+ASSIGNMENT_FIELDS = ("expert", "town", "role", "since", "until")
+ACTIVITY_FIELDS = ("date", "town", "activity_type", "chief_designer_count", "resident_planner_count",
+                   "adviser_count", "problems_found", "problems_solved", "expert_names", "note")
+COUNTS = ("chief_designer_count", "resident_planner_count", "adviser_count", "problems_found", "problems_solved")
+
+_SPLIT = re.compile(r"[、,，;；/\n\r\t]+")
+
+
+def split_names(text) -> list[str]:
+    """Names as typed (separated by 、 , ， ; ； / or new lines), trimmed, each once, in their order."""
+    names = []
+    for part in _SPLIT.split(str(text or "")):
+        name = " ".join(part.split())
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+def normalize_names(text) -> str:
+    return NAME_SEPARATOR.join(split_names(text))
+
+
+# --- experts ---------------------------------------------------------------------------------------
+
+def _validate_expert(expert: Expert) -> None:
+    if expert.home_id and expert.home.level == Level.VILLAGE:
+        raise ValidationError({"home": _("An expert's record is kept by an office (province, city, county or "
+                                         "town), not by a village.")})
+
+
+def create_expert(actor, **fields) -> Expert:
+    refuse_unknown(fields, EXPERT_FIELDS)
+    expert = Expert(**fields)
+    require(actor, "add", expert.home_id or "")
+    expert.name = " ".join((expert.name or "").split())
+    expert.full_clean()
+    _validate_expert(expert)
+    with transaction.atomic():
+        expert.save()
+        audit.record(actor, "expert.create", expert, {}, audit.snapshot(expert, EXPERT_FIELDS),
+                     org_code=expert.home_id)
+        relink_names([expert.name], expert.home_id[:2])
+    return expert
+
+
+def update_expert(actor, expert: Expert, **fields) -> Expert:
+    refuse_unknown(fields, EXPERT_FIELDS)
+    require(actor, "change", expert.home_id)
+    with transaction.atomic():
+        expert = Expert.objects.select_for_update().get(pk=expert.pk)
+        before = audit.snapshot(expert, EXPERT_FIELDS)
+        original = copy(expert)
+        for name, value in fields.items():
+            setattr(expert, name, value)
+        expert.name = " ".join((expert.name or "").split())
+        # Handing the record to another office needs the right there too.
+        require(actor, "change", expert.home_id)
+        expert.full_clean()
+        _validate_expert(expert)
+        after = audit.snapshot(expert, EXPERT_FIELDS)
+        if after != before:
+            expert.save()
+            audit.record(actor, "expert.update", expert, before, after, org_code=expert.home_id)
+            if (original.name, original.home_id[:2]) != (expert.name, expert.home_id[:2]):
+                relink_names([original.name], original.home_id[:2])
+                relink_names([expert.name], expert.home_id[:2])
+    return expert
+
+
+def delete_expert(actor, expert: Expert) -> None:
+    """Remove an expert entered by mistake; one with assignments or activities is kept (mark them inactive)."""
+    require(actor, "delete", expert.home_id)
+    with transaction.atomic():
+        expert = Expert.objects.select_for_update().get(pk=expert.pk)
+        assignments, activities = expert.assignments.count(), expert.activities.count()
+        if assignments or activities:
+            raise ValidationError(_(
+                "%(name)s has %(assignments)s assignment(s) and %(activities)s activity(ies) on record; "
+                "mark the expert inactive instead of deleting.")
+                % {"name": expert.name, "assignments": assignments, "activities": activities})
+        audit.record(actor, "expert.delete", expert, audit.snapshot(expert, EXPERT_FIELDS), {},
+                     org_code=expert.home_id)
+        expert.delete()
+
+
+# --- assignments -----------------------------------------------------------------------------------
+
+def assign_expert(actor, expert: Expert, town, role: str | None = None, since=None, until=None) -> ExpertAssignment:
+    """Attach `expert` to `town` in `role` (default: the expert's kind)."""
+    require(actor, "change", town.code)
+    assignment = ExpertAssignment(expert=expert, town=town, role=role or expert.kind, since=since, until=until)
+    assignment.full_clean()
+    errors = {}
+    if town.level != Level.TOWN:
+        errors["town"] = _("Experts are assigned to a town (9-digit code); %(code)s is a %(level)s.") % {
+            "code": town.code, "level": town.get_level_display()}
+    if since and until and until < since:
+        errors["until"] = _("The end date cannot be before the start date.")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        open_ = ExpertAssignment.objects.filter(expert=expert, town=town, role=assignment.role, until__isnull=True)
+        if assignment.until is None and open_.exists():
+            raise ValidationError(_("%(name)s is already assigned to %(town)s as %(role)s.") % {
+                "name": expert.name, "town": town.name, "role": assignment.get_role_display()})
+        assignment.save()
+        audit.record(actor, "assignment.create", assignment, {}, audit.snapshot(assignment, ASSIGNMENT_FIELDS),
+                     org_code=town.code)
+    return assignment
+
+
+def unassign_expert(actor, assignment: ExpertAssignment, until=None) -> ExpertAssignment | None:
+    """End an assignment on `until` (kept as history), or remove it when no date is given."""
+    require(actor, "change", assignment.town_id)
+    with transaction.atomic():
+        assignment = ExpertAssignment.objects.select_for_update().get(pk=assignment.pk)
+        before = audit.snapshot(assignment, ASSIGNMENT_FIELDS)
+        if until is None:
+            audit.record(actor, "assignment.delete", assignment, before, {}, org_code=assignment.town_id)
+            assignment.delete()
+            return None
+        if assignment.since and until < assignment.since:
+            raise ValidationError({"until": _("The end date cannot be before the start date.")})
+        assignment.until = until
+        assignment.save()
+        audit.record(actor, "assignment.end", assignment, before, audit.snapshot(assignment, ASSIGNMENT_FIELDS),
+                     org_code=assignment.town_id)
+    return assignment
+
+
+# --- activities ------------------------------------------------------------------------------------
+
+def validate_activity(activity: ExpertActivity) -> None:
+    """Rules of one activity; every message names the field and why."""
+    errors = {}
+    if activity.town_id and activity.town.level != Level.TOWN:
+        errors["town"] = _("An expert activity belongs to a town (9-digit code); %(code)s is a %(level)s.") % {
+            "code": activity.town_id, "level": activity.town.get_level_display()}
+    for name in COUNTS:
+        value = getattr(activity, name)
+        if value is not None and value < 0:
+            errors[name] = _("%(field)s cannot be negative.") % {
+                "field": ExpertActivity._meta.get_field(name).verbose_name}
+    found, solved = activity.problems_found or 0, activity.problems_solved or 0
+    if solved > found and "problems_solved" not in errors:
+        errors["problems_solved"] = _("Problems solved (%(solved)s) cannot be more than problems found "
+                                      "(%(found)s).") % {"solved": solved, "found": found}
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_natural_key(activity: ExpertActivity) -> None:
+    clash = ExpertActivity.objects.filter(town_id=activity.town_id, date=activity.date,
+                                          activity_type=activity.activity_type,
+                                          expert_names=activity.expert_names).exclude(pk=activity.pk)
+    if clash.exists():
+        raise ValidationError({"expert_names": _(
+            "%(town)s already has a %(type)s activity on %(date)s with the same experts (%(names)s).") % {
+            "town": activity.town.name, "type": activity.get_activity_type_display(), "date": activity.date,
+            "names": activity.expert_names or "—"}})
+
+
+def create_activity(actor, **fields) -> ExpertActivity:
+    refuse_unknown(fields, ACTIVITY_FIELDS)
+    activity = ExpertActivity(**fields)
+    require(actor, "add", activity.town_id or "")
+    activity.expert_names = normalize_names(activity.expert_names)
+    validate_activity(activity)
+    activity.full_clean(validate_unique=False, validate_constraints=False)
+    with transaction.atomic():
+        _check_natural_key(activity)
+        activity.save()
+        link_experts(activity)
+        audit.record(actor, "activity.create", activity, {}, audit.snapshot(activity, ACTIVITY_FIELDS),
+                     org_code=activity.town_id)
+    return activity
+
+
+def update_activity(actor, activity: ExpertActivity, **fields) -> ExpertActivity:
+    refuse_unknown(fields, ACTIVITY_FIELDS)
+    require(actor, "change", activity.town_id)
+    with transaction.atomic():
+        activity = ExpertActivity.objects.select_for_update().get(pk=activity.pk)
+        before = audit.snapshot(activity, ACTIVITY_FIELDS)
+        for name, value in fields.items():
+            setattr(activity, name, value)
+        activity.expert_names = normalize_names(activity.expert_names)
+        # Moving an activity to another town needs the right there too.
+        require(actor, "change", activity.town_id)
+        validate_activity(activity)
+        activity.full_clean(validate_unique=False, validate_constraints=False)
+        _check_natural_key(activity)
+        after = audit.snapshot(activity, ACTIVITY_FIELDS)
+        if after != before:
+            activity.save()
+            if (after["expert_names"], after["town"]) != (before["expert_names"], before["town"]):
+                link_experts(activity)
+            audit.record(actor, "activity.update", activity, before, after, org_code=activity.town_id)
+    return activity
+
+
+def delete_activity(actor, activity: ExpertActivity) -> None:
+    require(actor, "delete", activity.town_id)
+    with transaction.atomic():
+        audit.record(actor, "activity.delete", activity, audit.snapshot(activity, ACTIVITY_FIELDS), {},
+                     org_code=activity.town_id)
+        activity.delete()
+
+
+# --- linking names to the pool ------------------------------------------------------------------------
+
+def link_experts(activity: ExpertActivity) -> None:
+    """Link the activity to the experts its names denote: a name unique in the province's pool."""
+    names = activity.names
+    if not names:
+        activity.experts.clear()
+        return
+    pool = (Expert.objects.filter(home__code__startswith=activity.town_id[:2], name__in=names)
+            .values("name").annotate(n=Count("id")).filter(n=1).values_list("name", flat=True))
+    unique = set(pool)
+    activity.experts.set(Expert.objects.filter(home__code__startswith=activity.town_id[:2], name__in=unique))
+
+
+def relink_names(names, province: str) -> None:
+    """Re-link the province's activities naming any of `names` (after an expert was added or renamed)."""
+    names = [n for n in names if n]
+    if not names:
+        return
+    q = Q()
+    for name in names:
+        q |= Q(expert_names__contains=name)
+    for activity in ExpertActivity.objects.filter(q, town__code__startswith=province):
+        if set(activity.names) & set(names):
+            link_experts(activity)
+
+
+# --- figures -----------------------------------------------------------------------------------------
+
+def summarise(queryset) -> dict:
+    """Activities, person-times (人次) by kind and in total, problems found and solved, of `queryset`."""
+    agg = queryset.order_by().aggregate(
+        activities=Count("id"), chief=Sum("chief_designer_count"), planner=Sum("resident_planner_count"),
+        adviser=Sum("adviser_count"), found=Sum("problems_found"), solved=Sum("problems_solved"))
+    chief, planner, adviser = agg["chief"] or 0, agg["planner"] or 0, agg["adviser"] or 0
+    return {
+        "activities": agg["activities"],
+        "person_times": {"chief_designer": chief, "resident_planner": planner, "development_adviser": adviser,
+                         "total": chief + planner + adviser},
+        "problems_found": agg["found"] or 0,
+        "problems_solved": agg["solved"] or 0,
+    }

@@ -1,0 +1,296 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from townbrain.core.lists import Column, RestrictedListView
+from townbrain.core.models import OrgUnit
+from townbrain.core.scope import ALL, allows, scope_prefixes
+from townbrain.core.views import breadcrumb
+
+from . import services
+from .filters import ActivityFilterSet, ExpertFilterSet
+from .forms import ActivityForm, AssignForm, ExpertForm
+from .models import ACTIVITY_HEADERS, ACTIVITY_TYPE_CHINESE, Expert, ExpertActivity, ExpertAssignment
+
+
+def add_errors(form, exc: ValidationError) -> None:
+    """Put a service's ValidationError back on the form: on the field it names, else on top."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _unit(user, code: str, field: str, form) -> OrgUnit | None:
+    unit = OrgUnit.objects.restrict(user, "view").filter(code=code).first()
+    if unit is None:
+        form.add_error(field, _("There is no org unit %(code)s in your area.") % {"code": code})
+    return unit
+
+
+def _single_unit(user) -> str:
+    """The user's unit when they work in exactly one (prefilled as the expert's managing office)."""
+    prefixes = scope_prefixes(user, "add")
+    return next(iter(prefixes)) if prefixes is not ALL and len(prefixes) == 1 else ""
+
+
+def _single_town(user) -> str:
+    """The user's town when they work in exactly one (prefilled on the activity form)."""
+    code = _single_unit(user)
+    return code if len(code) == 9 else ""
+
+
+# --- the pool (一库) -------------------------------------------------------------------------------
+
+EXPERT_COLUMNS = [
+    Column("name", gettext_lazy("Name"), sort="name", link=True),
+    Column("kind", gettext_lazy("Kind of expert"), sort="kind"),
+    Column("employer", gettext_lazy("Employer / organisation"), sort="employer"),
+    Column("home.name", gettext_lazy("Managing office"), sort="home_id"),
+    Column("active", gettext_lazy("Active"), sort="active"),
+]
+
+
+class ExpertListView(LoginRequiredMixin, RestrictedListView):
+    model = Expert
+    filterset_class = ExpertFilterSet
+    columns = EXPERT_COLUMNS
+    default_sort = "name"
+    export_name = "experts"
+    title = gettext_lazy("Expert pool (一库三师)")
+    create_url = "expert-create"
+    template_name = "experts/expert_list.html"
+
+    def base_queryset(self):
+        return super().base_queryset().select_related("home")
+
+
+def _expert_fields(form, user) -> dict | None:
+    d = form.cleaned_data
+    home = _unit(user, d["home"], "home", form)
+    if home is None:
+        return None
+    return {"name": d["name"], "kind": d["kind"], "employer": d["employer"], "phone": d["phone"], "home": home,
+            "active": d["active"]}
+
+
+@login_required
+def expert_create(request):
+    if not scope_prefixes(request.user, "add"):
+        raise PermissionDenied(_("You may not add experts."))
+    form = ExpertForm(request.POST or None, initial={"active": True, "home": _single_unit(request.user)})
+    if request.method == "POST" and form.is_valid():
+        fields = _expert_fields(form, request.user)
+        if fields is not None:
+            try:
+                expert = services.create_expert(request.user, **fields)
+            except ValidationError as exc:
+                add_errors(form, exc)
+            except PermissionDenied as exc:
+                form.add_error("home", str(exc))
+            else:
+                messages.success(request, _("Expert %(name)s added.") % {"name": expert.name})
+                return redirect(expert)
+    return render(request, "experts/expert_form.html", {"form": form, "title": _("Add an expert")})
+
+
+@login_required
+def expert_edit(request, pk):
+    expert = get_object_or_404(Expert.objects.restrict(request.user, "view").select_related("home"), pk=pk)
+    if not allows(request.user, "change", expert.home_id):
+        raise PermissionDenied(_("You may not change this expert."))
+    initial = {"name": expert.name, "kind": expert.kind, "employer": expert.employer, "phone": expert.phone,
+               "home": expert.home_id, "active": expert.active}
+    form = ExpertForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        fields = _expert_fields(form, request.user)
+        if fields is not None:
+            try:
+                services.update_expert(request.user, expert, **fields)
+            except ValidationError as exc:
+                add_errors(form, exc)
+            except PermissionDenied as exc:
+                form.add_error("home", str(exc))
+            else:
+                messages.success(request, _("Saved."))
+                return redirect(expert)
+    return render(request, "experts/expert_form.html", {"form": form, "expert": expert,
+                                                        "title": _("Edit %(name)s") % {"name": expert.name}})
+
+
+@login_required
+def expert_detail(request, pk):
+    """An expert's record, their assignments to towns (assign / end / remove) and their activities."""
+    expert = get_object_or_404(Expert.objects.restrict(request.user, "view").select_related("home"), pk=pk)
+    assignments = ExpertAssignment.objects.restrict(request.user, "view").filter(expert=expert).select_related("town")
+    form = AssignForm(request.POST if request.POST.get("op") == "assign" else None)
+    if request.method == "POST":
+        op = request.POST.get("op")
+        if op == "assign":
+            if form.is_valid():
+                d = form.cleaned_data
+                town = _unit(request.user, d["town"], "town", form)
+                if town is not None:
+                    try:
+                        services.assign_expert(request.user, expert, town, role=d["role"] or None,
+                                               since=d["since"], until=d["until"])
+                    except ValidationError as exc:
+                        add_errors(form, exc)
+                    except PermissionDenied as exc:
+                        form.add_error("town", str(exc))
+                    else:
+                        messages.success(request, _("%(name)s assigned to %(town)s.") % {
+                            "name": expert.name, "town": town.name})
+                        return redirect(expert)
+        elif op == "unassign":
+            assignment = get_object_or_404(assignments, pk=request.POST.get("assignment") or 0)
+            if not allows(request.user, "change", assignment.town_id):
+                raise PermissionDenied(_("You may not change the experts of this town."))
+            services.unassign_expert(request.user, assignment)
+            messages.success(request, _("Assignment removed."))
+            return redirect(expert)
+        else:
+            raise PermissionDenied(_("Unknown operation."))
+    activities = (ExpertActivity.objects.restrict(request.user, "view").filter(experts=expert)
+                  .select_related("town").order_by("-date", "pk"))
+    return render(request, "experts/expert_detail.html", {
+        "expert": expert, "assignments": [(a, allows(request.user, "change", a.town_id)) for a in assignments],
+        "activities": activities[:50], "activity_count": activities.count(), "form": form,
+        "can_change": allows(request.user, "change", expert.home_id),
+        "can_assign": bool(scope_prefixes(request.user, "change")),
+        "unit": expert.home, "breadcrumb": breadcrumb(request, expert.home),
+    })
+
+
+# --- activities (活动) -------------------------------------------------------------------------------
+
+def _type_word(activity) -> str:
+    return ACTIVITY_TYPE_CHINESE[activity.activity_type]
+
+
+def _activity_columns(labels: dict) -> list[Column]:
+    """The columns of the data standard (DOMAIN §8), in its order; export keys are the standard's keys."""
+    spec = [
+        ("date", "date", None, {"link": True}),
+        ("town", "town_id", None, {"getter": lambda a: a.town_id}),
+        ("activity_type", "activity_type", None, {"getter": _type_word}),
+        ("chief_designer_count", "chief_designer_count", '#,##0 "人次"', {}),
+        ("resident_planner_count", "resident_planner_count", '#,##0 "人次"', {}),
+        ("adviser_count", "adviser_count", '#,##0 "人次"', {}),
+        ("problems_found", "problems_found", "#,##0", {}),
+        ("problems_solved", "problems_solved", "#,##0", {}),
+        ("expert_names", None, None, {}),
+    ]
+    return [Column(key, labels[key], sort=sort, num_format=fmt, classes="text-end" if fmt else "", **extra)
+            for key, sort, fmt, extra in spec]
+
+
+ACTIVITY_COLUMNS = _activity_columns({
+    "date": gettext_lazy("Date"),
+    "town": gettext_lazy("Town (code)"),
+    "activity_type": gettext_lazy("Activity type"),
+    "chief_designer_count": gettext_lazy("Chief designers (人次)"),
+    "resident_planner_count": gettext_lazy("Resident planners (人次)"),
+    "adviser_count": gettext_lazy("Development advisers (人次)"),
+    "problems_found": gettext_lazy("Problems found"),
+    "problems_solved": gettext_lazy("Problems solved"),
+    "expert_names": gettext_lazy("Experts"),
+})
+
+
+class ActivityListView(LoginRequiredMixin, RestrictedListView):
+    """Activities with KPI cards on top; exports carry the standard's Chinese headers (they import back)."""
+
+    model = ExpertActivity
+    filterset_class = ActivityFilterSet
+    columns = ACTIVITY_COLUMNS
+    default_sort = "-date"
+    export_name = "expert-activities"
+    title = gettext_lazy("Expert activities (专家活动)")
+    create_url = "expert-activity-create"
+    template_name = "experts/activity_list.html"
+
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("export"):
+            self.columns = _activity_columns(ACTIVITY_HEADERS)
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        filterset = kwargs["filterset"]
+        qs = filterset.qs if filterset.is_bound and filterset.is_valid() else (
+            filterset.queryset.none() if filterset.is_bound else filterset.queryset)
+        context["figures"] = services.summarise(qs)
+        return context
+
+
+def _activity_fields(form, user) -> dict | None:
+    d = dict(form.cleaned_data)
+    town = _unit(user, d.pop("town"), "town", form)
+    if town is None:
+        return None
+    return {**d, "town": town}
+
+
+@login_required
+def activity_create(request):
+    if not scope_prefixes(request.user, "add"):
+        raise PermissionDenied(_("You may not record expert activities."))
+    form = ActivityForm(request.POST or None, initial={"town": _single_town(request.user)})
+    if request.method == "POST" and form.is_valid():
+        fields = _activity_fields(form, request.user)
+        if fields is not None:
+            try:
+                services.create_activity(request.user, **fields)
+            except ValidationError as exc:
+                add_errors(form, exc)
+            except PermissionDenied as exc:
+                form.add_error("town", str(exc))
+            else:
+                messages.success(request, _("Activity saved."))
+                return redirect("expert-activity-list")
+    return render(request, "experts/activity_form.html", {"form": form, "title": _("Record an expert activity")})
+
+
+@login_required
+def activity_edit(request, pk):
+    """Edit (or delete) one activity; users who may only view it see it read-only."""
+    activity = get_object_or_404(ExpertActivity.objects.restrict(request.user, "view").select_related("town"), pk=pk)
+    can_change = allows(request.user, "change", activity.town_id)
+    can_delete = allows(request.user, "delete", activity.town_id)
+    posted = request.POST if request.method == "POST" and request.POST.get("op") != "delete" else None
+    form = ActivityForm(posted, instance=ExpertActivity.objects.get(pk=activity.pk))
+    if request.method == "POST":
+        if request.POST.get("op") == "delete":
+            if not can_delete:
+                raise PermissionDenied(_("You may not delete this activity."))
+            services.delete_activity(request.user, activity)
+            messages.success(request, _("Activity deleted."))
+            return redirect("expert-activity-list")
+        if not can_change:
+            raise PermissionDenied(_("You may not change this activity."))
+        if form.is_valid():
+            fields = _activity_fields(form, request.user)
+            if fields is not None:
+                try:
+                    services.update_activity(request.user, activity, **fields)
+                except ValidationError as exc:
+                    add_errors(form, exc)
+                except PermissionDenied as exc:
+                    form.add_error("town", str(exc))
+                else:
+                    messages.success(request, _("Saved."))
+                    return redirect("expert-activity-list")
+    experts = [(e, allows(request.user, "view", e.home_id)) for e in activity.experts.all()]
+    return render(request, "experts/activity_form.html", {
+        "form": form, "activity": activity, "can_change": can_change, "can_delete": can_delete,
+        "experts": experts, "title": str(activity), "unit": activity.town,
+        "breadcrumb": breadcrumb(request, activity.town),
+        "history_url": reverse("object-history", args=["expertactivity", activity.pk]),
+    })
