@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AcceptanceConfig(AppConfig):
+    name = "townbrain.acceptance"
+    label = "acceptance"
+    verbose_name = _("Acceptance (省级验收)")
