@@ -117,7 +117,9 @@ def demo(villages):
     with _progress("loading demo") as bar:
         summary = load_demo(villages=villages, progress=bar.update)
     click.echo(f"org units: {summary['created']} created, {summary['unchanged']} unchanged; "
-               f"users: {summary['users_created']} created; projects: {summary['projects']} created")
+               f"users: {summary['users_created']} created; projects: {summary['projects']} created; "
+               f"assessment runs: {summary['assessment_runs']}; expert activities: {summary['expert_activities']}; "
+               f"acceptances: {summary['acceptances']}")
     click.echo(f"demo logins (password {DEMO_PASSWORD}):")
     for username, code, role, label in DEMO_USERS:
         click.echo(f"  {username:<10} {role:<13} {code:<10} {label}")
@@ -208,7 +210,7 @@ def check(deploy):
 
 @main.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--kind", required=True, help="projects, progress, indicator_values (expert_activities: a later issue).")
+@click.option("--kind", required=True, help="projects, progress, indicator_values or expert_activities.")
 @click.option("--dry-run", is_flag=True, help="Check and plan only; write nothing.")
 @click.option("--only-valid", is_flag=True, help="Import the valid rows even when other rows have errors.")
 @click.option("--as", "username", default=None, help="Import as this user (scope, audit). Default: system.")
@@ -257,7 +259,7 @@ def _finish_import(summary, as_json):
 
 
 @main.command("export")
-@click.option("--kind", required=True, type=click.Choice(["projects", "progress", "indicator_values"]))
+@click.option("--kind", required=True, type=click.Choice(["projects", "progress", "indicator_values", "expert_activities"]))
 @click.option("--org", default=None, help="Division code: only this subtree.")
 @click.option("--programme", default=None, help="Programme code, e.g. meili.")
 @click.option("--format", "fmt", default="xlsx", show_default=True, type=click.Choice(["xlsx", "csv", "json"]))
@@ -457,6 +459,10 @@ class _progress:
         self._close()
         return False
 
+
+from townbrain.acceptance.cli import register as _register_acceptance  # noqa: E402
+
+_register_acceptance(main, command, _actor)
 
 if __name__ == "__main__":
     main()

@@ -9,6 +9,7 @@ TOWNBRAIN_LOCKOUT_FAILURES   failed logins before lockout (default 5)
 TOWNBRAIN_LOCKOUT_MINUTES    lockout length in minutes (default 15)
 TOWNBRAIN_REPORT_DEADLINE_DAY  day of the next month a monthly report is due (default 5)
 TOWNBRAIN_IMPORT_MAX_MB / _MAX_ROWS / _MAX_UNZIPPED_MB  import limits (50 MB, 200,000 rows, 500 MB)
+TOWNBRAIN_EVIDENCE_MAX_MB  largest acceptance evidence upload (default 20)
 """
 
 import os
@@ -65,8 +66,10 @@ INSTALLED_APPS = [
     "townbrain.programmes",
     "townbrain.projects",
     "townbrain.indicators",
+    "townbrain.experts",
     "townbrain.assessments",
     "townbrain.exchange",
+    "townbrain.acceptance",
 ]
 
 MIDDLEWARE = [
@@ -150,6 +153,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Monthly reports for month M are due on this day of month M+1 (missed ones become warnings).
 REPORT_DEADLINE_DAY = env_int("TOWNBRAIN_REPORT_DEADLINE_DAY", 5)
 
+# Evidence uploads of acceptances (省级验收佐证材料): the largest file accepted.
+EVIDENCE_MAX_BYTES = env_int("TOWNBRAIN_EVIDENCE_MAX_MB", 20) * 1024 * 1024
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -187,7 +193,8 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "TownBrain API (乡村小脑)",
-    "DESCRIPTION": "Township development programmes: org tree, users, audit log. "
+    "DESCRIPTION": "Township development programmes: org tree, users, audit log, programmes, projects and "
+    "roll-ups, indicators and formulas, assessments, imports and the data standard, experts, acceptance. "
     "Authenticate with `POST /api/auth/token/` and send `Authorization: Token <token>`.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -195,6 +202,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two models have a field called kind (experts, roll-up cells) and two a role: name the enums apart.
+    "ENUM_NAME_OVERRIDES": {"ExpertKindEnum": "townbrain.experts.models.ExpertKind",
+                            "MembershipRoleEnum": "townbrain.core.roles.Role",
+                            "OfficeRoleEnum": "townbrain.access.forms.OFFICE_ROLES",
+                            "AcceptanceStageEnum": "townbrain.acceptance.models.Stage"},
 }
 
 SESSION_COOKIE_HTTPONLY = True

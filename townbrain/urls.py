@@ -4,6 +4,8 @@ from django.views.i18n import JavaScriptCatalog, set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from townbrain.acceptance import api as acceptance_api
+from townbrain.acceptance import views as acceptance_views
 from townbrain.access import api as access_api
 from townbrain.access import views as access_views
 from townbrain.assessments import api as assessments_api
@@ -12,7 +14,10 @@ from townbrain.core import api_views as core_api
 from townbrain.core import views as core_views
 from townbrain.exchange import api as exchange_api
 from townbrain.exchange import views as exchange_views
+from townbrain.experts import api as experts_api
+from townbrain.experts import views as experts_views
 from townbrain.indicators import api as indicators_api
+from townbrain.indicators import views as indicators_views
 from townbrain.programmes import api as programmes_api
 from townbrain.programmes import views as programmes_views
 from townbrain.projects import api as projects_api
@@ -32,6 +37,10 @@ router.register("imports", exchange_api.ImportViewSet, basename="import")
 router.register("assessment-schemes", assessments_api.SchemeViewSet, basename="assessment-scheme")
 router.register("assessment-runs", assessments_api.RunViewSet, basename="assessment-run")
 router.register("assessment-results", assessments_api.ResultViewSet, basename="assessment-result")
+router.register("acceptances", acceptance_api.AcceptanceViewSet, basename="acceptance")
+router.register("experts", experts_api.ExpertViewSet, basename="expert")
+router.register("expert-assignments", experts_api.AssignmentViewSet, basename="expert-assignment")
+router.register("expert-activities", experts_api.ActivityViewSet, basename="expert-activity")
 router.register("dataelements", indicators_api.DataElementViewSet, basename="dataelement")
 router.register("datavalues", indicators_api.DataValueViewSet, basename="datavalue")
 router.register("indicators", indicators_api.IndicatorViewSet, basename="indicator")
@@ -62,6 +71,13 @@ urlpatterns = [
     path("org/<str:code>/edit/", core_views.orgunit_edit, name="orgunit-edit"),
     path("org/<str:code>/history/", core_views.orgunit_history, name="orgunit-history"),
     path("org/<str:code>/targets/", projects_views.orgunit_targets, name="orgunit-targets"),
+    path("org/<str:code>/values/", indicators_views.entry, name="datavalue-entry-default"),
+    path("org/<str:code>/values/<str:period>/", indicators_views.entry, name="datavalue-entry"),
+    path("indicators/", indicators_views.IndicatorListView.as_view(), name="indicator-list"),
+    path("indicators/elements/", indicators_views.DataElementListView.as_view(), name="dataelement-list"),
+    path("indicators/elements/<slug:code>/", indicators_views.element_detail, name="dataelement-page"),
+    path("indicators/validation/", indicators_views.validation, name="indicator-validation"),
+    path("indicators/<slug:code>/", indicators_views.indicator_detail, name="indicator-page"),
     path("audit/", core_views.AuditListView.as_view(), name="audit-list"),
     path("assessments/", assessments_views.RunListView.as_view(), name="assessment-run-list"),
     path("assessments/runs/new/", assessments_views.run_create, name="assessment-run-create"),
@@ -72,6 +88,17 @@ urlpatterns = [
     path("assessments/schemes/<slug:code>/", assessments_views.scheme_detail, name="assessment-scheme-detail"),
     path("assessments/schemes/<slug:code>/copy/", assessments_views.scheme_copy, name="assessment-scheme-copy"),
     path("assessments/criteria/<int:pk>/edit/", assessments_views.criterion_edit, name="assessment-criterion-edit"),
+    path("acceptance/", acceptance_views.AcceptanceListView.as_view(), name="acceptance-list"),
+    path("acceptance/open/", acceptance_views.acceptance_open, name="acceptance-open"),
+    path("acceptance/<int:pk>/", acceptance_views.acceptance_detail, name="acceptance-detail"),
+    path("acceptance/evidence/<int:pk>/", acceptance_views.evidence_file, name="acceptance-evidence"),
+    path("experts/", experts_views.ExpertListView.as_view(), name="expert-list"),
+    path("experts/new/", experts_views.expert_create, name="expert-create"),
+    path("experts/<int:pk>/", experts_views.expert_detail, name="expert-detail"),
+    path("experts/<int:pk>/edit/", experts_views.expert_edit, name="expert-edit"),
+    path("experts/activities/", experts_views.ActivityListView.as_view(), name="expert-activity-list"),
+    path("experts/activities/new/", experts_views.activity_create, name="expert-activity-create"),
+    path("experts/activities/<int:pk>/", experts_views.activity_edit, name="expert-activity-edit"),
     path("imports/", exchange_views.ImportListView.as_view(), name="import-list"),
     path("imports/upload/", exchange_views.import_upload, name="import-upload"),
     path("imports/plan/<str:token>/", exchange_views.import_plan, name="import-plan"),

@@ -11,10 +11,13 @@ from townbrain.core.scope import ALL, scope_prefixes
 DEFAULT_ROLE = Role.VIEWER
 
 
+# The roles an office may give (also named in the API schema: settings.SPECTACULAR_SETTINGS).
+OFFICE_ROLES = [(value, label) for value, label in Role.choices if value != Role.SYSTEM_ADMIN]
+
+
 def role_choices(actor) -> list[tuple[str, str]]:
     """The roles `actor` may give: system administrator only to system administrators."""
-    appoints_admins = scope_prefixes(actor, "manage") is ALL
-    return [(value, label) for value, label in Role.choices if value != Role.SYSTEM_ADMIN or appoints_admins]
+    return list(Role.choices) if scope_prefixes(actor, "manage") is ALL else list(OFFICE_ROLES)
 
 
 class RoleField(forms.ChoiceField):

@@ -74,8 +74,7 @@ class CriterionForm(forms.Form):
 
     def __init__(self, *args, grades=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["system"].choices = [("", "—")] + [(k, f"{k} · {s.label}") for k, s in SOURCES.items()
-                                                       if s.available]
+        self.fields["system"].choices = [("", "—")] + [(k, f"{k} · {s.label}") for k, s in SOURCES.items()]
         self.fields["veto"].choices = [("", _("the worst grade"))] + [(g["name"], g["name"]) for g in grades]
 
     @staticmethod

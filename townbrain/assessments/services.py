@@ -65,11 +65,6 @@ def check_references(spec: dict, defined=()) -> None:
     if unknown:
         raise specs.SchemeError(_("Unknown data element(s): %(codes)s — add them under “elements” or create them "
                                   "first.") % {"codes": ", ".join(unknown)})
-    for _group, c in specs.criteria(spec):
-        for ref in specs.references(c["formula"]) if c.get("formula") else ():
-            if ref in SOURCES and not SOURCES[ref].available:
-                raise specs.SchemeError(_("%(code)s: “%(key)s” is not recorded by the system yet.")
-                                        % {"code": c["code"], "key": ref})
 
 
 def _programme(spec: dict) -> Programme:

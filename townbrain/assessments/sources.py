@@ -13,15 +13,16 @@ one per town), so an assessment of 40,000 towns reads them in bulk:
               `TOWNBRAIN_REPORT_DEADLINE_DAY`-th of the next month; only months whose deadline has
               passed count. missing (months with no report), late (months whose first report
               came after the deadline), on_time_rate (months reported on time ÷ months owed × 100)
-- experts.activities: not built yet (一库三师 comes with a later issue); a scheme naming it is
-              refused on import.
+- experts.*   from the expert activities (一库三师, experts/models.py) dated in the year, whatever
+              the programme, in one grouped query: activities (count), person_times (人次 of
+              the three kinds together), problems_solved. A town without activities has 0.
 """
 
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Min
+from django.db.models import Count, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -34,7 +35,6 @@ class Source:
     label: str
     unit: str
     family: str
-    available: bool = True
 
 
 SOURCES = {s.key: s for s in (
@@ -46,7 +46,9 @@ SOURCES = {s.key: s for s in (
     Source("reporting.missing", _("Monthly reports missing (months)"), "", "reporting"),
     Source("reporting.late", _("Monthly reports after the deadline (months)"), "", "reporting"),
     Source("reporting.on_time_rate", _("Monthly reports on time (%)"), "%", "reporting"),
-    Source("experts.activities", _("Expert activities (一库三师; not recorded yet)"), "", "experts", available=False),
+    Source("experts.activities", _("Expert activities (一库三师)"), "", "experts"),
+    Source("experts.person_times", _("Expert person-times (一库三师, 人次)"), "人次", "experts"),
+    Source("experts.problems_solved", _("Problems solved by experts (一库三师)"), "", "experts"),
 )}
 
 CHUNK = 2000
@@ -69,7 +71,32 @@ def compute(keys, programme, year: int, towns, today: date | None = None) -> dic
             if SOURCES[key].family == "reporting":
                 name = key.split(".", 1)[1]
                 out[key] = {t: f[name] for t, f in figures.items() if f.get(name) is not None}
+    if "experts" in families:
+        figures = _experts(year, towns)
+        for key in keys:
+            if SOURCES[key].family == "experts":
+                name = key.split(".", 1)[1]
+                out[key] = {t: f[name] for t, f in figures.items()}
     return out
+
+
+def _experts(year: int, towns: list[str]) -> dict[str, dict]:
+    from townbrain.experts.models import ExpertActivity
+
+    wanted = set(towns)
+    rows = ExpertActivity.objects.filter(date__gte=date(year, 1, 1), date__lte=date(year, 12, 31))
+    if len(towns) <= CHUNK:
+        rows = rows.filter(town_id__in=towns)
+    rows = (rows.order_by().values("town_id")
+            .annotate(n=Count("id"), chief=Sum("chief_designer_count"), planner=Sum("resident_planner_count"),
+                      adviser=Sum("adviser_count"), solved=Sum("problems_solved"))
+            .values_list("town_id", "n", "chief", "planner", "adviser", "solved"))
+    figures = {town: {"activities": 0, "person_times": 0, "problems_solved": 0} for town in towns}
+    for town, n, chief, planner, adviser, solved in rows:
+        if town in wanted:
+            figures[town] = {"activities": n, "person_times": (chief or 0) + (planner or 0) + (adviser or 0),
+                             "problems_solved": solved or 0}
+    return figures
 
 
 def _projects(programme, year: int, towns: list[str]) -> dict[str, dict]:
@@ -78,7 +105,7 @@ def _projects(programme, year: int, towns: list[str]) -> dict[str, dict]:
     period = f"{year}12"
     figures = {}
     for start in range(0, len(towns), CHUNK):
-        sums = rollups._read(programme, towns[start:start + CHUNK], period)
+        sums = rollups.read_sums(programme, towns[start:start + CHUNK], period)
         for town, (planned, started, plan, done, lag) in sums.items():
             figures[town] = {
                 "planned": planned,

@@ -173,9 +173,7 @@ def _criterion(c, where: str, grade_names: set, formula_check) -> dict:
         source = SOURCES.get(system)
         if source is None:
             _fail(f"{where}.system", _("unknown system source “%(key)s”; known: %(keys)s.")
-                  % {"key": system, "keys": ", ".join(k for k, s in SOURCES.items() if s.available)})
-        if not source.available:
-            _fail(f"{where}.system", _("“%(key)s” is not recorded by the system yet.") % {"key": system})
+                  % {"key": system, "keys": ", ".join(SOURCES)})
         out["system"] = system
     if c.get("unit"):
         out["unit"] = _text(c.get("unit"), f"{where}.unit", max_length=20)

@@ -48,7 +48,10 @@ class Column:
         href = None
         if self.link:
             href = self.url(obj) if self.url else obj.get_absolute_url()
-        return {"value": self.value(obj), "href": href, "classes": self.classes}
+        value = self.value(obj)
+        if self.num_format == "0" and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # a plain whole number (a year): no thousands separator on the page either
+        return {"value": value, "href": href, "classes": self.classes}
 
 
 def table_rows(columns, objects) -> list[list[dict]]:

@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 from townbrain.core import exports
 from townbrain.projects.models import ProgressReport, Project
 
-from .kinds import INDICATOR_VALUES, PROGRESS, PROJECTS, STATUS_CHINESE
+from .kinds import EXPERT_ACTIVITIES, INDICATOR_VALUES, PROGRESS, PROJECTS, STATUS_CHINESE
 
 
 def _project_rows(qs):
@@ -29,6 +29,20 @@ def _value_rows(qs):
         yield [v.element.code, v.org_unit_id, v.period, value, v.comment]
 
 
+def _activity_rows(qs):
+    from townbrain.experts.models import ACTIVITY_TYPE_CHINESE
+
+    for a in qs.order_by("town_id", "date", "id").iterator(2000):
+        yield [a.date, a.town_id, ACTIVITY_TYPE_CHINESE[a.activity_type], a.chief_designer_count,
+               a.resident_planner_count, a.adviser_count, a.problems_found, a.problems_solved, a.expert_names]
+
+
+def _activities(actor):
+    from townbrain.experts.models import ExpertActivity
+
+    return ExpertActivity.objects.restrict(actor, "view")
+
+
 def _values(actor):
     from townbrain.indicators.models import DataValue
 
@@ -40,6 +54,7 @@ SOURCES = {
     "progress": (PROGRESS, lambda actor: ProgressReport.objects.restrict(actor, "view"), "project__town__code",
                  _progress_rows),
     "indicator_values": (INDICATOR_VALUES, _values, "org_unit__code", _value_rows),
+    "expert_activities": (EXPERT_ACTIVITIES, _activities, "town__code", _activity_rows),
 }
 MONEY_FORMAT = '#,##0.00 "万元"'
 

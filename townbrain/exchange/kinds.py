@@ -1,14 +1,7 @@
-"""The kinds of data that can be exchanged, with the column standard of DOMAIN §8.
-
-Each kind names its columns (Chinese header first, English aliases), turns one row of
-cells into service arguments, finds the existing object a row refers to, and applies the
-row through the app's service functions — the same write path as the UI and the API.
+"""The kinds of data that can be exchanged, with the column standard of DOMAIN §8: projects,
+progress reports and indicator values here, expert activities in expert_kind.py; what a kind is
+made of in kind.py. KINDS is the registry the pipeline, the standard and the pages read.
 """
-
-from collections.abc import Callable
-from contextlib import nullcontext
-from dataclasses import dataclass, field
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -22,29 +15,11 @@ from townbrain.projects import services as project_services
 from townbrain.projects.models import ProgressReport, Project, Status
 
 from . import normalize as n
+from .expert_kind import EXPERT_ACTIVITIES
+from .kind import Column, Kind, RowError, chunks, restore
 
-
-@dataclass
-class Column:
-    key: str
-    header: str  # the standard (Chinese) header
-    aliases: tuple[str, ...] = ()
-    parse: Callable[[Any], Any] = n.clean_text
-    required: bool = False
-    help: Any = ""
-    choices: tuple[str, ...] = ()  # offered as a drop-down in the template
-    example: Any = ""
-
-    def keys(self) -> set[str]:
-        return {n.header_key(h) for h in (self.header, self.key, *self.aliases)}
-
-
-class RowError(Exception):
-    """A row that cannot be imported: {column key: message}."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__(errors)
-        self.errors = errors
+__all__ = ["KINDS", "PLANNED_KINDS", "Column", "Kind", "RowError", "EXPERT_ACTIVITIES", "PROJECTS", "PROGRESS",
+           "INDICATOR_VALUES", "STATUS_CHINESE"]
 
 
 # The standard writes statuses in Chinese whatever the user's language (exports use this table too).
@@ -80,44 +55,18 @@ def _coordinate(value):
 STATUS_CHOICES = tuple(STATUS_CHINESE.values())
 
 
-@dataclass
-class Kind:
-    name: str
-    label: Any
-    columns: list[Column]
-    object_type: str
-    fields: tuple[str, ...] = field(default_factory=tuple)
-
-    def column(self, key) -> Column:
-        return next(c for c in self.columns if c.key == key)
-
-    # Subclasses implement: prepare(actor, rows) for look-ups, build(actor, values, row_no),
-    # apply(actor, target) -> (action, obj, before), undo(actor, change)
-
-    def writes_now(self, target) -> bool:
-        """Whether apply() writes this row at once (the pipeline then wraps it in a savepoint)."""
-        return True
-
-    def finish(self, actor) -> None:
-        """Write what apply() only checked and queued (called once, when the import is applied)."""
-
-    def writing(self):
-        """A context around the whole transaction of an import (e.g. the roll-up locks of a bulk writer)."""
-        return nullcontext()
-
-
 class ProjectsKind(Kind):
     def prepare(self, actor, records):
         self.programmes = {p.code: p for p in Programme.objects.all()} | {p.name: p for p in Programme.objects.all()}
         codes = {r.get("town") for r in records if r.get("town")}
-        self.towns = {u.code: u for chunk in _chunks(codes) for u in OrgUnit.objects.filter(code__in=chunk)}
+        self.towns = {u.code: u for chunk in chunks(codes) for u in OrgUnit.objects.filter(code__in=chunk)}
         self.categories = {}
         for c in Category.objects.all():
             self.categories[(c.programme_id, c.code)] = c
             self.categories[(c.programme_id, c.name)] = c
         keys = {(r.get("programme"), r.get("code")) for r in records}
         progs = {self.programmes[p].pk for p, _c in keys if p in self.programmes}
-        self.existing = {(p.programme_id, p.code): p for chunk in _chunks({c for _p, c in keys})
+        self.existing = {(p.programme_id, p.code): p for chunk in chunks({c for _p, c in keys})
                          for p in Project.objects.filter(programme_id__in=progs, code__in=chunk)}
         self.pending: list[Project] = []
 
@@ -183,7 +132,7 @@ class ProjectsKind(Kind):
         if change.action == "created":
             project_services.delete_project(actor, obj)
         else:
-            project_services.update_project(actor, obj, **_restore(Project, change.before))
+            project_services.update_project(actor, obj, **restore(Project, change.before))
 
 
 class ProgressKind(Kind):
@@ -194,7 +143,7 @@ class ProgressKind(Kind):
         visible = Project.objects.restrict(actor, "view").select_related("programme")
         codes = {r.get("project") for r in records if r.get("project")}
         self.projects: dict[str, list[Project]] = {}
-        for p in (p for chunk in _chunks(codes) for p in visible.filter(code__in=chunk)):
+        for p in (p for chunk in chunks(codes) for p in visible.filter(code__in=chunk)):
             self.projects.setdefault(p.code, []).append(p)
         self.programmes = {p.code: p for p in Programme.objects.all()} | {p.name: p for p in Programme.objects.all()}
 
@@ -229,26 +178,7 @@ class ProgressKind(Kind):
             project_services.delete_report(actor, report)
         else:
             project_services.report_progress(actor, report.project, report.period,
-                                             **_restore(ProgressReport, change.before))
-
-
-def _chunks(values, size=5000):
-    """Look-ups of many codes in pieces (a database takes a limited number of parameters per query)."""
-    values = list(values)
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
-def _restore(model, before: dict) -> dict:
-    """Service arguments that put back a snapshot (foreign keys by id, decimals and dates parsed)."""
-    values = {}
-    for name, value in before.items():
-        f = model._meta.get_field(name)
-        if f.is_relation:
-            values[name] = f.related_model.objects.get(pk=value) if value is not None else None
-        else:
-            values[name] = f.to_python(value)
-    return values
+                                             **restore(ProgressReport, change.before))
 
 
 PROJECTS = ProjectsKind(
@@ -309,7 +239,7 @@ class IndicatorValuesKind(Kind):
 
         self.elements = {e.code: e for e in DataElement.objects.all()} | {e.name: e for e in DataElement.objects.all()}
         codes = {r.get("org_unit") for r in records if r.get("org_unit")}
-        self.units = {u.code: u for chunk in _chunks(codes) for u in OrgUnit.objects.filter(code__in=chunk)}
+        self.units = {u.code: u for chunk in chunks(codes) for u in OrgUnit.objects.filter(code__in=chunk)}
 
     def build(self, actor, v: dict) -> dict:
         from townbrain.indicators.models import DataValue
@@ -384,6 +314,6 @@ INDICATOR_VALUES = IndicatorValuesKind(
     ],
 )
 
-KINDS = {k.name: k for k in (PROJECTS, PROGRESS, INDICATOR_VALUES)}
-# Named by the data standard but waiting for its model (the 一库三师 expert pool, a later issue).
-PLANNED_KINDS = ("expert_activities",)
+KINDS = {k.name: k for k in (PROJECTS, PROGRESS, INDICATOR_VALUES, EXPERT_ACTIVITIES)}
+# Kinds the data standard names whose model is not built yet (none at present; get_kind says so).
+PLANNED_KINDS = ()

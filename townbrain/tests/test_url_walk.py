@@ -43,6 +43,7 @@ from townbrain.core.scope import SYSTEM
 from townbrain.core.services import update_org_profile
 from townbrain.exchange.pipeline import run_import
 from townbrain.exchange.views import stash
+from townbrain.experts import services as expert_services
 from townbrain.indicators import services as indicator_services
 from townbrain.programmes import services as programme_services
 from townbrain.programmes.models import Programme
@@ -120,7 +121,33 @@ def world(users):
     scheme = assessment_services.load_fixture_schemes(SYSTEM)[0]
     province_run = assessment_services.start_run(SYSTEM, scheme, 2020)
     county_run = assessment_services.start_run(users["admin"], scheme, 2020, area="330182")
+    # Experts (一库三师): an expert kept by 大洋镇, assigned there, with an activity; and 瓜沥镇's own.
+    expert = expert_services.create_expert(users["dayang"], name="大洋镇专家", kind="resident_planner",
+                                           employer="大洋镇规划站", home=other)
+    expert_assignment = expert_services.assign_expert(users["dayang"], expert, other, since=date(2020, 1, 1))
+    expert_activity = expert_services.create_activity(
+        users["dayang"], date=date(2020, 6, 1), town=other, activity_type="site_visit", resident_planner_count=1,
+        problems_found=2, problems_solved=1, expert_names="大洋镇专家")
+    expert_services.create_expert(users["guali"], name="瓜沥专家", kind="chief_designer", home=own)
+    expert_services.create_activity(users["guali"], date=date(2020, 6, 2), town=own, activity_type="review",
+                                    chief_designer_count=1, expert_names="瓜沥专家")
+    # Acceptance (省级验收): 大洋镇's, with an evidence photo; and 瓜沥镇's own.
+    from django.core.files.base import ContentFile
+
+    from townbrain.acceptance import demo as acceptance_demo
+    from townbrain.acceptance import services as acceptance_services
+
+    acceptance = acceptance_services.open_acceptance(users["dayang"], programme, other, 2020)
+    acceptance_evidence = acceptance_services.add_evidence(
+        users["dayang"], acceptance, ContentFile(acceptance_demo.png(), name="大洋镇照片.png"), acceptance.items.first())
+    acceptance_services.open_acceptance(users["guali"], programme, own, 2020)
     return SimpleNamespace(
+        acceptance=acceptance,
+        acceptance_item=acceptance.items.first(),
+        acceptance_evidence=acceptance_evidence,
+        expert=expert,
+        expert_assignment=expert_assignment,
+        expert_activity=expert_activity,
         assessment_run=county_run,
         assessment_result=Result.objects.get(run=province_run, town_id=OTHER),
         scheme=scheme,
@@ -181,9 +208,31 @@ FILL = {
     ("api:indicator-value", "code"): lambda w: "walk_indicator",  # computed for 大洋镇: see QUERY
     ("api:validationrule-detail", "code"): lambda w: "walk_rule",
     ("api:datavalue-detail", "pk"): lambda w: w.value.pk,  # 大洋镇's value of walk_rate
+    ("datavalue-entry", "period"): lambda w: "2020",  # 大洋镇's entry form for 2020 (its walk_rate value)
+    ("dataelement-page", "code"): lambda w: "walk_rate",  # values of 大洋镇: see QUERY
+    ("indicator-page", "code"): lambda w: "walk_indicator",  # computed for 大洋镇: see QUERY
 }
 
 FILL.update({
+    ("acceptance-detail", "pk"): lambda w: w.acceptance.pk,  # 大洋镇's 2020 acceptance
+    ("acceptance-evidence", "pk"): lambda w: w.acceptance_evidence.pk,  # its evidence photo
+    ("api:acceptance-detail", "pk"): lambda w: w.acceptance.pk,
+    ("api:acceptance-submit", "pk"): lambda w: w.acceptance.pk,
+    ("api:acceptance-approve", "pk"): lambda w: w.acceptance.pk,
+    ("api:acceptance-return", "pk"): lambda w: w.acceptance.pk,
+    ("api:acceptance-sign-off", "pk"): lambda w: w.acceptance.pk,
+    ("api:acceptance-refresh", "pk"): lambda w: w.acceptance.pk,
+    ("api:acceptance-evidence", "pk"): lambda w: w.acceptance.pk,
+    ("api:acceptance-item", "pk"): lambda w: w.acceptance.pk,
+    ("api:acceptance-item", "item_pk"): lambda w: w.acceptance_item.pk,
+    ("api:acceptance-evidence-file", "pk"): lambda w: w.acceptance.pk,
+    ("api:acceptance-evidence-file", "evidence_pk"): lambda w: w.acceptance_evidence.pk,
+    ("expert-detail", "pk"): lambda w: w.expert.pk,  # 大洋镇专家, kept by 大洋镇
+    ("expert-edit", "pk"): lambda w: w.expert.pk,
+    ("api:expert-detail", "pk"): lambda w: w.expert.pk,
+    ("api:expert-assignment-detail", "pk"): lambda w: w.expert_assignment.pk,  # 大洋镇专家 → 大洋镇
+    ("expert-activity-edit", "pk"): lambda w: w.expert_activity.pk,  # a site visit in 大洋镇
+    ("api:expert-activity-detail", "pk"): lambda w: w.expert_activity.pk,
     ("assessment-run-detail", "pk"): lambda w: w.assessment_run.pk,
     ("assessment-result-detail", "pk"): lambda w: w.assessment_result.pk,
     ("assessment-scheme-detail", "code"): lambda w: w.scheme.code,
@@ -201,6 +250,8 @@ FILL.update({
 # Query strings some patterns need to name the other town's data.
 QUERY = {
     "api:indicator-value": f"?org={OTHER}&period=2020",
+    "dataelement-page": f"?org={OTHER}",
+    "indicator-page": f"?org={OTHER}&period=2020",
 }
 
 # Patterns whose objects belong to no town: every signed-in user reads them (GET 200 is no

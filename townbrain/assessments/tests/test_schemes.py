@@ -88,7 +88,7 @@ criteria:
     ({"method": "stars"}, "scoring method"),
     ({"formula": "#{nowhere}"}, "Unknown data element"),
     ({"formula": "#{sewage} +"}, "position"),
-    ({"formula": "", "system": "experts.activities"}, "not recorded"),
+    ({"formula": "", "system": "experts.nothing"}, "unknown system source"),
     ({"system": "projects.start_rate"}, "not both"),
     ({"bands": [{"min": 95, "points": 9}]}, "more than the criterion"),
     ({"bands": [{"min": 95, "max": 90, "points": 6}]}, "above max"),

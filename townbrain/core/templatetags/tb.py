@@ -33,6 +33,13 @@ def sort_toggle(column_sort: str, current: str) -> str:
 
 
 @register.filter
+def pairs(value) -> list:
+    """(key, value) pairs of a dict, [] for anything else. `value.items` in a template would read a
+    key named "items" (an audit change of a field called items) instead of calling the method."""
+    return list(value.items()) if isinstance(value, dict) else []
+
+
+@register.filter
 def cell(value, unit=""):
     """One table cell: numbers with thousands separators, booleans as words, dashes for nothing.
 

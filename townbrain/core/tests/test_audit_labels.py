@@ -24,6 +24,9 @@ PACKAGE = Path(__file__).resolve().parents[2]
 STRONG = "Qiantang-tide-2024-xq"
 
 
+FILE_SUFFIXES = {"yaml", "yml", "json", "csv", "xlsx", "py", "html", "txt", "pdf", "png"}
+
+
 def recorded_actions() -> dict[str, str]:
     """Every action code in a module that writes audit rows, with where.
 
@@ -38,6 +41,8 @@ def recorded_actions() -> dict[str, str]:
         if "audit.record(" not in text:
             continue
         for code in re.findall(r"\"([a-z]+\.[a-z_]+)\"", text):
+            if code.rsplit(".", 1)[1] in FILE_SUFFIXES:  # a file name ("facilities.yaml"), not an action
+                continue
             found.setdefault(code, str(path.relative_to(PACKAGE)))
     return found
 
