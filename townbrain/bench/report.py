@@ -4,7 +4,7 @@ import os
 import platform
 import re
 import sqlite3
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 
 HEADER = "# Performance\n\nFigures written by `townbrain bench …`; each section names the machine and date it was measured on.\n"
@@ -33,7 +33,7 @@ def write_section(path: str, title: str, figures: dict) -> None:
     """Replace (or append) the section `## title` with the figures table."""
     file = Path(path)
     text = file.read_text(encoding="utf-8") if file.exists() else HEADER
-    lines = [f"## {title}", "", f"Measured {date.today().isoformat()} on {machine()}.", ""]
+    lines = [f"## {title}", "", f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.", ""]
     if figures.get("description"):
         lines += [figures["description"], ""]
     lines += ["| measure | value |", "|---|---|"]
