@@ -1,6 +1,6 @@
 """The whole demo (top floor: it may use every app): org tree and users, the project ledger, the
 assessment year that reads it (indicator values imported, the 2020 run frozen, a what-if), the
-expert pool with Hangzhou's 2020 activities, and 2022 acceptances at every stage of the chain."""
+expert pool with Hangzhou's 2020 activities, and 2020 acceptances at every stage of the chain."""
 
 from townbrain.acceptance.demo import load as load_acceptances
 from townbrain.access.demo import DEMO_PASSWORD, DEMO_USERS

@@ -1,7 +1,7 @@
-"""Demo acceptances (省级验收) of Hangzhou's 美丽城镇 towns for 2022, at every stage of the chain.
+"""Demo acceptances (省级验收) of Hangzhou's 美丽城镇 towns for 2020, at every stage of the chain.
 
 Run after `projects.demo` (which enrols Hangzhou's towns). Deterministic and idempotent: nothing
-happens when Hangzhou already has 2022 acceptances. Every write goes through the services, so the
+happens when Hangzhou already has acceptances for the year. Every write goes through the services, so the
 demo leaves the audit trail a real office would. The demo users act where they exist
 (guali 瓜沥镇, xiaoshan 萧山区, hangzhou 杭州市, zhejiang 浙江省), the system elsewhere.
 
@@ -23,7 +23,7 @@ from townbrain.programmes.models import Programme
 from . import services
 from .models import Acceptance, ChecklistItem
 
-YEAR = 2022
+YEAR = 2020  # the demo's assessment year: its indicator values are imported by assessments.demo
 AREA = "3301"
 GUALI = "330109113"
 

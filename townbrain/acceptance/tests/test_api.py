@@ -50,7 +50,7 @@ def test_create_one_town_and_an_area(enrolled, api_for):
     assert refused.status_code == 403
     again = api_for("guali").post(url("list"), {"programme": "meili", "year": 2022, "town": "330109113"},
                                   format="json")
-    assert again.status_code == 400 and "already has an acceptance" in str(again.json())
+    assert again.status_code == 400 and "已有美丽城镇 2022 年度的验收" in str(again.json())
     area = api_for("hangzhou").post(url("list"), {"programme": "meili", "year": 2022, "area": "3301"}, format="json")
     assert area.status_code == 201 and area.json()["existing"] == 1
     assert sorted(r["town"] for r in area.json()["opened"]) == ["330109001", "330182100", "330182107"]
@@ -104,7 +104,7 @@ def test_frozen_refuses_every_change_through_the_api(acceptance, api_for, settin
     ]
     for response in attempts:
         assert response.status_code == 400, response.content
-        assert "frozen" in str(response.json())
+        assert "已签发并锁定" in str(response.json())  # the default language is Chinese
     assert AuditEntry.objects.count() == rows and files_under(settings.MEDIA_ROOT) == []
     assert ChecklistItem.objects.get(pk=item.pk).answer == ""
 

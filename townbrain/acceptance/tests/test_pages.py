@@ -70,12 +70,12 @@ def test_page_chain_with_answers_evidence_and_return(acceptance, users, client, 
 
     client.force_login(users["xiaoshan"])
     response = client.post(page, {"op": "return", "comment": ""}, follow=True)
-    assert "returning needs a comment" in response.content.decode()
+    assert "退回时须填写备注" in response.content.decode()
     assert Acceptance.objects.get(pk=acceptance.pk).stage == Stage.COUNTY
     client.post(page, {"op": "return", "comment": "补充运行台账"})
     assert Acceptance.objects.get(pk=acceptance.pk).stage == Stage.RETURNED
     timeline = client.get(page).content.decode()
-    assert "补充运行台账" in timeline and "Returned for correction" in timeline
+    assert "补充运行台账" in timeline and "退回整改" in timeline
 
 
 def test_page_sign_off_freezes(acceptance, users, client):
@@ -95,7 +95,7 @@ def test_page_sign_off_freezes(acceptance, users, client):
     rows = AuditEntry.objects.count()
     response = client.post(page, {"op": "answer", "item": acceptance.items.first().pk, "answer": "not_met"},
                            follow=True)
-    assert "frozen" in response.content.decode() and AuditEntry.objects.count() == rows
+    assert "已签发并锁定，不能再修改" in response.content.decode() and AuditEntry.objects.count() == rows
     assert ChecklistItem.objects.filter(answer="not_met").count() == 0
 
 
@@ -127,7 +127,7 @@ def test_audit_log_and_history_pages_show_the_trail(acceptance, users, client_fo
     services.return_for_correction(users["xiaoshan"], acceptance, "补充")
     client = client_for("guali")
     audit = client.get(reverse("audit-list"))
-    assert audit.status_code == 200 and "acceptance.return" in audit.content.decode()
+    assert audit.status_code == 200 and "退回验收整改" in audit.content.decode()  # the action, by its label
     history = client.get(reverse("object-history", args=["acceptance", acceptance.pk]))
     assert history.status_code == 200 and "补充" in history.content.decode()
     assert client_for("jiande").get(reverse("object-history", args=["acceptance", acceptance.pk])).status_code == 404

@@ -214,7 +214,7 @@ def test_api_list_filters_and_validation(api_for, activities):
         "town": OWN, "date": "2020-07-01", "activity_type": "review", "problems_found": 1, "problems_solved": 2},
         format="json")
     assert refused.status_code == 400
-    assert refused.json()["problems_solved"] == ["Problems solved (2) cannot be more than problems found (1)."]
+    assert refused.json()["problems_solved"] == ["解决问题数（2）不能多于发现问题数（1）。"]
     negative = api_for("guali").post("/api/expert-activities/", {
         "town": OWN, "date": "2020-07-01", "activity_type": "review", "adviser_count": -1}, format="json")
     assert negative.status_code == 400 and "adviser_count" in negative.json()
@@ -244,7 +244,7 @@ def test_activity_form_create_edit_delete(client_for, users):
             "resident_planner_count": 2, "adviser_count": 0, "problems_found": 3, "problems_solved": 4,
             "expert_names": "王建国"}
     bad = client.post(reverse("expert-activity-create"), data)
-    assert bad.status_code == 200 and "cannot be more than problems found" in bad.content.decode()
+    assert bad.status_code == 200 and "不能多于发现问题数" in bad.content.decode()
     outside = client.post(reverse("expert-activity-create"), {**data, "problems_solved": 1, "town": OTHER})
     assert outside.status_code == 200 and not ExpertActivity.objects.exists()
     done = client.post(reverse("expert-activity-create"), {**data, "problems_solved": 1})
@@ -274,7 +274,7 @@ def test_expert_pages_create_assign_unassign(client_for, users):
     assert client.post(detail, {"op": "assign", "town": OWN, "since": "2020-01-01"}).status_code == 302
     make_activity(OWN, expert_names="陈晓燕")
     html = client.get(detail).content.decode()
-    assert "瓜沥镇" in html and "Development adviser" in html and 'id="expert-activities"' in html
+    assert "瓜沥镇" in html and "发展师" in html and 'id="expert-activities"' in html
     assert expert.activities.count() == 1
     assignment = ExpertAssignment.objects.get()
     assert client.post(detail, {"op": "unassign", "assignment": assignment.pk}).status_code == 302
