@@ -112,8 +112,8 @@ def check(upload) -> Checked:
         content_type, extension = found[1], found[2]
     elif data.startswith(b"%PDF-"):
         if b"%%EOF" not in data[-2048:]:
-            raise ValidationError(_("The PDF file is incomplete: it has no end-of-file marker (%%EOF)."),
-                                  code="corrupt")
+            raise ValidationError(_("The PDF file is incomplete: it has no end-of-file marker (%(marker)s).")
+                                  % {"marker": "%EOF"}, code="corrupt")
         content_type, extension = PDF
     else:
         raise ValidationError(

@@ -43,7 +43,7 @@ BAD = [
     (b"", "empty.png", "The file is empty."),
     (image_bytes("PNG")[:60], "broken.png", "damaged or incomplete"),
     (b"\xff\xd8\xff\xe0" + b"garbage" * 20, "broken.jpg", "damaged or incomplete"),
-    (b"%PDF-1.4\n1 0 obj<<>>endobj\n", "cut.pdf", "no end-of-file marker"),
+    (b"%PDF-1.4\n1 0 obj<<>>endobj\n", "cut.pdf", "no end-of-file marker (%EOF)."),
 ]
 
 
