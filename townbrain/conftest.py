@@ -4,11 +4,33 @@
 scope tests. Clients are logged in with force_login (the login form is tested on its own).
 """
 
+import os
+
 import pytest
 from rest_framework.test import APIClient
 
 from townbrain.testing.tree import build_tree
 from townbrain.testing.users import make_user
+
+# The PostgreSQL pass of scripts/test.sh sets TOWNBRAIN_TESTS_DATABASE_ONLY=1: tests that never touch
+# the test database (the formula engine, file readers, CLI runs in their own SQLite homes …) ran,
+# identically, in the SQLite pass of the same command, so they are deselected there, not run twice.
+# A test that reaches PostgreSQL on its own (pg_database) counts as a database test.
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback",
+                     "live_server", "pg_database"}
+
+
+def uses_database(item) -> bool:
+    return bool(item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("TOWNBRAIN_TESTS_DATABASE_ONLY") != "1":
+        return
+    keep = [item for item in items if uses_database(item)]
+    if len(keep) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if not uses_database(item)])
+        items[:] = keep
 
 
 @pytest.fixture(autouse=True)
