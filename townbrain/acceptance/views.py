@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
 
+from townbrain.core.forms import add_errors
 from townbrain.core.lists import Column, RestrictedListView
 from townbrain.core.views import breadcrumb
 
@@ -77,20 +78,13 @@ def acceptance_open(request):
         try:
             result = services.open_acceptances(request.user, d["programme"], d["year"], d["area"], d["scheme"])
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc)
         else:
             messages.success(request, _("%(opened)s acceptances opened, %(existing)s were open already.")
                              % {"opened": len(result["opened"]), "existing": result["existing"]})
             return redirect(f"{reverse('acceptance-list')}?programme={d['programme'].code}&year={d['year']}")
     return render(request, "acceptance/acceptance_open.html", {"form": form})
 
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _message(exc: ValidationError) -> str:

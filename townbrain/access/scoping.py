@@ -3,7 +3,8 @@
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from townbrain.core.scope import scope_q
+from townbrain.core.models import Level, OrgUnit
+from townbrain.core.scope import ALL, scope_prefixes, scope_q
 
 from .models import Membership
 
@@ -31,3 +32,14 @@ def home_code(user) -> str:
     """The org code a user's audit rows are filed under: their highest membership."""
     codes = sorted(user.memberships.values_list("org_unit_id", flat=True), key=len)
     return codes[0] if codes else ""
+
+
+def default_org(user) -> str:
+    """Where the user works: their top unit (a system administrator: their membership, else the first province)."""
+    prefixes = scope_prefixes(user, "view")
+    if prefixes is ALL:
+        code = home_code(user) if hasattr(user, "memberships") else ""
+        if code:
+            return code
+        return OrgUnit.objects.filter(level=Level.PROVINCE).order_by("code").values_list("code", flat=True).first() or ""
+    return sorted(prefixes, key=lambda c: (len(c), c))[0] if prefixes else ""

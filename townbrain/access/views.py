@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from townbrain.core.forms import add_errors
 from townbrain.core.lists import Column, RestrictedListView
 from townbrain.core.scope import scope_prefixes
 
@@ -71,7 +72,7 @@ def user_create(request):
                 first_name=data["first_name"], email=data["email"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc, fallback="password")
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         else:
@@ -79,13 +80,6 @@ def user_create(request):
             return redirect("user-detail", pk=user.pk)
     return render(request, "access/user_form.html", {"form": form, "title": _("New user")})
 
-
-def _add_errors(form, exc: ValidationError):
-    if hasattr(exc, "error_dict"):
-        for fieldname, errors in exc.message_dict.items():
-            form.add_error(fieldname if fieldname in form.fields else None, errors)
-    else:
-        form.add_error("password" if "password" in form.fields else None, exc.messages)
 
 
 @login_required
@@ -125,7 +119,7 @@ def user_detail(request, pk):
                     return redirect("user-detail", pk=user.pk)
         except ValidationError as exc:
             target = {"edit": edit_form, "grant": membership_form, "password": password_form}.get(op, membership_form)
-            _add_errors(target, exc)
+            add_errors(target, exc, fallback="password")
         except PermissionDenied as exc:
             messages.error(request, str(exc))
     return render(request, "access/user_detail.html", {

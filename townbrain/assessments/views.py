@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from townbrain.core.forms import add_errors
 from townbrain.core.lists import Column, RestrictedListView
 from townbrain.core.scope import allows
 from townbrain.core.views import breadcrumb
@@ -21,14 +22,6 @@ from . import spec as specs
 from .filters import ResultFilterSet, RunFilterSet
 from .forms import CriterionForm, RunForm, SchemeImportForm, WhatIfForm
 from .models import Criterion, Result, Run, Scheme
-
-
-def add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _is_scheme_admin(user) -> bool:

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from townbrain.core.forms import add_errors
 from townbrain.core.lists import Column, RestrictedListView
 from townbrain.core.models import OrgUnit
 from townbrain.core.scope import ALL, allows, scope_prefixes
@@ -16,15 +17,6 @@ from . import services
 from .filters import ActivityFilterSet, ExpertFilterSet
 from .forms import ActivityForm, AssignForm, ExpertForm
 from .models import ACTIVITY_HEADERS, ACTIVITY_TYPE_CHINESE, Expert, ExpertActivity, ExpertAssignment
-
-
-def add_errors(form, exc: ValidationError) -> None:
-    """Put a service's ValidationError back on the form: on the field it names, else on top."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _unit(user, code: str, field: str, form) -> OrgUnit | None:

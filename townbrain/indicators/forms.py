@@ -8,11 +8,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from townbrain.access.scoping import home_code
+from townbrain.access.scoping import default_org
 from townbrain.core import periods
 from townbrain.core.filters import DivisionCodeField
-from townbrain.core.models import Level, OrgUnit
-from townbrain.core.scope import ALL, scope_prefixes
 
 from . import services
 from .models import ValueType
@@ -26,16 +24,6 @@ def default_period(today=None) -> str:
     today = today or timezone.localdate()
     return str(today.year - 1)
 
-
-def default_org(user) -> str:
-    """Where the user works: their top unit (a system administrator: their membership, else the first province)."""
-    prefixes = scope_prefixes(user, "view")
-    if prefixes is ALL:
-        code = home_code(user) if hasattr(user, "memberships") else ""
-        if code:
-            return code
-        return OrgUnit.objects.filter(level=Level.PROVINCE).order_by("code").values_list("code", flat=True).first() or ""
-    return sorted(prefixes, key=lambda c: (len(c), c))[0] if prefixes else ""
 
 
 def plain(number) -> str:

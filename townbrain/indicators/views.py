@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_safe
 
+from townbrain.access.scoping import default_org
 from townbrain.core import codes, exports, periods
 from townbrain.core.lists import Column, RestrictedListView
 from townbrain.core.models import OrgUnit
@@ -28,7 +29,7 @@ from townbrain.core.views import breadcrumb, canonical_code, get_unit
 from . import evaluation, services
 from .expressions import FormulaError
 from .filters import DataElementFilterSet, IndicatorFilterSet
-from .forms import EntryForm, OrgForm, OrgPeriodForm, ValidationForm, default_org, default_period, plain
+from .forms import EntryForm, OrgForm, OrgPeriodForm, ValidationForm, default_period, plain
 from .models import Aggregation, DataElement, DataValue, Indicator, ValidationRule, ValueType
 from .values import Resolver
 

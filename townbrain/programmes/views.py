@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from townbrain.core.forms import add_errors
 from townbrain.core.lists import Column, RestrictedListView
 from townbrain.core.models import AuditEntry, OrgUnit
 from townbrain.core.scope import allows, scope_prefixes
@@ -32,14 +33,6 @@ from .models import Enrolment, Programme, Target
 
 VALUE_FORMAT = "#,##0.00"
 
-
-def add_errors(form, exc: ValidationError) -> None:
-    """Put a service's ValidationError back on the form: on the field it names, else on top."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 # --- targets ----------------------------------------------------------------------------------------
