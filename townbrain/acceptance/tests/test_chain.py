@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError, transaction
 
 from townbrain.core.models import AuditEntry
 from townbrain.indicators.models import DataElement, DataValue
@@ -222,6 +223,21 @@ def test_frozen_refused_at_model_save(acceptance, users):
     with pytest.raises(PermissionError):
         acceptance.delete()
     assert Acceptance.objects.get(pk=acceptance.pk).outcome == "基本达标"
+    # … and so does the database (migration 0002), past the models.
+    for attempt in (lambda: Acceptance.objects.filter(pk=acceptance.pk).update(outcome="样板"),
+                    lambda: acceptance.items.update(answer="not_met"),
+                    lambda: Step.objects.bulk_create([Step(acceptance=acceptance, from_stage="signed", to_stage="town",
+                                                           action="return", actor_name="x")])):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            attempt()
+    assert Acceptance.objects.get(pk=acceptance.pk).outcome == "基本达标"
+    assert not acceptance.items.filter(answer="not_met").exists()
+
+
+def test_the_database_lets_an_open_acceptance_change(acceptance, users):
+    # the triggers fire only for a frozen acceptance: the chain up to the sign-off writes freely
+    assert Acceptance.objects.filter(pk=acceptance.pk).update(outcome="") == 1
+    assert acceptance.items.update(note="y") == acceptance.items.count()
 
 
 def test_open_refused_outside_area_and_for_bad_input(enrolled, users, meili, tree, acceptance):
