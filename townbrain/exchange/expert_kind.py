@@ -19,7 +19,7 @@ from townbrain.experts import services
 from townbrain.experts.models import ACTIVITY_HEADERS, ACTIVITY_TYPE_CHINESE, ActivityType, ExpertActivity
 
 from . import normalize as n
-from .kind import Column, Kind, RowError
+from .kind import Column, Kind, RowError, chunks
 
 # Words offices use for the four types, besides the standard ones (现场指导, 评审, 培训, 其他).
 TYPE_SYNONYMS = {
@@ -61,7 +61,6 @@ def parse_names(value) -> str:
     return services.normalize_names(n.clean_text(value))
 
 
-CHUNK = 5000
 FIGURES = ("chief_designer_count", "resident_planner_count", "adviser_count", "problems_found", "problems_solved")
 
 
@@ -70,9 +69,7 @@ class ExpertActivitiesKind(Kind):
         codes = sorted({r.get("town") for r in records if r.get("town")})
         dates = [r["date"] for r in records if r.get("date")]
         self.towns, self.existing = {}, {}
-        # In pieces: a database takes a limited number of parameters per query.
-        for start in range(0, len(codes), CHUNK):
-            chunk = codes[start:start + CHUNK]
+        for chunk in chunks(codes):
             self.towns.update({u.code: u for u in OrgUnit.objects.filter(code__in=chunk)})
             if dates:
                 for a in ExpertActivity.objects.filter(town_id__in=chunk, date__gte=min(dates), date__lte=max(dates)):

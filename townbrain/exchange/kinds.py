@@ -97,11 +97,13 @@ class ProjectsKind(Kind):
         if "category" in v:
             fields["category"] = category
         existing = self.existing.get((programme.pk, v["code"]))
-        changed = None
+        changed, replaced = None, None
         if existing is not None:
             before = audit.snapshot(existing, project_services.PROJECT_FIELDS)
             changed = {k: val for k, val in fields.items() if audit.snapshot_value(val) != before.get(k)}
-        return {"existing": existing, "fields": fields, "changed": changed, "key": (programme.pk, v["code"])}
+            replaced = {k: before.get(k) for k in changed}  # what undo puts back
+        return {"existing": existing, "fields": fields, "changed": changed, "replaced": replaced,
+                "key": (programme.pk, v["code"])}
 
     def writes_now(self, target) -> bool:
         return bool(target["changed"])  # new projects are checked here and written together by finish()
@@ -114,10 +116,9 @@ class ProjectsKind(Kind):
             return "created", obj, None
         if not changed:
             return "unchanged", existing, None
-        before = audit.snapshot(existing, project_services.PROJECT_FIELDS)
         obj = project_services.update_project(actor, existing, **changed)
         self.existing[target["key"]] = obj
-        return "updated", obj, {k: before.get(k) for k in changed}
+        return "updated", obj, target["replaced"]
 
     def finish(self, actor) -> None:
         project_services.create_projects(actor, self.pending)
