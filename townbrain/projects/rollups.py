@@ -45,7 +45,7 @@ from django.db import connection, transaction
 from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Length, Substr
 
-from townbrain.core import codes, periods
+from townbrain.core import bulk, codes, periods
 from townbrain.core.models import OrgUnit
 from townbrain.core.scope import ALL, scope_prefixes
 from townbrain.programmes.models import Enrolment, Programme
@@ -240,8 +240,10 @@ def created(projects) -> int:
     """New projects (saved, no reports or plan curve yet) add their contributions: one move for all."""
     dims = enrolments_of({(p.town_id, p.programme_id) for p in projects})
     cells: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    memo: dict = {}  # many new projects share their dates and status: their schedule steps are worked out once
     for project in projects:
-        for key, (n, cents) in contribution(project, [], dims[(project.town_id, project.programme_id)], []).items():
+        for key, (n, cents) in contribution(project, [], dims[(project.town_id, project.programme_id)], [],
+                                            memo).items():
             cell = cells[key]
             cell[0] += n
             cell[1] += cents
@@ -260,13 +262,11 @@ def enrolments_of(pairs) -> dict[tuple, tuple[int, int]]:
                            " (SELECT k FROM unnest(%s::bigint[]) AS k ORDER BY k) AS keys",
                            [sorted(_town_key(t, p) for t, p in pairs)])
     out = {pair: (0, 0) for pair in pairs}
-    for start in range(0, len(pairs), 2000):
-        chunk = pairs[start:start + 2000]
-        rows = (Enrolment.objects.filter(town_id__in={t for t, _p in chunk}, programme_id__in={p for _t, p in chunk})
-                .values_list("town_id", "programme_id", "role_id", "batch_id"))
-        for town, programme, role, batch in rows:
-            if (town, programme) in out:
-                out[(town, programme)] = (role or 0, batch or 0)
+    rows = bulk.where_in(Enrolment.objects.filter(programme_id__in={p for _t, p in pairs})
+                         .values_list("town_id", "programme_id", "role_id", "batch_id"), "town_id", [t for t, _p in pairs])
+    for town, programme, role, batch in rows:
+        if (town, programme) in out:
+            out[(town, programme)] = (role or 0, batch or 0)
     return out
 
 
@@ -325,11 +325,13 @@ def project_reports(project_id) -> list[tuple]:
                 .values_list("period", "cumulative_investment", "progress_percent"))
 
 
-def contribution(project, reports=None, dims=None, curve=None) -> dict[tuple, list[int]]:
+def contribution(project, reports=None, dims=None, curve=None, memo=None) -> dict[tuple, list[int]]:
     """What `project` adds to its town's cells: {(town, programme, category, role, batch, kind, month): [n, cents]}.
 
     `reports` are its (period, cumulative, progress) oldest first and `dims` its town's
-    (role, batch) in the programme; both are read from the database when not given.
+    (role, batch) in the programme; both are read from the database when not given. `memo` (a
+    dict kept by a caller adding up many projects) holds the schedule steps of projects without
+    reports or plan curve, which depend only on SCHEDULE_FIELDS.
     """
     if project is None or project.status == Status.CANCELLED:
         return {}
@@ -348,20 +350,39 @@ def contribution(project, reports=None, dims=None, curve=None) -> dict[tuple, li
         cell[1] += cents
 
     add(PLAN, "", 1, _cents(project.annual_plan))
-    planned, actual = project.planned_start, project.actual_start
-    if planned:
-        add(PLANNED, _month(planned), 1)
-        if actual and _month(actual) <= f"{planned.year:04d}12":
-            add(STARTED, max(_month(planned), _month(actual)), 1)
+    if memo is not None and not reports and not curve:
+        shape = tuple(getattr(project, name) for name in SCHEDULE_FIELDS)
+        if shape not in memo:
+            # Worked out on the shape alone: reading any other field of the project would fail here.
+            memo[shape] = _schedule_steps(SimpleNamespace(**dict(zip(SCHEDULE_FIELDS, shape, strict=True))), [], [])
+        steps = memo[shape]
+    else:
+        steps = _schedule_steps(project, reports, curve)
+    for kind, month, n in steps:
+        add(kind, month, n)
     previous = 0
     for period, cumulative, _progress in reports:
         cents = _cents(cumulative)
         if cents != previous:
             add(DONE, period, 0, cents - previous)
         previous = cents
-    for month, step in lag_events(project, reports, curve):
-        add(LAG, month, step)
     return {k: v for k, v in cells.items() if v != [0, 0]}
+
+
+# What the schedule steps of a project (planned, started, lag) read of it besides reports and curve.
+SCHEDULE_FIELDS = ("status", "planned_start", "actual_start", "planned_completion")
+
+
+def _schedule_steps(project, reports, curve) -> list[tuple[str, str, int]]:
+    """[(kind, month, n)]: the project's planned-start and started months and its lag events."""
+    steps = []
+    planned, actual = project.planned_start, project.actual_start
+    if planned:
+        steps.append((PLANNED, _month(planned), 1))
+        if actual and _month(actual) <= f"{planned.year:04d}12":
+            steps.append((STARTED, max(_month(planned), _month(actual)), 1))
+    steps.extend((LAG, month, step) for month, step in lag_events(project, reports, curve))
+    return steps
 
 
 def lag_events(project, reports, curve=None) -> list[tuple[str, int]]:
@@ -407,14 +428,24 @@ def apply(before: dict, after: dict) -> int:
             c = change[key]
             c[0] += sign * n
             c[1] += sign * cents
-    delta: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])  # then every ancestor and slice
-    for (town, programme, category, role, batch, kind, month), (n, cents) in change.items():
-        if not n and not cents:
-            continue
-        for length in CELL_LEVELS:
+    # Then every ancestor and slice. Each level's detail is added up from the level below (a
+    # county from its towns, a city from its counties), so a change of many towns costs about
+    # one pass over its cells, not one per ancestor and slice.
+    detail = {(town, programme, category, role, batch, month, kind): value
+              for (town, programme, category, role, batch, kind, month), value in change.items() if value != [0, 0]}
+    delta: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for length in reversed(CELL_LEVELS):  # town, county, city, province
+        if length != CELL_LEVELS[-1]:
+            upper: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+            for (org, *rest), (n, cents) in detail.items():
+                u = upper[(org[:length], *rest)]
+                u[0] += n
+                u[1] += cents
+            detail = upper
+        for (org, programme, category, role, batch, month, kind), (n, cents) in detail.items():
             for keep_c, keep_r, keep_b in LEVEL_SLICES[length]:
-                d = delta[(programme, town[:length], category if keep_c else ALL_IDS,
-                           role if keep_r else ALL_IDS, batch if keep_b else ALL_IDS, month, kind)]
+                d = delta[(programme, org, category if keep_c else ALL_IDS, role if keep_r else ALL_IDS,
+                           batch if keep_b else ALL_IDS, month, kind)]
                 d[0] += n
                 d[1] += cents
     rows = sorted((key, value) for key, value in delta.items() if value != [0, 0])
