@@ -1,10 +1,12 @@
 """Writing audit rows. Called only from service functions, inside their transaction."""
 
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import models
 
+from . import bulk
 from .context import current_origin
 from .models import AuditEntry
 
@@ -18,6 +20,8 @@ CHANGED = "(changed)"
 
 def _plain(value):
     """JSON-safe form of a field value, stable across backends (so diffs compare equal)."""
+    if value is None or value.__class__ in (str, int, bool):
+        return value
     if isinstance(value, Decimal):
         # 40.00 -> "40", 2.50 -> "2.50": normalize() alone would write 40 as "4E+1"
         return format(value.normalize(), "f") if value == value.to_integral() else str(value)
@@ -32,14 +36,14 @@ def snapshot(obj, fields=None) -> dict:
     """Field values of `obj` as plain JSON (concrete fields, foreign keys by id)."""
     if obj is None:
         return {}
-    result = {}
-    for field in obj._meta.concrete_fields:
-        if fields is not None and field.name not in fields:
-            continue
-        if field.name in ("created", "updated", *SECRET_FIELDS):
-            continue
-        result[field.name] = _plain(getattr(obj, field.attname))
-    return result
+    return {name: _plain(getattr(obj, attname)) for name, attname in
+            _snapshot_fields(obj.__class__, None if fields is None else tuple(fields))}
+
+
+@functools.cache
+def _snapshot_fields(model, fields) -> tuple[tuple[str, str], ...]:
+    return tuple((f.name, f.attname) for f in model._meta.concrete_fields
+                 if (fields is None or f.name in fields) and f.name not in ("created", "updated", *SECRET_FIELDS))
 
 
 def diff(before: dict, after: dict) -> dict:
@@ -52,18 +56,18 @@ def entry(actor, action: str, obj, before: dict | None, after: dict | None, *, o
           object_type: str | None = None, object_id: str | None = None) -> AuditEntry:
     """The audit row for `action` on `obj` with the changed fields, not yet saved (see record_many)."""
     where = current_origin()
-    return AuditEntry(
-        actor=actor if getattr(actor, "pk", None) else None,
-        actor_name=getattr(actor, "username", "") or "system",
-        action=action,
-        object_type=object_type or obj._meta.model_name,
-        object_id=str(object_id if object_id is not None else obj.pk),
-        object_repr=str(obj)[:200],
-        org_code=org_code,
-        changes=diff(before or {}, after or {}),
-        source=where["source"],
-        request_id=where["request_id"],
-    )
+    return bulk.instance(AuditEntry, {
+        "actor": actor if getattr(actor, "pk", None) else None,
+        "actor_name": getattr(actor, "username", "") or "system",
+        "action": action,
+        "object_type": object_type or obj._meta.model_name,
+        "object_id": str(object_id if object_id is not None else obj.pk),
+        "object_repr": str(obj)[:200],
+        "org_code": org_code,
+        "changes": diff(before or {}, after or {}),
+        "source": where["source"],
+        "request_id": where["request_id"],
+    })
 
 
 def record(actor, action: str, obj, before: dict | None, after: dict | None, *, org_code: str = "",
@@ -76,9 +80,7 @@ def record(actor, action: str, obj, before: dict | None, after: dict | None, *, 
 
 def record_many(rows: list[AuditEntry]) -> None:
     """Write the rows built by entry() at once (a service that changes many objects in one go)."""
-    from .bulk import insert
-
-    insert(AuditEntry, rows)
+    bulk.insert(AuditEntry, rows)
 
 
 def snapshot_value(value):

@@ -12,14 +12,14 @@ same file imported twice therefore changes nothing the second time.
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from townbrain.core import audit
+from townbrain.core import audit, bulk
 from townbrain.core.models import Level, OrgUnit
 from townbrain.core.scope import allows
 from townbrain.experts import services
 from townbrain.experts.models import ACTIVITY_HEADERS, ACTIVITY_TYPE_CHINESE, ActivityType, ExpertActivity
 
 from . import normalize as n
-from .kind import Column, Kind, RowError, chunks
+from .kind import Column, Kind, RowError
 
 # Words offices use for the four types, besides the standard ones (现场指导, 评审, 培训, 其他).
 TYPE_SYNONYMS = {
@@ -69,11 +69,11 @@ class ExpertActivitiesKind(Kind):
         codes = sorted({r.get("town") for r in records if r.get("town")})
         dates = [r["date"] for r in records if r.get("date")]
         self.towns, self.existing = {}, {}
-        for chunk in chunks(codes):
-            self.towns.update({u.code: u for u in OrgUnit.objects.filter(code__in=chunk)})
-            if dates:
-                for a in ExpertActivity.objects.filter(town_id__in=chunk, date__gte=min(dates), date__lte=max(dates)):
-                    self.existing[(a.town_id, a.date, a.activity_type, a.expert_names)] = a
+        self.towns = {u.code: u for u in bulk.where_in(OrgUnit.objects.all(), "code", codes)}
+        if dates:
+            within = ExpertActivity.objects.filter(date__gte=min(dates), date__lte=max(dates))
+            for a in bulk.where_in(within, "town_id", codes):
+                self.existing[(a.town_id, a.date, a.activity_type, a.expert_names)] = a
 
     def build(self, actor, v: dict) -> dict:
         town = self.towns.get(v.get("town"))

@@ -47,8 +47,11 @@ class Kind:
     def column(self, key) -> Column:
         return next(c for c in self.columns if c.key == key)
 
-    # Subclasses implement: prepare(actor, rows) for look-ups, build(actor, values, row_no),
+    # Subclasses implement: prepare(actor, rows) for look-ups, build(actor, values),
     # apply(actor, target) -> (action, obj, before), undo(actor, change)
+
+    def check(self, actor, targets: list) -> None:
+        """Check the built rows together before they are applied (a kind whose rules run faster in bulk)."""
 
     def writes_now(self, target) -> bool:
         """Whether apply() writes this row at once (the pipeline then wraps it in a savepoint)."""
@@ -60,13 +63,6 @@ class Kind:
     def writing(self):
         """A context around the whole transaction of an import (e.g. the roll-up locks of a bulk writer)."""
         return nullcontext()
-
-
-def chunks(values, size=5000):
-    """Look-ups of many codes in pieces (a database takes a limited number of parameters per query)."""
-    values = list(values)
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
 
 
 def restore(model, before: dict) -> dict:

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from townbrain.core import audit
+from townbrain.core import audit, bulk
 from townbrain.core.models import OrgUnit
 from townbrain.programmes.models import Category, Programme
 from townbrain.projects import rollups
@@ -16,7 +16,7 @@ from townbrain.projects.models import ProgressReport, Project, Status
 
 from . import normalize as n
 from .expert_kind import EXPERT_ACTIVITIES
-from .kind import Column, Kind, RowError, chunks, restore
+from .kind import Column, Kind, RowError, restore
 
 __all__ = ["KINDS", "PLANNED_KINDS", "Column", "Kind", "RowError", "EXPERT_ACTIVITIES", "PROJECTS", "PROGRESS",
            "INDICATOR_VALUES", "STATUS_CHINESE"]
@@ -59,15 +59,15 @@ class ProjectsKind(Kind):
     def prepare(self, actor, records):
         self.programmes = {p.code: p for p in Programme.objects.all()} | {p.name: p for p in Programme.objects.all()}
         codes = {r.get("town") for r in records if r.get("town")}
-        self.towns = {u.code: u for chunk in chunks(codes) for u in OrgUnit.objects.filter(code__in=chunk)}
+        self.towns = {u.code: u for u in bulk.where_in(OrgUnit.objects.only("code", "name", "level"), "code", codes)}
         self.categories = {}
         for c in Category.objects.all():
             self.categories[(c.programme_id, c.code)] = c
             self.categories[(c.programme_id, c.name)] = c
         keys = {(r.get("programme"), r.get("code")) for r in records}
         progs = {self.programmes[p].pk for p, _c in keys if p in self.programmes}
-        self.existing = {(p.programme_id, p.code): p for chunk in chunks({c for _p, c in keys})
-                         for p in Project.objects.filter(programme_id__in=progs, code__in=chunk)}
+        self.existing = {(p.programme_id, p.code): p for p in bulk.where_in(
+            Project.objects.filter(programme_id__in=progs), "code", {c for _p, c in keys})}
         self.pending: list[Project] = []
 
     def build(self, actor, v: dict) -> dict:
@@ -105,15 +105,22 @@ class ProjectsKind(Kind):
         return {"existing": existing, "fields": fields, "changed": changed, "replaced": replaced,
                 "key": (programme.pk, v["code"])}
 
+    def check(self, actor, targets):
+        """New projects are checked together (new_projects), applied one by one, written together by finish()."""
+        new = [t for t in targets if t["existing"] is None]
+        for target, result in zip(new, project_services.new_projects(actor, [t["fields"] for t in new]), strict=True):
+            target["new"] = result
+
     def writes_now(self, target) -> bool:
-        return bool(target["changed"])  # new projects are checked here and written together by finish()
+        return bool(target["changed"])
 
     def apply(self, actor, target):
-        existing, fields, changed = target["existing"], target["fields"], target["changed"]
+        existing, changed = target["existing"], target["changed"]
         if existing is None:
-            obj = project_services.new_project(actor, **fields)
-            self.pending.append(obj)
-            return "created", obj, None
+            if isinstance(target["new"], Exception):
+                raise target["new"]
+            self.pending.append(target["new"])
+            return "created", target["new"], None
         if not changed:
             return "unchanged", existing, None
         obj = project_services.update_project(actor, existing, **changed)
@@ -144,7 +151,7 @@ class ProgressKind(Kind):
         visible = Project.objects.restrict(actor, "view").select_related("programme")
         codes = {r.get("project") for r in records if r.get("project")}
         self.projects: dict[str, list[Project]] = {}
-        for p in (p for chunk in chunks(codes) for p in visible.filter(code__in=chunk)):
+        for p in bulk.where_in(visible, "code", codes):
             self.projects.setdefault(p.code, []).append(p)
         self.programmes = {p.code: p for p in Programme.objects.all()} | {p.name: p for p in Programme.objects.all()}
 
@@ -240,7 +247,7 @@ class IndicatorValuesKind(Kind):
 
         self.elements = {e.code: e for e in DataElement.objects.all()} | {e.name: e for e in DataElement.objects.all()}
         codes = {r.get("org_unit") for r in records if r.get("org_unit")}
-        self.units = {u.code: u for chunk in chunks(codes) for u in OrgUnit.objects.filter(code__in=chunk)}
+        self.units = {u.code: u for u in bulk.where_in(OrgUnit.objects.all(), "code", codes)}
 
     def build(self, actor, v: dict) -> dict:
         from townbrain.indicators.models import DataValue

@@ -30,6 +30,7 @@ from .models import ImportBatch, ImportChange
 from .readers import UnreadableFile, read_grid
 
 HEADER_SEARCH_ROWS = 10
+MEMO_MAX = 100_000  # distinct cells remembered per column while reading
 
 
 class UnknownKind(ValueError):
@@ -106,6 +107,8 @@ def _col_letter(index: int) -> str:
 def parse_rows(grid, kind, header_idx, mapping, header_texts):
     """[(row number, values, errors)] for the non-blank data rows; numbers as the spreadsheet shows them."""
     records = []
+    # A sheet repeats its towns, dates, statuses and amounts: each column reads a distinct cell once.
+    memos = {i: {} for i in mapping}
     for idx in range(header_idx + 1, len(grid.rows)):
         row = grid.rows[idx]
         if all(n.is_blank(cell) for cell in row):
@@ -113,10 +116,19 @@ def parse_rows(grid, kind, header_idx, mapping, header_texts):
         values, errors = {}, []
         for i, col in mapping.items():
             raw = row[i] if i < len(row) else None
-            try:
-                value = col.parse(raw)
-            except n.BadValue as exc:
-                errors.append(_error(idx + 1, header_texts[i], raw, str(exc)))
+            memo = memos[i]
+            key = (raw.__class__, raw)
+            read = memo.get(key)
+            if read is None:
+                try:
+                    read = (True, col.parse(raw))
+                except n.BadValue as exc:
+                    read = (False, str(exc))
+                if len(memo) < MEMO_MAX:
+                    memo[key] = read
+            ok, value = read
+            if not ok:
+                errors.append(_error(idx + 1, header_texts[i], raw, value))
                 continue
             if col.required and value in (None, ""):
                 errors.append(_error(idx + 1, header_texts[i], raw, _("This column is required.")))
@@ -143,6 +155,12 @@ def _messages(exc) -> list[tuple[str | None, str]]:
 def run_import(actor, data: bytes, filename: str, kind_name: str, *, dry_run=False, only_valid=False,
                progress=None) -> dict:
     """Import `data` as `kind_name` for `actor`; returns the summary (see the module docstring)."""
+    with bulk.many_objects():
+        return _run_import(actor, data, filename, kind_name, dry_run=dry_run, only_valid=only_valid,
+                           progress=progress)
+
+
+def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progress) -> dict:
     kind = copy.copy(get_kind(kind_name))  # a kind keeps look-ups and pending rows for one run
     try:
         grid = read_grid(data, filename)
@@ -159,33 +177,41 @@ def run_import(actor, data: bytes, filename: str, kind_name: str, *, dry_run=Fal
     counts: Counter = Counter()
     changes = []
     kind.prepare(actor, [v for _row, v, errs in records if not errs])
-    seen_keys = {}
+
+    def refuse(row_no, values, exc):
+        for field, message in _messages(exc):
+            column = by_key.get(field) or (kind.column(field).header if field in
+                                           {c.key for c in kind.columns} else None)
+            errors.append(_error(row_no, column, values.get(field) if field else None, message))
+
     with transaction.atomic(), kind.writing():
-        for done, (row_no, values, row_errors) in enumerate(records, start=1):
-            if progress and done % 500 == 0:
-                progress(done, len(records))
+        built, seen_keys = [], {}
+        for row_no, values, row_errors in records:
             if row_errors:
                 continue
-            sid = None
             try:
                 target = kind.build(actor, values)
                 key = target.get("key") or (target.get("project") and (target["project"].pk, target["period"]))
                 if key in seen_keys:
                     raise RowError({None: _("Same record as row %(row)s.") % {"row": seen_keys[key]}})
-                seen_keys[key] = row_no
-                # A row that writes now gets a savepoint, so its failure undoes only itself; a row the
-                # kind only checks here (written in bulk by finish()) needs none.
-                if kind.writes_now(target):
-                    sid = transaction.savepoint()
+            except (RowError, ValidationError, PermissionDenied) as exc:
+                refuse(row_no, values, exc)
+                continue
+            seen_keys[key] = row_no
+            built.append((row_no, values, target))
+        kind.check(actor, [target for _row, _v, target in built])
+        for done, (row_no, values, target) in enumerate(built, start=1):
+            if progress and done % 500 == 0:
+                progress(done, len(built))
+            # A row that writes now gets a savepoint, so its failure undoes only itself; a row the
+            # kind only checks here (written in bulk by finish()) needs none.
+            sid = transaction.savepoint() if kind.writes_now(target) else None
+            try:
                 action, obj, before = kind.apply(actor, target)
             except (RowError, ValidationError, PermissionDenied) as exc:
                 if sid is not None:
                     transaction.savepoint_rollback(sid)
-                for field, message in _messages(exc):
-                    column = by_key.get(field) or (kind.column(field).header if field in
-                                                   {c.key for c in kind.columns} else None)
-                    value = values.get(field) if field else None
-                    errors.append(_error(row_no, column, value, message))
+                refuse(row_no, values, exc)
                 continue
             if sid is not None:
                 transaction.savepoint_commit(sid)
@@ -193,7 +219,7 @@ def run_import(actor, data: bytes, filename: str, kind_name: str, *, dry_run=Fal
             if action != "unchanged":
                 changes.append((row_no, action, obj, before))
         if progress:
-            progress(len(records), len(records))
+            progress(len(built), len(built))
         errors.sort(key=lambda e: (e["row"] or 0))
         if dry_run or (errors and not only_valid):
             transaction.set_rollback(True)
@@ -214,8 +240,9 @@ def run_import(actor, data: bytes, filename: str, kind_name: str, *, dry_run=Fal
             file_hash=hashlib.sha256(data).hexdigest(), org_code=_home(actor),
             counts={k: counts.get(k, 0) for k in ("created", "updated", "unchanged")}, errors=errors,
         )
-        bulk.insert(ImportChange, [ImportChange(batch=batch, row=row_no, action=action, object_type=kind.object_type,
-                                                object_id=str(obj.pk), before=before)
+        bulk.insert(ImportChange, [bulk.instance(ImportChange, {"batch": batch, "row": row_no, "action": action,
+                                                                "object_type": kind.object_type,
+                                                                "object_id": str(obj.pk), "before": before})
                                    for row_no, action, obj, before in changes])
         audit.record(actor, "import.apply", batch, {}, {"kind": kind.name, "file": batch.file_name,
                                                         "hash": batch.file_hash, **batch.counts,
@@ -235,7 +262,7 @@ def undo_batch(actor, batch: ImportBatch) -> ImportBatch:
     if batch.state == ImportBatch.State.UNDONE:
         raise ValidationError(_("This import has already been undone."))
     kind = get_kind(batch.kind)
-    with transaction.atomic(), kind.writing():
+    with bulk.many_objects(), transaction.atomic(), kind.writing():
         batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
         for change in batch.changes.order_by("-id"):
             kind.undo(actor, change)

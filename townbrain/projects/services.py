@@ -3,7 +3,7 @@
 from copy import copy
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -57,21 +57,42 @@ def _check_unique_code(project: Project) -> None:
                                % {"code": project.code}})
 
 
-def new_project(actor, *, confirm_annual_over_total: bool = False, **fields) -> Project:
-    """A project checked by every rule (fields, permission, lifecycle), not yet saved: give it to create_projects.
+def new_projects(actor, rows: list[dict], *, confirm_annual_over_total: bool = False) -> list:
+    """Projects checked by every rule (fields, permission, lifecycle), not yet saved: give them to
+    create_projects. One result per row of fields: the project, or the error that refuses it
+    (ValidationError or PermissionDenied).
 
     Related objects passed as saved instances are not looked up again (the database's foreign
-    keys still hold at insert), so validating many rows costs no query per row.
+    keys still hold at insert); each field is checked once per distinct value and the permission
+    once per town, so checking many rows costs no query and little work per row.
     """
-    refuse_unknown(fields, PROJECT_FIELDS)
-    project = Project(**fields)
-    require(actor, "add", project.town_id or "")
-    loaded = [name for name in ("town", "programme", "category")
-              if getattr(fields.get(name), "pk", None) is not None and not fields[name]._state.adding]
-    project.full_clean(exclude=loaded, validate_unique=False, validate_constraints=False)
-    validate_project(project, confirm_annual_over_total)
-    project._validated_for = actor
-    return project
+    results, allowed, memo = [], {}, {}
+    for fields in rows:
+        try:
+            refuse_unknown(fields, PROJECT_FIELDS)
+            project = bulk.instance(Project, fields)
+            town = project.town_id or ""
+            if not allowed.get(town):
+                require(actor, "add", town)
+                allowed[town] = True
+            loaded = [name for name in ("town", "programme", "category")
+                      if getattr(fields.get(name), "pk", None) is not None and not fields[name]._state.adding]
+            bulk.clean_fields(project, exclude=loaded, memo=memo)
+            validate_project(project, confirm_annual_over_total)
+        except (ValidationError, PermissionDenied) as exc:
+            results.append(exc)
+            continue
+        project._validated_for = actor
+        results.append(project)
+    return results
+
+
+def new_project(actor, *, confirm_annual_over_total: bool = False, **fields) -> Project:
+    """One project checked like new_projects(); raises what refuses it."""
+    (result,) = new_projects(actor, [fields], confirm_annual_over_total=confirm_annual_over_total)
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 def create_project(actor, *, confirm_annual_over_total: bool = False, **fields) -> Project:
@@ -99,15 +120,12 @@ def _check_unique_codes(projects: list[Project]) -> None:
         if (p.programme_id, p.code) in seen:
             raise ValidationError({"code": _("Project code %(code)s appears twice.") % {"code": p.code}})
         seen[(p.programme_id, p.code)] = p
-    for start in range(0, len(projects), 1000):
-        chunk = projects[start:start + 1000]
-        clash = (Project.objects.filter(programme_id__in={p.programme_id for p in chunk},
-                                        code__in={p.code for p in chunk})
-                 .values_list("programme_id", "code"))
-        for key in clash:
-            if key in seen:
-                raise ValidationError({"code": _("Project code %(code)s already exists in this programme.")
-                                       % {"code": key[1]}})
+    clash = bulk.where_in(Project.objects.filter(programme_id__in={p.programme_id for p in projects})
+                          .values_list("programme_id", "code"), "code", [p.code for p in projects])
+    for key in clash:
+        if key in seen:
+            raise ValidationError({"code": _("Project code %(code)s already exists in this programme.")
+                                   % {"code": key[1]}})
 
 
 def update_project(actor, project: Project, *, confirm_annual_over_total: bool = False, **fields) -> Project:

@@ -99,6 +99,43 @@ def test_new_project_checks_every_rule_and_the_actor(tree, users):
     assert services.create_projects(users["guali"], [checked])[0].pk
 
 
+@pytest.mark.django_db
+def test_new_projects_answers_each_row_without_a_query_per_row(tree, users, django_assert_max_num_queries):
+    rng = random.Random(3)
+    good = [_fields(tree, rng, i) | {"town": tree["330109113"]} for i in range(60)]
+    rows = [*good,
+            good[0] | {"code": "X" * 41},  # a field check
+            good[1] | {"annual_plan": Decimal(5000), "total_investment": Decimal(10)},  # a lifecycle rule
+            good[2] | {"town": tree["330182107"]},  # outside 瓜沥镇's office
+            good[3] | {"budget": 5}]  # not a project field
+    with django_assert_max_num_queries(5):  # the permission's look-ups, not one per row
+        results = services.new_projects(users["guali"], rows)
+    assert all(isinstance(r, Project) and r.pk is None for r in results[:60])
+    assert "code" in results[60].message_dict
+    assert "annual_plan" in results[61].message_dict
+    assert isinstance(results[62], PermissionDenied)
+    assert "budget" in results[63].message_dict
+    made = services.create_projects(users["guali"], results[:60])
+    assert Project.objects.filter(pk__in=[p.pk for p in made]).count() == 60
+
+
+def test_a_memo_does_not_change_a_contribution():
+    from types import SimpleNamespace
+
+    rng = random.Random(11)
+    memo = {}
+    for i in range(300):  # few shapes, many projects: most answers come from the memo
+        planned = date(2020, 1, 1) + timedelta(days=rng.randrange(4) * 40)
+        project = SimpleNamespace(
+            pk=None, town_id=rng.choice(TOWNS), programme_id=1, category_id=rng.choice([None, 3]),
+            annual_plan=Decimal(rng.randrange(50)), status=rng.choice(["planned", "started", "completed", "cancelled"]),
+            planned_start=rng.choice([None, planned]), actual_start=rng.choice([None, planned + timedelta(days=70)]),
+            planned_completion=planned + timedelta(days=rng.choice([90, 400])), actual_completion=None)
+        dims = (rng.randrange(3), 0)
+        assert rollups.contribution(project, [], dims, [], memo) == rollups.contribution(project, [], dims, []), i
+    assert 0 < len(memo) < 100
+
+
 def _advisory_locks_held() -> int:
     from django.db import connection
 

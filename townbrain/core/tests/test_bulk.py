@@ -1,0 +1,107 @@
+"""core.bulk: the helpers that make writing many rows cheap must do exactly what Django does one row at a time."""
+
+import gc
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from townbrain.core import bulk
+from townbrain.core.models import OrgUnit
+from townbrain.core.scope import SYSTEM
+from townbrain.programmes.models import Enrolment, Programme
+from townbrain.programmes.services import enrol_town
+from townbrain.projects.models import Project
+
+
+def _fields(tree, **changes) -> dict:
+    meili = Programme.objects.get(code="meili")
+    return {"code": "HZ-1", "name": "污水管网", "town": tree["330109113"], "programme": meili,
+            "category": meili.categories.first(), "total_investment": Decimal("1200.50"), "annual_plan": Decimal(600),
+            "planned_start": date(2021, 3, 1), "status": "planned"} | changes
+
+
+def _errors(call) -> dict | None:
+    try:
+        call()
+    except ValidationError as exc:
+        return exc.message_dict
+    return None
+
+
+CASES = [
+    {},
+    {"code": "X" * 41},  # longer than the column
+    {"total_investment": Decimal("1.005")},  # three decimal places
+    {"total_investment": Decimal("1.00")},  # equal to 1.000 below but valid: the memo must tell them apart
+    {"total_investment": Decimal("1.000")},
+    {"status": "building"},  # not a choice
+    {"name": ""},  # required
+    {"latitude": Decimal("1234.5")},  # too many digits
+    {"owner_unit": ""},  # blank allowed
+]
+
+
+@pytest.mark.django_db
+def test_clean_fields_with_a_shared_memo_agrees_with_full_clean(tree):
+    memo = {}
+    for _round in range(2):  # the second round answers from the memo
+        for changes in CASES:
+            fields = _fields(tree, **changes)
+            expected = _errors(lambda f=fields: Project(**f).full_clean(
+                exclude=["town", "programme", "category"], validate_unique=False, validate_constraints=False))
+            obj = bulk.instance(Project, fields)
+            got = _errors(lambda o=obj: bulk.clean_fields(o, exclude=["town", "programme", "category"], memo=memo))
+            assert got == expected, changes
+    assert _errors(lambda: bulk.clean_fields(bulk.instance(Project, _fields(tree, status="x")), memo=memo))["status"]
+
+
+@pytest.mark.django_db
+def test_instance_is_the_object_keyword_arguments_make(tree, django_assert_num_queries):
+    fields = _fields(tree)
+    made, expected = bulk.instance(Project, fields), Project(**fields)
+    for f in Project._meta.concrete_fields:
+        assert getattr(made, f.attname) == getattr(expected, f.attname), f.name
+    assert made._state.adding
+    with django_assert_num_queries(0):  # related objects stay in the cache, as assigning them leaves them
+        assert (made.town, made.programme, made.category) == (fields["town"], fields["programme"], fields["category"])
+    assert bulk.instance(Project, {"code": "A"}).total_investment == Project().total_investment  # defaults
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("chunk", [bulk.IN_CHUNK, 3])
+def test_where_in_finds_what_in_finds(tree, chunk, monkeypatch):
+    monkeypatch.setattr(bulk, "IN_CHUNK", chunk)  # SQLite asks in pieces; PostgreSQL sends one array either way
+    codes = [code for code in tree if len(code) == 9] + ["999999999", "330109113"]
+    found = {u.code for u in bulk.where_in(OrgUnit.objects.all(), "code", codes)}
+    assert found == set(OrgUnit.objects.filter(code__in=codes).values_list("code", flat=True)) and len(found) >= 4
+    assert list(bulk.where_in(OrgUnit.objects.all(), "code", [])) == []
+    meili = Programme.objects.get(code="meili")
+    enrol_town(SYSTEM, tree["330109113"], meili, year_joined=2020)
+    # an integer column, narrowed further by the queryset's own filter
+    rows = list(bulk.where_in(Enrolment.objects.filter(town_id="330109113").values_list("town_id", flat=True),
+                              "programme_id", [meili.pk, meili.pk + 1000]))
+    assert rows == ["330109113"]
+
+
+@pytest.mark.django_db
+def test_where_in_sends_one_array_on_postgresql(tree, django_assert_num_queries):
+    codes = [f"{i:09d}" for i in range(12_000)]
+    queries = 1 if connection.vendor == "postgresql" else 3
+    with django_assert_num_queries(queries):
+        assert list(bulk.where_in(OrgUnit.objects.all(), "code", codes)) == []
+
+
+def test_many_objects_pauses_the_collector_and_puts_it_back():
+    assert gc.isenabled()
+    with bulk.many_objects():
+        assert not gc.isenabled()
+        with bulk.many_objects():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner block does not switch it on under the outer one
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), bulk.many_objects():
+        raise RuntimeError
+    assert gc.isenabled()
