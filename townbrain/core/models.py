@@ -128,7 +128,7 @@ class AuditEntry(models.Model):
         related_name="+",
     )
     actor_name = models.CharField(_("actor"), max_length=150)
-    action = models.CharField(_("action"), max_length=64, db_index=True)
+    action = models.CharField(_("action"), max_length=64)  # indexed in Meta: a plain index, no LIKE twin
     object_type = models.CharField(_("object type"), max_length=40)
     object_id = models.CharField(_("object id"), max_length=64)
     object_repr = models.CharField(_("object"), max_length=200)
@@ -145,6 +145,7 @@ class AuditEntry(models.Model):
         verbose_name_plural = _("audit log")
         indexes = [
             models.Index(fields=["object_type", "object_id", "-time"], name="core_audit_object"),
+            models.Index(fields=["action"], name="core_audit_action"),
             models.Index(fields=["org_code"], name="core_audit_org_prefix", opclasses=["text_pattern_ops"]),
         ]
 
