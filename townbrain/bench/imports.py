@@ -3,7 +3,15 @@
 Issue 5 asks for 100,000 rows at >= 20,000 rows/s with peak memory < 1 GB. The import goes
 through the pipeline (read, header mapping, validation, service functions with their audit rows
 and roll-up upkeep, one transaction, import batch). COPY of the same rows into projects_project
-(rolled back) is the floor the ratio is taken against. Runs in its own database.
+(rolled back) is the floor the ratio is taken against.
+
+A second floor is what the database alone spends on the rows such an import must write: the
+projects, an audit row each, an import change each and the roll-up cells, with every foreign key
+checked (SET CONSTRAINTS ALL IMMEDIATE), copied by SQL from what the import wrote and rolled
+back. No implementation of the import on this server can be faster than that.
+
+Runs in its own database, emptied of projects, cells, audit rows and imports first, so the cells
+after the import are exactly what it added.
 """
 
 import io
@@ -64,6 +72,49 @@ def _copy_seconds(n, towns, prefix, programme_id, category_id) -> float:
     return elapsed
 
 
+def _database_seconds(prefix, batch_id) -> float:
+    """The database's own share: the import's rows written again by SQL, foreign keys checked, rolled back."""
+    from django.db import connection, transaction
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TEMPORARY TABLE bench_cells ON COMMIT DROP AS SELECT * FROM projects_rollupcell")
+            cursor.execute("DELETE FROM projects_rollupcell")
+            project = _columns(cursor, "projects_project")
+            columns, renamed = ", ".join(project), ", ".join("code || 'D'" if c == "code" else c for c in project)
+            audit_columns = ", ".join(_columns(cursor, "core_auditentry"))
+            change_columns = ", ".join(_columns(cursor, "exchange_importchange"))
+            cell_columns = ", ".join(_columns(cursor, "projects_rollupcell"))
+            start = time.perf_counter()
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(f"INSERT INTO projects_project ({columns}) SELECT {renamed} FROM projects_project"
+                           f" WHERE code LIKE %s", [f"{prefix}-%"])
+            cursor.execute(f"INSERT INTO core_auditentry ({audit_columns}) SELECT {audit_columns} FROM core_auditentry"
+                           f" WHERE action = 'project.create'")
+            cursor.execute(f"INSERT INTO exchange_importchange ({change_columns}) SELECT {change_columns}"
+                           f" FROM exchange_importchange WHERE batch_id = %s", [batch_id])
+            cursor.execute(f"INSERT INTO projects_rollupcell ({cell_columns}) SELECT {cell_columns} FROM bench_cells"
+                           f" ORDER BY programme_id, org, category, role, batch, month, kind")
+            elapsed = time.perf_counter() - start
+        transaction.set_rollback(True)
+    return elapsed
+
+
+def _columns(cursor, table) -> list[str]:
+    """The table's columns but its id (the copies take new ids from the sequence)."""
+    cursor.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
+                   [table])
+    return [c for (c,) in cursor.fetchall() if c != "id"]
+
+
+def _empty() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE projects_rollupcell, exchange_importchange, exchange_importbatch, core_auditentry,"
+                       " projects_project CASCADE")
+
+
 def run(rows: int = 100_000, database: str = "townbrain_bench_import", echo=print) -> dict:
     from django.core.management import call_command
 
@@ -78,6 +129,7 @@ def run(rows: int = 100_000, database: str = "townbrain_bench_import", echo=prin
     if not OrgUnit.objects.filter(level="town").exists():
         echo("loading the national division list")
         load_divisions(SYSTEM)
+    _empty()
     towns = list(OrgUnit.objects.filter(level="town").values_list("code", flat=True)[:40_000])
     prefix = f"B{int(time.time())}"
     echo(f"writing a {rows:,}-row xlsx")
@@ -92,6 +144,7 @@ def run(rows: int = 100_000, database: str = "townbrain_bench_import", echo=prin
         raise BenchError(_("The benchmark import did not create every row: %(summary)s") % {"summary": summary})
     meili = Programme.objects.get(code="meili")
     copy_s = _copy_seconds(rows, towns, prefix, meili.pk, meili.categories.get(code="gongneng").pk)
+    database_s = _database_seconds(prefix, summary["id"])
     rate = rows / seconds
     rows_out = [
         ("rows", f"{rows:,} (xlsx, {len(data) / 1024 / 1024:.1f} MB)"),
@@ -99,6 +152,8 @@ def run(rows: int = 100_000, database: str = "townbrain_bench_import", echo=prin
         ("import rate (rows/s)", f"{rate:,.0f} (target >= {TARGET_ROWS_PER_S:,})"),
         ("raw COPY of the same rows (s)", f"{copy_s:.2f}"),
         ("import / COPY time ratio", f"{seconds / copy_s:.0f}x"),
+        ("the database's own writes for these rows (s): projects, audit rows, import changes, roll-up cells, "
+         "foreign keys checked", f"{database_s:.2f} (at most {rows / database_s:,.0f} rows/s on this server)"),
         ("peak RSS of the process (MB)", f"{rss_peak / 1024:.0f} (before the import: {rss_before / 1024:.0f})"),
     ]
     verdict = "meets" if rate >= TARGET_ROWS_PER_S else "MISSES"
