@@ -10,19 +10,22 @@ table's sequence in one query. Elsewhere (SQLite) Django's bulk_create does the 
 Callers are inside their own transaction: this writes, it does not commit.
 """
 
+import functools
 import gc
 from contextlib import contextmanager
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import F, Lookup
+from django.db.models import F, Lookup, signals
+from django.db.models.base import ModelState
 from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 
 BATCH = 1000
 IN_CHUNK = 5000  # values per IN (...) where there are no arrays (SQLite takes a limited number of parameters)
 PLAIN_VALUE, TIME_VALUE, PREPARED_VALUE = range(3)
+_UNCHECKED = (None, None)
 PLAIN = {"AutoField", "BigAutoField", "CharField", "TextField", "IntegerField", "BigIntegerField",
          "PositiveIntegerField", "PositiveSmallIntegerField", "SmallIntegerField", "BooleanField", "DateField",
          "DecimalField", "ForeignKey", "SlugField"}
@@ -73,28 +76,40 @@ def insert(model, objects: list) -> list:
 
 
 def instance(model, fields: dict):
-    """model(**fields), built from positional values as Django builds rows read from the database
-    (about three times faster than keyword arguments). Related objects given as instances are
-    kept in the new object's cache, as assigning them would."""
-    values, related = [], []
-    for f in model._meta.concrete_fields:
+    """model(**fields) for a bulk writer: the values set as Model.__init__ sets positional ones (as
+    for rows read from the database, and as unpickling does without __init__ at all), several
+    times faster than keyword arguments. Related objects given as instances are kept in the new
+    object's cache, as assigning them would. A model with pre_init/post_init receivers is built
+    through its __init__, so they still run."""
+    values, related = {}, []
+    for f, target in _instance_plan(model):
         if f.name not in fields:
-            values.append(f.get_default())
+            values[f.attname] = f.get_default()
             continue
         value = fields[f.name]
-        if f.is_relation and value is not None:
+        if target and value is not None:
             related.append((f, value))
-            value = getattr(value, f.target_field.attname)
-        values.append(value)
-    obj = model(*values)
+            value = getattr(value, target)
+        values[f.attname] = value
+    if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
+        obj = model(**values)
+    else:
+        obj = model.__new__(model)
+        obj._state = ModelState()
+        obj.__dict__.update(values)
     for f, value in related:
         f.set_cached_value(obj, value)
     return obj
 
 
+@functools.cache
+def _instance_plan(model) -> tuple:
+    return tuple((f, f.target_field.attname if f.is_relation else None) for f in model._meta.concrete_fields)
+
+
 def clean_fields(obj, exclude=(), memo: dict | None = None) -> None:
-    """obj.clean_fields(exclude) + obj.clean(), with each field's clean() of a value remembered in
-    `memo` (one dict for all the rows of a batch). Mirrors Django's Model.clean_fields()."""
+    """obj.clean_fields(exclude) + obj.clean(), with each field's verdict on a value remembered in
+    `memo` (one dict for the rows of one model in a batch). Mirrors Django's Model.clean_fields()."""
     if memo is None:
         memo = {}
     errors = {}
@@ -102,8 +117,6 @@ def clean_fields(obj, exclude=(), memo: dict | None = None) -> None:
         if f.name in exclude or f.generated:
             continue
         raw = getattr(obj, f.attname)
-        if (f.blank and raw in f.empty_values) or isinstance(raw, DatabaseDefault):
-            continue
         # A Decimal's exponent matters to its checks (1.000 has three decimal places, 1 none).
         key = (f.attname, raw.__class__, raw.as_tuple() if isinstance(raw, Decimal) else raw)
         try:
@@ -111,12 +124,17 @@ def clean_fields(obj, exclude=(), memo: dict | None = None) -> None:
         except TypeError:  # an unhashable value (JSON): checked every time
             key, done = None, None
         if done is None:
-            try:
-                done = (True, f.clean(raw, obj))
-            except ValidationError as e:
-                done = (False, e.error_list)
+            if (f.blank and raw in f.empty_values) or isinstance(raw, DatabaseDefault):
+                done = _UNCHECKED  # as Django: a blank value of a field that may be blank is not checked
+            else:
+                try:
+                    done = (True, f.clean(raw, obj))
+                except ValidationError as e:
+                    done = (False, e.error_list)
             if key is not None:
                 memo[key] = done
+        if done is _UNCHECKED:
+            continue
         ok, value = done
         if ok:
             setattr(obj, f.attname, value)

@@ -60,6 +60,11 @@ class Kind:
     def finish(self, actor) -> None:
         """Write what apply() only checked and queued (called once, when the import is applied)."""
 
+    def undo_many(self, actor, changes: list) -> None:
+        """Put back a batch's changes, newest first (a kind that can undo many rows at once overrides it)."""
+        for change in changes:
+            self.undo(actor, change)
+
     def writing(self):
         """A context around the whole transaction of an import (e.g. the roll-up locks of a bulk writer)."""
         return nullcontext()

@@ -133,6 +133,14 @@ class ProjectsKind(Kind):
     def writing(self):
         return rollups.bulk_writes()
 
+    def undo_many(self, actor, changes):
+        """Updated projects get their values back one by one; created ones are deleted together."""
+        created = {int(c.object_id) for c in changes if c.action == "created"}
+        for change in changes:
+            if change.action != "created":
+                self.undo(actor, change)
+        project_services.delete_projects(actor, list(bulk.where_in(Project.objects.all(), "pk", created)))
+
     def undo(self, actor, change):
         obj = Project.objects.filter(pk=change.object_id).first()
         if obj is None:

@@ -264,8 +264,7 @@ def undo_batch(actor, batch: ImportBatch) -> ImportBatch:
     kind = get_kind(batch.kind)
     with bulk.many_objects(), transaction.atomic(), kind.writing():
         batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
-        for change in batch.changes.order_by("-id"):
-            kind.undo(actor, change)
+        kind.undo_many(actor, list(batch.changes.order_by("-id")))
         batch.state, batch.undone_at = ImportBatch.State.UNDONE, timezone.now()
         batch.save(update_fields=["state", "undone_at"])
         audit.record(actor, "import.undo", batch, {"state": "applied"}, {"state": "undone"}, org_code=batch.org_code)

@@ -238,16 +238,35 @@ def inputs(town_code: str, programme_id, project_id=None) -> tuple[tuple[int, in
 
 def created(projects) -> int:
     """New projects (saved, no reports or plan curve yet) add their contributions: one move for all."""
+    return apply({}, _contributions(projects, {}, {}))
+
+
+def removed(projects) -> int:
+    """Projects about to be deleted take their contributions out: one move for all, their reports
+    and plan curves read in one query each."""
+    ids = [p.pk for p in projects]
+    reports: dict[int, list[tuple]] = defaultdict(list)
+    rows = bulk.where_in(ProgressReport.objects.order_by("project_id", "period")
+                         .values_list("project_id", "period", "cumulative_investment", "progress_percent"),
+                         "project_id", ids)
+    for pid, period, cumulative, progress in rows:
+        reports[pid].append((period, cumulative, progress))
+    return apply(_contributions(projects, reports, curves_for(ids)), {})
+
+
+def _contributions(projects, reports: dict, curves: dict) -> dict[tuple, list[int]]:
+    """The cells many projects add up to, given their reports and curves by project id."""
     dims = enrolments_of({(p.town_id, p.programme_id) for p in projects})
     cells: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    memo: dict = {}  # many new projects share their dates and status: their schedule steps are worked out once
+    memo: dict = {}  # many projects share their dates and status: their schedule steps are worked out once
     for project in projects:
-        for key, (n, cents) in contribution(project, [], dims[(project.town_id, project.programme_id)], [],
-                                            memo).items():
+        for key, (n, cents) in contribution(project, reports.get(project.pk, []),
+                                            dims[(project.town_id, project.programme_id)],
+                                            curves.get(project.pk, []), memo).items():
             cell = cells[key]
             cell[0] += n
             cell[1] += cents
-    return apply({}, cells)
+    return cells
 
 
 def enrolments_of(pairs) -> dict[tuple, tuple[int, int]]:

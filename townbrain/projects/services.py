@@ -151,13 +151,24 @@ def update_project(actor, project: Project, *, confirm_annual_over_total: bool =
 
 
 def delete_project(actor, project: Project) -> None:
-    require(actor, "delete", project.town_id)
+    delete_projects(actor, [project])
+
+
+def delete_projects(actor, projects: list[Project]) -> None:
+    """Delete projects (with their reports and plan curves): one transaction, an audit row each,
+    the roll-up cells moved once for all (undoing an import deletes thousands)."""
+    if not projects:
+        return
+    for town in sorted({p.town_id for p in projects}):
+        require(actor, "delete", town)
     with transaction.atomic():
-        before = _rollups_now(Project.objects.select_for_update().get(pk=project.pk))
-        audit.record(actor, "project.delete", project, audit.snapshot(project, PROJECT_FIELDS), {},
-                     org_code=project.town_id)
-        project.delete()
-        _rollups_after(before, None)
+        ids = [p.pk for p in projects]
+        locked = list(bulk.where_in(Project.objects.select_for_update().order_by("pk"), "pk", ids))
+        rollups.removed(locked)
+        audit.record_many([audit.entry(actor, "project.delete", p, audit.snapshot(p, PROJECT_FIELDS), {},
+                                       org_code=p.town_id) for p in locked])
+        for start in range(0, len(ids), bulk.IN_CHUNK):
+            Project.objects.filter(pk__in=ids[start:start + bulk.IN_CHUNK]).delete()
 
 
 REPORT_FIELDS = ("month_investment", "cumulative_investment", "progress_percent", "status", "problems",
@@ -314,13 +325,10 @@ def _rollups_now(project: Project) -> tuple:
     return rollups.contribution(project, reports, dims), dims, reports
 
 
-def _rollups_after(before: tuple, project: Project | None, saved: ProgressReport | None = None,
+def _rollups_after(before: tuple, project: Project, saved: ProgressReport | None = None,
                    removed: str | None = None) -> None:
-    """Apply the difference between `before` and the project now: deleted (None), or one report saved/removed."""
+    """Apply the difference between `before` and the project now: one report saved or removed (or none)."""
     cells, dims, reports = before
-    if project is None:
-        rollups.apply(cells, {})
-        return
     gone = {saved.period if saved is not None else removed}
     reports = [r for r in reports if r[0] not in gone]
     if saved is not None:

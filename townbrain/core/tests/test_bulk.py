@@ -105,3 +105,22 @@ def test_many_objects_pauses_the_collector_and_puts_it_back():
     with pytest.raises(RuntimeError), bulk.many_objects():
         raise RuntimeError
     assert gc.isenabled()
+
+
+@pytest.mark.django_db
+def test_instance_goes_through_init_when_a_model_has_init_receivers(tree):
+    from django.db.models.signals import post_init
+
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance.code)
+
+    post_init.connect(receiver, sender=Project)
+    try:
+        made = bulk.instance(Project, _fields(tree))
+    finally:
+        post_init.disconnect(receiver, sender=Project)
+    assert seen == ["HZ-1"] and made.town == tree["330109113"]
+    bulk.instance(Project, _fields(tree, code="HZ-2"))
+    assert seen == ["HZ-1"]

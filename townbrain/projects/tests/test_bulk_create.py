@@ -66,6 +66,38 @@ def test_bulk_create_leaves_the_cells_rebuild_makes_and_an_audit_row_each(tree, 
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("chunk", [500, 7])
+def test_bulk_delete_takes_out_reports_and_curves_and_leaves_the_cells_rebuild_makes(tree, users, chunk,
+                                                                                     monkeypatch):
+    monkeypatch.setattr(rollups, "UPSERT_CHUNK", chunk)
+    rng = random.Random(8)
+    made = services.create_projects(SYSTEM, [services.new_project(SYSTEM, **_fields(tree, rng, i))
+                                             for i in range(60)])
+    started = [p for p in made if p.status == "started"]
+    for i, project in enumerate(started[:12]):
+        services.report_progress(SYSTEM, project, "202101", cumulative_investment=Decimal(10 + i),
+                                 progress_percent=Decimal(20), status="started")
+        if i % 2:
+            services.set_monthly_plan(SYSTEM, project, {"202101": 30, "202106": 80})
+    audits = AuditEntry.objects.count()
+    gone = made[::2] + started[:12:3]
+    gone = list({p.pk: p for p in gone}.values())
+    assert {p.town_id for p in gone} - {"330109113"}
+    with pytest.raises(PermissionDenied):  # 瓜沥镇's office may not delete other towns' projects
+        services.delete_projects(users["guali"], gone)
+    services.delete_projects(SYSTEM, gone)
+    assert not Project.objects.filter(pk__in=[p.pk for p in gone]).exists()
+    assert Project.objects.count() == 60 - len(gone)
+    deleted = AuditEntry.objects.filter(action="project.delete")
+    assert deleted.count() == len(gone) and AuditEntry.objects.count() == audits + len(gone)
+    assert deleted.get(object_id=str(gone[0].pk)).changes["code"] == [gone[0].code, None]
+    kept = cells()
+    rollups.rebuild()
+    assert cells() == kept
+    services.delete_projects(SYSTEM, [])  # nothing to do is not an error
+
+
+@pytest.mark.django_db
 def test_bulk_create_refuses_clashing_codes_and_unchecked_projects(tree):
     rng = random.Random(1)
     services.create_project(SYSTEM, **_fields(tree, rng, 1))
