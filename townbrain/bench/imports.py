@@ -121,7 +121,8 @@ def run(rows: int = 100_000, database: str = "townbrain_bench_import", echo=prin
     from townbrain.core.divisions import load_divisions
     from townbrain.core.models import OrgUnit
     from townbrain.core.scope import SYSTEM
-    from townbrain.exchange.pipeline import run_import
+    from townbrain.exchange.models import ImportBatch
+    from townbrain.exchange.pipeline import run_import, undo_batch
     from townbrain.programmes.models import Programme
 
     use_database(database, echo)
@@ -145,6 +146,9 @@ def run(rows: int = 100_000, database: str = "townbrain_bench_import", echo=prin
     meili = Programme.objects.get(code="meili")
     copy_s = _copy_seconds(rows, towns, prefix, meili.pk, meili.categories.get(code="gongneng").pk)
     database_s = _database_seconds(prefix, summary["id"])
+    start = time.perf_counter()
+    undo_batch(SYSTEM, ImportBatch.objects.get(pk=summary["id"]))
+    undo_s = time.perf_counter() - start
     rate = rows / seconds
     rows_out = [
         ("rows", f"{rows:,} (xlsx, {len(data) / 1024 / 1024:.1f} MB)"),
@@ -154,6 +158,7 @@ def run(rows: int = 100_000, database: str = "townbrain_bench_import", echo=prin
         ("import / COPY time ratio", f"{seconds / copy_s:.0f}x"),
         ("the database's own writes for these rows (s): projects, audit rows, import changes, roll-up cells, "
          "foreign keys checked", f"{database_s:.2f} (at most {rows / database_s:,.0f} rows/s on this server)"),
+        ("undo of the import (s)", f"{undo_s:.1f}"),
         ("peak RSS of the process (MB)", f"{rss_peak / 1024:.0f} (before the import: {rss_before / 1024:.0f})"),
     ]
     verdict = "meets" if rate >= TARGET_ROWS_PER_S else "MISSES"

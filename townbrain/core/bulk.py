@@ -12,6 +12,7 @@ Callers are inside their own transaction: this writes, it does not commit.
 
 import functools
 import gc
+import operator
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -24,7 +25,8 @@ from django.utils import timezone
 
 BATCH = 1000
 IN_CHUNK = 5000  # values per IN (...) where there are no arrays (SQLite takes a limited number of parameters)
-PLAIN_VALUE, TIME_VALUE, PREPARED_VALUE = range(3)
+MEMO_MAX = 10_000  # distinct values remembered per field (or column) in a batch
+ROWS_CHUNK = 10_000  # rows built and written together, so a batch's objects need not all be alive at once
 _UNCHECKED = (None, None)
 PLAIN = {"AutoField", "BigAutoField", "CharField", "TextField", "IntegerField", "BigIntegerField",
          "PositiveIntegerField", "PositiveSmallIntegerField", "SmallIntegerField", "BooleanField", "DateField",
@@ -56,19 +58,18 @@ def insert(model, objects: list) -> list:
                 setattr(obj, f.attname, now)
     # COPY takes Python's str, int, Decimal, date and aware datetime as they are; other values
     # (JSON, a naive datetime) are prepared by Django.
-    kinds = [PLAIN_VALUE if f.get_internal_type() in PLAIN else
-             TIME_VALUE if f.get_internal_type() == "DateTimeField" else PREPARED_VALUE for f in fields]
-
-    def value(f, how, obj):
-        v = getattr(obj, f.attname)
-        if how == PLAIN_VALUE or (how == TIME_VALUE and (v is None or v.tzinfo is not None)):
-            return v
-        return f.get_db_prep_save(v, connection)
-
+    read = operator.attrgetter(*(f.attname for f in fields))
+    one = len(fields) == 1  # attrgetter of one name gives the value, not a tuple
+    prepare = [(i, f, f.get_internal_type() == "DateTimeField") for i, f in enumerate(fields)
+               if f.get_internal_type() not in PLAIN]
     with connection.cursor() as cursor:
         with cursor.cursor.copy(f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN") as copy:
             for obj in objects:
-                copy.write_row([value(f, how, obj) for f, how in zip(fields, kinds, strict=True)])
+                row = [read(obj)] if one else list(read(obj))
+                for i, f, is_time in prepare:
+                    if not (is_time and (row[i] is None or row[i].tzinfo is not None)):
+                        row[i] = f.get_db_prep_save(row[i], connection)
+                copy.write_row(row)
     for obj in objects:
         obj._state.adding = False
         obj._state.db = connection.alias
@@ -109,7 +110,8 @@ def _instance_plan(model) -> tuple:
 
 def clean_fields(obj, exclude=(), memo: dict | None = None) -> None:
     """obj.clean_fields(exclude) + obj.clean(), with each field's verdict on a value remembered in
-    `memo` (one dict for the rows of one model in a batch). Mirrors Django's Model.clean_fields()."""
+    `memo` (one dict for the rows of one model in a batch; up to MEMO_MAX values a field, so a
+    column of unique codes does not keep them all). Mirrors Django's Model.clean_fields()."""
     if memo is None:
         memo = {}
     errors = {}
@@ -117,10 +119,13 @@ def clean_fields(obj, exclude=(), memo: dict | None = None) -> None:
         if f.name in exclude or f.generated:
             continue
         raw = getattr(obj, f.attname)
+        seen = memo.get(f.attname)
+        if seen is None:
+            seen = memo[f.attname] = {}
         # A Decimal's exponent matters to its checks (1.000 has three decimal places, 1 none).
-        key = (f.attname, raw.__class__, raw.as_tuple() if isinstance(raw, Decimal) else raw)
+        key = (raw.__class__, raw.as_tuple() if isinstance(raw, Decimal) else raw)
         try:
-            done = memo.get(key)
+            done = seen.get(key)
         except TypeError:  # an unhashable value (JSON): checked every time
             key, done = None, None
         if done is None:
@@ -131,8 +136,8 @@ def clean_fields(obj, exclude=(), memo: dict | None = None) -> None:
                     done = (True, f.clean(raw, obj))
                 except ValidationError as e:
                     done = (False, e.error_list)
-            if key is not None:
-                memo[key] = done
+            if key is not None and len(seen) < MEMO_MAX:
+                seen[key] = done
         if done is _UNCHECKED:
             continue
         ok, value = done

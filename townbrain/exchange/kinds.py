@@ -108,7 +108,8 @@ class ProjectsKind(Kind):
     def check(self, actor, targets):
         """New projects are checked together (new_projects), applied one by one, written together by finish()."""
         new = [t for t in targets if t["existing"] is None]
-        for target, result in zip(new, project_services.new_projects(actor, [t["fields"] for t in new]), strict=True):
+        fields = [t.pop("fields") for t in new]  # the checked project holds them from here on
+        for target, result in zip(new, project_services.new_projects(actor, fields), strict=True):
             target["new"] = result
 
     def writes_now(self, target) -> bool:

@@ -30,7 +30,6 @@ from .models import ImportBatch, ImportChange
 from .readers import UnreadableFile, read_grid
 
 HEADER_SEARCH_ROWS = 10
-MEMO_MAX = 100_000  # distinct cells remembered per column while reading
 
 
 class UnknownKind(ValueError):
@@ -124,7 +123,7 @@ def parse_rows(grid, kind, header_idx, mapping, header_texts):
                     read = (True, col.parse(raw))
                 except n.BadValue as exc:
                     read = (False, str(exc))
-                if len(memo) < MEMO_MAX:
+                if len(memo) < bulk.MEMO_MAX:
                     memo[key] = read
             ok, value = read
             if not ok:
@@ -169,6 +168,7 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
         return _summary("unreadable", kind, filename, errors=[_error(None, None, None, str(exc))])
     warnings = [_("Columns ignored (not in the standard): %(columns)s") % {"columns": "、".join(extra)}] if extra else []
     records = parse_rows(grid, kind, header_idx, mapping, header_texts)
+    del grid  # the cells are read: 100,000 rows of them need not stay alive while the rows are applied
     if not records:
         return _summary("unreadable", kind, filename, errors=[_error(None, None, None, _("The file has no data rows."))],
                         warnings=warnings)
@@ -240,10 +240,11 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
             file_hash=hashlib.sha256(data).hexdigest(), org_code=_home(actor),
             counts={k: counts.get(k, 0) for k in ("created", "updated", "unchanged")}, errors=errors,
         )
-        bulk.insert(ImportChange, [bulk.instance(ImportChange, {"batch": batch, "row": row_no, "action": action,
-                                                                "object_type": kind.object_type,
-                                                                "object_id": str(obj.pk), "before": before})
-                                   for row_no, action, obj, before in changes])
+        for start in range(0, len(changes), bulk.ROWS_CHUNK):
+            bulk.insert(ImportChange, [bulk.instance(ImportChange, {"batch": batch, "row": row_no, "action": action,
+                                                                    "object_type": kind.object_type,
+                                                                    "object_id": str(obj.pk), "before": before})
+                                       for row_no, action, obj, before in changes[start:start + bulk.ROWS_CHUNK]])
         audit.record(actor, "import.apply", batch, {}, {"kind": kind.name, "file": batch.file_name,
                                                         "hash": batch.file_hash, **batch.counts,
                                                         "errors": len(errors)}, org_code=batch.org_code)

@@ -109,9 +109,15 @@ def create_projects(actor, projects: list[Project]) -> list[Project]:
         _check_unique_codes(projects)
         bulk.insert(Project, projects)
         rollups.created(projects)
-        audit.record_many([audit.entry(actor, "project.create", p, {}, audit.snapshot(p, PROJECT_FIELDS),
-                                       org_code=p.town_id) for p in projects])
+        _audit_many(actor, "project.create", projects, lambda p: ({}, audit.snapshot(p, PROJECT_FIELDS)))
     return projects
+
+
+def _audit_many(actor, action: str, projects: list[Project], change) -> None:
+    """An audit row for each project, `change(project)` giving (before, after); written in pieces."""
+    for start in range(0, len(projects), bulk.ROWS_CHUNK):
+        audit.record_many([audit.entry(actor, action, p, *change(p), org_code=p.town_id)
+                           for p in projects[start:start + bulk.ROWS_CHUNK]])
 
 
 def _check_unique_codes(projects: list[Project]) -> None:
@@ -165,8 +171,7 @@ def delete_projects(actor, projects: list[Project]) -> None:
         ids = [p.pk for p in projects]
         locked = list(bulk.where_in(Project.objects.select_for_update().order_by("pk"), "pk", ids))
         rollups.removed(locked)
-        audit.record_many([audit.entry(actor, "project.delete", p, audit.snapshot(p, PROJECT_FIELDS), {},
-                                       org_code=p.town_id) for p in locked])
+        _audit_many(actor, "project.delete", locked, lambda p: (audit.snapshot(p, PROJECT_FIELDS), {}))
         for start in range(0, len(ids), bulk.IN_CHUNK):
             Project.objects.filter(pk__in=ids[start:start + bulk.IN_CHUNK]).delete()
 

@@ -45,7 +45,9 @@ CASES = [
 
 
 @pytest.mark.django_db
-def test_clean_fields_with_a_shared_memo_agrees_with_full_clean(tree):
+@pytest.mark.parametrize("memo_max", [bulk.MEMO_MAX, 2])  # 2: most verdicts are not remembered
+def test_clean_fields_with_a_shared_memo_agrees_with_full_clean(tree, memo_max, monkeypatch):
+    monkeypatch.setattr(bulk, "MEMO_MAX", memo_max)
     memo = {}
     for _round in range(2):  # the second round answers from the memo
         for changes in CASES:
@@ -56,6 +58,7 @@ def test_clean_fields_with_a_shared_memo_agrees_with_full_clean(tree):
             got = _errors(lambda o=obj: bulk.clean_fields(o, exclude=["town", "programme", "category"], memo=memo))
             assert got == expected, changes
     assert _errors(lambda: bulk.clean_fields(bulk.instance(Project, _fields(tree, status="x")), memo=memo))["status"]
+    assert max(len(seen) for seen in memo.values()) <= memo_max
 
 
 @pytest.mark.django_db

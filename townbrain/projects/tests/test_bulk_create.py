@@ -12,6 +12,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
+from townbrain.core import bulk
 from townbrain.core.models import AuditEntry
 from townbrain.core.scope import SYSTEM
 from townbrain.programmes.models import Programme
@@ -43,6 +44,7 @@ def _fields(tree, rng, i) -> dict:
 @pytest.mark.parametrize("chunk", [500, 7])  # 7: many cells at once (on PostgreSQL the COPY path)
 def test_bulk_create_leaves_the_cells_rebuild_makes_and_an_audit_row_each(tree, chunk, monkeypatch):
     monkeypatch.setattr(rollups, "UPSERT_CHUNK", chunk)
+    monkeypatch.setattr(bulk, "ROWS_CHUNK", chunk)  # audit rows written in pieces
     meili = Programme.objects.get(code="meili")
     yangban = meili.roles.first()
     enrol_town(SYSTEM, tree["330109113"], meili, year_joined=2020, role=yangban)
@@ -70,6 +72,7 @@ def test_bulk_create_leaves_the_cells_rebuild_makes_and_an_audit_row_each(tree, 
 def test_bulk_delete_takes_out_reports_and_curves_and_leaves_the_cells_rebuild_makes(tree, users, chunk,
                                                                                      monkeypatch):
     monkeypatch.setattr(rollups, "UPSERT_CHUNK", chunk)
+    monkeypatch.setattr(bulk, "ROWS_CHUNK", chunk)  # audit rows written in pieces
     rng = random.Random(8)
     made = services.create_projects(SYSTEM, [services.new_project(SYSTEM, **_fields(tree, rng, i))
                                              for i in range(60)])
