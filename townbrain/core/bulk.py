@@ -108,6 +108,17 @@ def _instance_plan(model) -> tuple:
     return tuple((f, f.target_field.attname if f.is_relation else None) for f in model._meta.concrete_fields)
 
 
+def memo_key(value):
+    """What remembers a verdict on `value`: its type and value (a Decimal's exponent too: 1.000
+    has three decimal places, 1 none, though they are equal); None for an unhashable value."""
+    key = (value.__class__, value.as_tuple() if isinstance(value, Decimal) else value)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
 def clean_fields(obj, exclude=(), memo: dict | None = None) -> None:
     """obj.clean_fields(exclude) + obj.clean(), with each field's verdict on a value remembered in
     `memo` (one dict for the rows of one model in a batch; up to MEMO_MAX values a field, so a
@@ -122,12 +133,8 @@ def clean_fields(obj, exclude=(), memo: dict | None = None) -> None:
         seen = memo.get(f.attname)
         if seen is None:
             seen = memo[f.attname] = {}
-        # A Decimal's exponent matters to its checks (1.000 has three decimal places, 1 none).
-        key = (raw.__class__, raw.as_tuple() if isinstance(raw, Decimal) else raw)
-        try:
-            done = seen.get(key)
-        except TypeError:  # an unhashable value (JSON): checked every time
-            key, done = None, None
+        key = memo_key(raw)
+        done = seen.get(key) if key is not None else None
         if done is None:
             if (f.blank and raw in f.empty_values) or isinstance(raw, DatabaseDefault):
                 done = _UNCHECKED  # as Django: a blank value of a field that may be blank is not checked

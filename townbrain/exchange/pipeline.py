@@ -116,14 +116,14 @@ def parse_rows(grid, kind, header_idx, mapping, header_texts):
         for i, col in mapping.items():
             raw = row[i] if i < len(row) else None
             memo = memos[i]
-            key = (raw.__class__, raw)
-            read = memo.get(key)
+            key = bulk.memo_key(raw)
+            read = memo.get(key) if key is not None else None
             if read is None:
                 try:
                     read = (True, col.parse(raw))
                 except n.BadValue as exc:
                     read = (False, str(exc))
-                if len(memo) < bulk.MEMO_MAX:
+                if key is not None and len(memo) < bulk.MEMO_MAX:
                     memo[key] = read
             ok, value = read
             if not ok:

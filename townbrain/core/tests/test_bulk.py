@@ -127,3 +127,10 @@ def test_instance_goes_through_init_when_a_model_has_init_receivers(tree):
     assert seen == ["HZ-1"] and made.town == tree["330109113"]
     bulk.instance(Project, _fields(tree, code="HZ-2"))
     assert seen == ["HZ-1"]
+
+
+def test_memo_keys_tell_apart_what_checks_tell_apart():
+    assert bulk.memo_key(Decimal("1.00")) != bulk.memo_key(Decimal("1.000"))
+    assert bulk.memo_key(1) != bulk.memo_key(1.0) != bulk.memo_key(True)
+    assert bulk.memo_key("330109113") == bulk.memo_key("330109113")
+    assert bulk.memo_key(["a"]) is None and bulk.memo_key({"a": 1}) is None

@@ -175,3 +175,16 @@ def test_row_and_size_limits(users, project_rows, settings):
     settings.IMPORT_MAX_BYTES = 100
     summary = run_import(users["guali"], json.dumps([{"项目编号": "x" * 200}]).encode(), "p.json", "projects")
     assert summary["status"] == "unreadable" and "MB" in summary["errors"][0]["message"]
+
+
+def test_cells_read_once_per_value_keep_their_own_answers(users):
+    """Each column remembers what a cell read as: a repeated cell, an unhashable JSON value and a
+    bad cell that repeats all get the answer a first reading gives."""
+    rows = [{"项目编号": f"JS-{i}", "项目名称": "同名项目", "乡镇代码": "330109113", "所属计划": "meili",
+             "总投资(万元)": 100, "年度计划投资(万元)": 50, "状态": "谋划"} for i in range(4)]
+    rows[1]["建设单位"] = ["镇政府", "村委"]  # a list where text belongs: read as its text, no crash
+    rows[2]["总投资(万元)"] = rows[3]["总投资(万元)"] = "一百"  # the same bad cell twice: both rows refused
+    summary = run_import(users["guali"], json.dumps(rows, ensure_ascii=False).encode(), "p.json", "projects",
+                         dry_run=True)
+    assert [(e["row"], e["column"]) for e in summary["errors"]] == [(4, "总投资(万元)"), (5, "总投资(万元)")]
+    assert summary["counts"]["created"] == 2
