@@ -165,11 +165,11 @@ def delete_projects(actor, projects: list[Project]) -> None:
     the roll-up cells moved once for all (undoing an import deletes thousands)."""
     if not projects:
         return
-    for town in sorted({p.town_id for p in projects}):
-        require(actor, "delete", town)
     with transaction.atomic():
         ids = [p.pk for p in projects]
         locked = list(bulk.where_in(Project.objects.select_for_update().order_by("pk"), "pk", ids))
+        for town in sorted({p.town_id for p in locked}):  # where each project is now, read under the lock
+            require(actor, "delete", town)
         rollups.removed(locked)
         _audit_many(actor, "project.delete", locked, lambda p: (audit.snapshot(p, PROJECT_FIELDS), {}))
         for start in range(0, len(ids), bulk.IN_CHUNK):
