@@ -14,6 +14,7 @@ from townbrain.core.services import refuse_unknown
 
 from . import rollups
 from .models import STARTED_STATUSES, ProgressReport, Project, Status
+from .schedule import curves_for
 
 PROJECT_FIELDS = (
     "code", "name", "town", "programme", "category", "owner_unit", "total_investment", "annual_plan",
@@ -199,9 +200,11 @@ def report_progress(actor, project: Project, period, **figures) -> ProgressRepor
         report = ProgressReport.objects.filter(project=project, period=period).first()
         before = audit.snapshot(report, REPORT_FIELDS) if report else {}
         report = report or ProgressReport(project=project, period=period, status=project.status)
+        report.project = project  # the locked row, so naming the report (audit) reads no project again
         for name, value in figures.items():
             setattr(report, name, value)
-        report.full_clean(validate_unique=False, validate_constraints=False)
+        # The project is the row locked above: its foreign key needs no look-up.
+        report.full_clean(exclude=["project"], validate_unique=False, validate_constraints=False)
         _validate_report(project, report)
         after = audit.snapshot(report, REPORT_FIELDS)
         if after == before:
@@ -288,7 +291,7 @@ def set_monthly_plan(actor, project: Project, curve: dict) -> list:
             project.monthly_plan.all().delete()
             MonthlyPlan.objects.bulk_create(rows)
             audit.record(actor, "project.plan", project, {"plan": old}, {"plan": new}, org_code=project.town_id)
-            _rollups_after(cells, project)
+            _rollups_after(cells, project, curve_changed=True)
     return rows
 
 
@@ -325,17 +328,20 @@ def _rollups_updated(original: Project, project: Project) -> None:
 
 
 def _rollups_now(project: Project) -> tuple:
-    """(contribution, enrolment dims, reports) of a project locked and read in this transaction, before it changes."""
+    """(contribution, enrolment dims, reports, plan curve) of a project locked and read in this
+    transaction, before it changes."""
     dims, reports = rollups.inputs(project.town_id, project.programme_id, project.pk)
-    return rollups.contribution(project, reports, dims), dims, reports
+    curve = curves_for([project.pk]).get(project.pk, [])
+    return rollups.contribution(project, reports, dims, curve), dims, reports, curve
 
 
 def _rollups_after(before: tuple, project: Project, saved: ProgressReport | None = None,
-                   removed: str | None = None) -> None:
-    """Apply the difference between `before` and the project now: one report saved or removed (or none)."""
-    cells, dims, reports = before
+                   removed: str | None = None, curve_changed: bool = False) -> None:
+    """Apply the difference between `before` and the project now: one report saved or removed, or
+    its plan curve replaced (read again; otherwise the curve read before still holds)."""
+    cells, dims, reports, curve = before
     gone = {saved.period if saved is not None else removed}
     reports = [r for r in reports if r[0] not in gone]
     if saved is not None:
         reports = sorted([*reports, (saved.period, saved.cumulative_investment, saved.progress_percent)])
-    rollups.apply(cells, rollups.contribution(project, reports, dims))
+    rollups.apply(cells, rollups.contribution(project, reports, dims, None if curve_changed else curve))

@@ -214,3 +214,20 @@ def test_report_form_saves_through_service(client_for, tree, users):
     assert "progress-chart" in page and "202009" in page
     viewer = client_for("guali_viewer").post(url, {"period": "202010", "status": "started"})
     assert viewer.status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_report_reads_its_project_and_plan_curve_once(tree):
+    """Saving a report costs round trips: the locked project is read once, its plan curve once,
+    whether the report is new or replaces one."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    project = make_project("330109113", status="started", actual_start=date(2020, 3, 10))
+    for cumulative in (Decimal(10), Decimal(20)):  # a new report, then the same month replaced
+        with CaptureQueriesContext(connection) as seen:
+            services.report_progress(SYSTEM, project, "202009", cumulative_investment=cumulative,
+                                     progress_percent=Decimal(30), status="started")
+        selects = [q["sql"] for q in seen.captured_queries if q["sql"].lstrip().startswith("SELECT")]
+        assert sum('FROM "projects_project"' in sql for sql in selects) == 1, selects
+        assert sum('FROM "projects_monthlyplan"' in sql for sql in selects) == 1, selects
