@@ -19,7 +19,7 @@ import os
 import random
 import statistics
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
@@ -111,7 +111,7 @@ def prepare(echo=print) -> dict:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
         # Kept with the dataset, so a later run that reuses it still reports how long loading took.
-        timings["when"] = date.today().isoformat()
+        timings["when"] = datetime.now(UTC).date().isoformat()  # UTC, like the section's date
         timings["load_average"] = round(os.getloadavg()[0], 1)
         cursor.execute(f"COMMENT ON DATABASE {connection.ops.quote_name(connection.settings_dict['NAME'])} "
                        f"IS {_quote(json.dumps(timings))}")
