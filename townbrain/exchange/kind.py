@@ -48,7 +48,7 @@ class Kind:
         return next(c for c in self.columns if c.key == key)
 
     # Subclasses implement: prepare(actor, rows) for look-ups, build(actor, values),
-    # apply(actor, target) -> (action, obj, before), undo(actor, change)
+    # apply(actor, target) -> (action, obj, before), undo(actor, change) (or undo_many for a whole batch)
 
     def check(self, actor, targets: list) -> None:
         """Check the built rows together before they are applied (a kind whose rules run faster in bulk)."""

@@ -136,20 +136,13 @@ class ProjectsKind(Kind):
 
     def undo_many(self, actor, changes):
         """Updated projects get their values back one by one; created ones are deleted together."""
-        created = {int(c.object_id) for c in changes if c.action == "created"}
         for change in changes:
             if change.action != "created":
-                self.undo(actor, change)
+                obj = Project.objects.filter(pk=change.object_id).first()
+                if obj is not None:
+                    project_services.update_project(actor, obj, **restore(Project, change.before))
+        created = {int(c.object_id) for c in changes if c.action == "created"}
         project_services.delete_projects(actor, list(bulk.where_in(Project.objects.all(), "pk", created)))
-
-    def undo(self, actor, change):
-        obj = Project.objects.filter(pk=change.object_id).first()
-        if obj is None:
-            return
-        if change.action == "created":
-            project_services.delete_project(actor, obj)
-        else:
-            project_services.update_project(actor, obj, **restore(Project, change.before))
 
 
 class ProgressKind(Kind):

@@ -344,6 +344,10 @@ def project_reports(project_id) -> list[tuple]:
                 .values_list("period", "cumulative_investment", "progress_percent"))
 
 
+# What the schedule steps of a project (planned, started, lag) read of it besides reports and curve.
+SCHEDULE_FIELDS = ("status", "planned_start", "actual_start", "planned_completion")
+
+
 def contribution(project, reports=None, dims=None, curve=None, memo=None) -> dict[tuple, list[int]]:
     """What `project` adds to its town's cells: {(town, programme, category, role, batch, kind, month): [n, cents]}.
 
@@ -386,10 +390,6 @@ def contribution(project, reports=None, dims=None, curve=None, memo=None) -> dic
             add(DONE, period, 0, cents - previous)
         previous = cents
     return {k: v for k, v in cells.items() if v != [0, 0]}
-
-
-# What the schedule steps of a project (planned, started, lag) read of it besides reports and curve.
-SCHEDULE_FIELDS = ("status", "planned_start", "actual_start", "planned_completion")
 
 
 def _schedule_steps(project, reports, curve) -> list[tuple[str, str, int]]:
