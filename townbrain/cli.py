@@ -233,7 +233,7 @@ def import_cmd(file, kind, dry_run, only_valid, username, as_json):
     else:
         with _progress("importing") as bar:
             summary = run_import(actor, data, path.name, kind, dry_run=dry_run, only_valid=only_valid,
-                                 progress=lambda done, total: bar.update("rows", done, total))
+                                 progress=bar.update)
     if not as_json:
         c = summary["counts"]
         click.echo(f"{summary['status']}: {c['created']} created, {c['updated']} updated, "

@@ -64,7 +64,8 @@ def load(progress=None) -> dict:
     writer.writerow(["指标编码", "乡镇代码", "期间", "数值", "备注"])
     writer.writerows(_rows(towns, random.Random(YEAR)))
     summary = run_import(SYSTEM, out.getvalue().encode("utf-8"), "2020年美丽城镇评价指标.csv", "indicator_values",
-                         progress=(lambda done, total: progress("indicator values", done, total)) if progress else None)
+                         progress=(lambda stage, done, total: progress(f"indicator values, {stage}", done, total))
+                         if progress else None)
     if summary["status"] not in ("applied", "partial"):
         raise RuntimeError(f"demo indicator values: {summary['status']} {summary['errors'][:3]}")
     run = services.start_run(SYSTEM, scheme, YEAR, area=AREA, note="2020 年度评价（演示）")

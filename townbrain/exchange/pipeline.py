@@ -1,7 +1,8 @@
 """The import pipeline: read → map headers → validate each row → plan → apply (or roll back).
 
-Every row goes through the app's service functions inside ONE transaction, each row in a
-savepoint. A dry run, or a file with any error (unless `only_valid`), rolls the whole
+Every row is built and checked first (a kind may check its rows together), then applied
+through the app's service functions inside ONE transaction: a row that writes at once in a
+savepoint of its own, rows a kind writes together (new projects) at the end. A dry run, or a file with any error (unless `only_valid`), rolls the whole
 transaction back, so the plan it reports is exactly what applying would do and nothing is
 written. A killed process leaves the database as it was (the transaction never commits).
 
@@ -153,7 +154,10 @@ def _messages(exc) -> list[tuple[str | None, str]]:
 
 def run_import(actor, data: bytes, filename: str, kind_name: str, *, dry_run=False, only_valid=False,
                progress=None) -> dict:
-    """Import `data` as `kind_name` for `actor`; returns the summary (see the module docstring)."""
+    """Import `data` as `kind_name` for `actor`; returns the summary (see the module docstring).
+
+    `progress(stage, done, total)` hears how far it got: "checking", "applying", then "writing".
+    """
     with bulk.many_objects():
         return _run_import(actor, data, filename, kind_name, dry_run=dry_run, only_valid=only_valid,
                            progress=progress)
@@ -177,6 +181,7 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
     counts: Counter = Counter()
     changes = []
     kind.prepare(actor, [v for _row, v, errs in records if not errs])
+    report = progress or (lambda stage, done, total: None)
 
     def refuse(row_no, values, exc):
         for field, message in _messages(exc):
@@ -186,7 +191,9 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
 
     with transaction.atomic(), kind.writing():
         built, seen_keys = [], {}
-        for row_no, values, row_errors in records:
+        for done, (row_no, values, row_errors) in enumerate(records, start=1):
+            if done % 500 == 0:
+                report("checking", done, len(records))
             if row_errors:
                 continue
             try:
@@ -200,9 +207,10 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
             seen_keys[key] = row_no
             built.append((row_no, values, target))
         kind.check(actor, [target for _row, _v, target in built])
+        report("checking", len(records), len(records))
         for done, (row_no, values, target) in enumerate(built, start=1):
-            if progress and done % 500 == 0:
-                progress(done, len(built))
+            if done % 500 == 0:
+                report("applying", done, len(built))
             # A row that writes now gets a savepoint, so its failure undoes only itself; a row the
             # kind only checks here (written in bulk by finish()) needs none.
             sid = transaction.savepoint() if kind.writes_now(target) else None
@@ -218,14 +226,14 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
             counts[action] += 1
             if action != "unchanged":
                 changes.append((row_no, action, obj, before))
-        if progress:
-            progress(len(built), len(built))
+        report("applying", len(built), len(built))
         errors.sort(key=lambda e: (e["row"] or 0))
         if dry_run or (errors and not only_valid):
             transaction.set_rollback(True)
             status = "dry_run" if dry_run else "failed"
             return _summary(status, kind, filename, counts, errors, warnings)
         try:
+            report("writing", 0, 1)  # the rows a kind writes together (finish) and the batch
             kind.finish(actor)
         except (ValidationError, PermissionDenied) as exc:
             transaction.set_rollback(True)
@@ -248,6 +256,7 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
         audit.record(actor, "import.apply", batch, {}, {"kind": kind.name, "file": batch.file_name,
                                                         "hash": batch.file_hash, **batch.counts,
                                                         "errors": len(errors)}, org_code=batch.org_code)
+        report("writing", 1, 1)
     return _summary("partial" if errors else "applied", kind, filename, counts, errors, warnings, batch)
 
 

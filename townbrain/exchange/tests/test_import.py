@@ -188,3 +188,14 @@ def test_cells_read_once_per_value_keep_their_own_answers(users):
                          dry_run=True)
     assert [(e["row"], e["column"]) for e in summary["errors"]] == [(4, "总投资(万元)"), (5, "总投资(万元)")]
     assert summary["counts"]["created"] == 2
+
+
+def test_progress_names_each_stage_up_to_the_end(users, project_rows):
+    heard = []
+    run_import(users["guali"], xlsx(project_rows), "p.xlsx", "projects",
+               progress=lambda stage, done, total: heard.append((stage, done, total)))
+    assert heard == [("checking", 2, 2), ("applying", 2, 2), ("writing", 0, 1), ("writing", 1, 1)]
+    heard.clear()
+    run_import(users["guali"], xlsx(project_rows), "p.xlsx", "projects", dry_run=True,
+               progress=lambda stage, done, total: heard.append((stage, done, total)))
+    assert [stage for stage, _d, _t in heard] == ["checking", "applying"]  # a dry run writes nothing
