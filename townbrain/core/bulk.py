@@ -181,8 +181,15 @@ def where_in(queryset, field: str, values):
     if connection.vendor == "postgresql":
         yield from queryset.filter(_AnyOf(F(field), values))
         return
-    for start in range(0, len(values), IN_CHUNK):
-        yield from queryset.filter(**{f"{field}__in": values[start:start + IN_CHUNK]})
+    for piece in pieces(values, IN_CHUNK):
+        yield from queryset.filter(**{f"{field}__in": piece})
+
+
+def pieces(items: list, size: int | None = None):
+    """`items` in slices of `size` (ROWS_CHUNK when not given), for writing or asking in pieces."""
+    size = size or ROWS_CHUNK
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 @contextmanager

@@ -68,7 +68,7 @@ class ExpertActivitiesKind(Kind):
     def prepare(self, actor, records):
         codes = sorted({r.get("town") for r in records if r.get("town")})
         dates = [r["date"] for r in records if r.get("date")]
-        self.towns, self.existing = {}, {}
+        self.existing = {}
         self.towns = {u.code: u for u in bulk.where_in(OrgUnit.objects.all(), "code", codes)}
         if dates:
             within = ExpertActivity.objects.filter(date__gte=min(dates), date__lte=max(dates))

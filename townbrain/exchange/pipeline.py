@@ -248,11 +248,11 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
             file_hash=hashlib.sha256(data).hexdigest(), org_code=_home(actor),
             counts={k: counts.get(k, 0) for k in ("created", "updated", "unchanged")}, errors=errors,
         )
-        for start in range(0, len(changes), bulk.ROWS_CHUNK):
+        for piece in bulk.pieces(changes):
             bulk.insert(ImportChange, [bulk.instance(ImportChange, {"batch": batch, "row": row_no, "action": action,
                                                                     "object_type": kind.object_type,
                                                                     "object_id": str(obj.pk), "before": before})
-                                       for row_no, action, obj, before in changes[start:start + bulk.ROWS_CHUNK]])
+                                       for row_no, action, obj, before in piece])
         audit.record(actor, "import.apply", batch, {}, {"kind": kind.name, "file": batch.file_name,
                                                         "hash": batch.file_hash, **batch.counts,
                                                         "errors": len(errors)}, org_code=batch.org_code)

@@ -471,8 +471,8 @@ def apply(before: dict, after: dict) -> int:
     if len(rows) > UPSERT_CHUNK and connection.vendor == "postgresql":
         _upsert_copy(rows)  # an import: one statement instead of thousands
         return len(rows)
-    for start in range(0, len(rows), UPSERT_CHUNK):
-        _upsert(rows[start:start + UPSERT_CHUNK])
+    for piece in bulk.pieces(rows, UPSERT_CHUNK):
+        _upsert(piece)
     return len(rows)
 
 

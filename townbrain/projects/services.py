@@ -116,9 +116,8 @@ def create_projects(actor, projects: list[Project]) -> list[Project]:
 
 def _audit_many(actor, action: str, projects: list[Project], change) -> None:
     """An audit row for each project, `change(project)` giving (before, after); written in pieces."""
-    for start in range(0, len(projects), bulk.ROWS_CHUNK):
-        audit.record_many([audit.entry(actor, action, p, *change(p), org_code=p.town_id)
-                           for p in projects[start:start + bulk.ROWS_CHUNK]])
+    for piece in bulk.pieces(projects):
+        audit.record_many([audit.entry(actor, action, p, *change(p), org_code=p.town_id) for p in piece])
 
 
 def _check_unique_codes(projects: list[Project]) -> None:
@@ -173,8 +172,8 @@ def delete_projects(actor, projects: list[Project]) -> None:
             require(actor, "delete", town)
         rollups.removed(locked)
         _audit_many(actor, "project.delete", locked, lambda p: (audit.snapshot(p, PROJECT_FIELDS), {}))
-        for start in range(0, len(ids), bulk.IN_CHUNK):
-            Project.objects.filter(pk__in=ids[start:start + bulk.IN_CHUNK]).delete()
+        for piece in bulk.pieces(ids, bulk.IN_CHUNK):
+            Project.objects.filter(pk__in=piece).delete()
 
 
 REPORT_FIELDS = ("month_investment", "cumulative_investment", "progress_percent", "status", "problems",
