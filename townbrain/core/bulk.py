@@ -7,6 +7,7 @@ statuses, so each field's checks run once per distinct value.
 On PostgreSQL the rows go in by COPY, several times faster than multi-row INSERTs; primary keys
 the rows need (to be referred to by audit rows and import changes) are drawn first from the
 table's sequence in one query. Elsewhere (SQLite) Django's bulk_create does the same job.
+update() saves changed fields of many rows the same way (UPDATE … FROM a COPY).
 Callers are inside their own transaction: this writes, it does not commit.
 """
 
@@ -24,6 +25,7 @@ from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 
 BATCH = 1000
+FEW = 20  # fewer rows than this go in by one INSERT (COPY costs a round trip more: the keys first)
 IN_CHUNK = 5000  # values per IN (...) where there are no arrays (SQLite takes a limited number of parameters)
 MEMO_MAX = 10_000  # distinct values remembered per field (or column) in a batch
 ROWS_CHUNK = 10_000  # rows built and written together, so a batch's objects need not all be alive at once
@@ -37,8 +39,8 @@ def insert(model, objects: list) -> list:
     """Insert unsaved `objects` of `model`; sets their primary keys; returns them."""
     if not objects:
         return objects
-    if connection.vendor != "postgresql":
-        return model.objects.bulk_create(objects, batch_size=BATCH)
+    if connection.vendor != "postgresql" or len(objects) < FEW:
+        return model.objects.bulk_create(objects, batch_size=BATCH)  # one INSERT … RETURNING for a few rows
     meta = model._meta
     pk = meta.pk
     need = [obj for obj in objects if obj.pk is None]
@@ -49,31 +51,65 @@ def insert(model, objects: list) -> list:
             for obj, (value,) in zip(need, cursor.fetchall(), strict=True):
                 setattr(obj, pk.attname, value)
     fields = list(meta.concrete_fields)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    # auto_now(_add) fields get the batch's one time, as pre_save() would give each row its own.
-    now = timezone.now()
-    for f in fields:
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            for obj in objects:
-                setattr(obj, f.attname, now)
-    # COPY takes Python's str, int, Decimal, date and aware datetime as they are; other values
-    # (JSON, a naive datetime) are prepared by Django.
-    read = operator.attrgetter(*(f.attname for f in fields))
-    one = len(fields) == 1  # attrgetter of one name gives the value, not a tuple
-    prepare = [(i, f, f.get_internal_type() == "DateTimeField") for i, f in enumerate(fields)
-               if f.get_internal_type() not in PLAIN]
+    _stamp(model, objects, auto_now_add=True)
     with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN") as copy:
-            for obj in objects:
-                row = [read(obj)] if one else list(read(obj))
-                for i, f, is_time in prepare:
-                    if not (is_time and (row[i] is None or row[i].tzinfo is not None)):
-                        row[i] = f.get_db_prep_save(row[i], connection)
-                copy.write_row(row)
+        _copy(cursor, meta.db_table, fields, objects)
     for obj in objects:
         obj._state.adding = False
         obj._state.db = connection.alias
     return objects
+
+
+def update(model, objects: list, names) -> None:
+    """Save fields `names` of saved `objects` of `model` (auto_now fields get the batch's time):
+    UPDATE … FROM a COPY on PostgreSQL for many rows, Django's bulk_update otherwise."""
+    if not objects:
+        return
+    meta = model._meta
+    names = [*names, *(f.name for f in _stamp(model, objects) if f.name not in names)]
+    if connection.vendor != "postgresql" or len(objects) <= BATCH:
+        model.objects.bulk_update(objects, names, batch_size=BATCH)
+        return
+    fields = [meta.pk, *(meta.get_field(name) for name in names)]
+    table, staged = connection.ops.quote_name(meta.db_table), f"tb_update_{meta.db_table}"
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {staged} ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA")
+        _copy(cursor, staged, fields, objects)
+        pk = connection.ops.quote_name(meta.pk.column)
+        assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = s.{connection.ops.quote_name(f.column)}"
+                                for f in fields[1:])
+        cursor.execute(f"UPDATE {table} SET {assignments} FROM {staged} s WHERE {table}.{pk} = s.{pk}")
+        cursor.execute(f"DROP TABLE {staged}")
+
+
+def _stamp(model, objects, auto_now_add=False) -> list:
+    """Give auto_now (and, for new rows, auto_now_add) fields the batch's one time, as pre_save()
+    would give each row its own; returns those fields."""
+    now = timezone.now()
+    stamped = [f for f in model._meta.concrete_fields
+               if getattr(f, "auto_now", False) or (auto_now_add and getattr(f, "auto_now_add", False))]
+    for f in stamped:
+        for obj in objects:
+            setattr(obj, f.attname, now)
+    return stamped
+
+
+def _copy(cursor, table: str, fields, objects) -> None:
+    """COPY the `fields` of `objects` into `table`. COPY takes Python's str, int, Decimal, date and
+    aware datetime as they are; other values (JSON, a naive datetime) are prepared by Django."""
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    read = operator.attrgetter(*(f.attname for f in fields))
+    one = len(fields) == 1  # attrgetter of one name gives the value, not a tuple
+    prepare = [(i, f, f.get_internal_type() == "DateTimeField") for i, f in enumerate(fields)
+               if f.get_internal_type() not in PLAIN]
+    with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
+        for obj in objects:
+            row = [read(obj)] if one else list(read(obj))
+            for i, f, is_time in prepare:
+                if not (is_time and (row[i] is None or row[i].tzinfo is not None)):
+                    row[i] = f.get_db_prep_save(row[i], connection)
+            copy.write_row(row)
 
 
 def instance(model, fields: dict):

@@ -171,24 +171,40 @@ class ProgressKind(Kind):
                                      "problems") if v.get(k) not in (None, "")}
         return {"project": candidates[0], "period": v["period"], "figures": figures}
 
-    def apply(self, actor, target):
-        project, period, figures = target["project"], target["period"], target["figures"]
-        existing = ProgressReport.objects.filter(project=project, period=period).first()
-        before = audit.snapshot(existing, project_services.REPORT_FIELDS) if existing else None
-        if existing is not None and all(audit.snapshot_value(val) == before.get(k) for k, val in figures.items()):
-            return "unchanged", existing, None
-        report = project_services.report_progress(actor, project, period, **figures)
-        return ("updated" if existing else "created"), report, before
+    def check(self, actor, targets):
+        """The reports are checked together in file order (ReportBatch), written together by finish()."""
+        self.batch = project_services.ReportBatch(actor)
+        results = self.batch.check([(t["project"], t["period"], t["figures"]) for t in targets])
+        for target, result in zip(targets, results, strict=True):
+            target["result"] = result
 
-    def undo(self, actor, change):
-        report = ProgressReport.objects.filter(pk=change.object_id).select_related("project").first()
-        if report is None:
-            return
-        if change.action == "created":
-            project_services.delete_report(actor, report)
-        else:
-            project_services.report_progress(actor, report.project, report.period,
-                                             **restore(ProgressReport, change.before))
+    def writes_now(self, target) -> bool:
+        return False
+
+    def apply(self, actor, target):
+        if isinstance(target["result"], Exception):
+            raise target["result"]
+        report, before, action = target["result"]
+        return action, report, before
+
+    def finish(self, actor) -> None:
+        self.batch.write()
+
+    def undo_many(self, actor, changes):
+        """Created reports are removed, updated ones get their figures back: newest first, written together."""
+        reports = {r.pk: r for r in bulk.where_in(ProgressReport.objects.all(), "pk",
+                                                  [int(c.object_id) for c in changes])}
+        batch = project_services.ReportBatch(actor)
+        batch.load({r.project_id for r in reports.values()})
+        for change in changes:
+            report = reports.get(int(change.object_id))
+            if report is None:
+                continue
+            if change.action == "created":
+                batch.remove(report.project_id, report.period)
+            else:
+                batch.report(report.project_id, report.period, restore(ProgressReport, change.before))
+        batch.write()
 
 
 PROJECTS = ProjectsKind(

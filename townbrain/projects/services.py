@@ -13,8 +13,8 @@ from townbrain.core.scope import require
 from townbrain.core.services import refuse_unknown
 
 from . import rollups
-from .models import STARTED_STATUSES, ProgressReport, Project, Status
-from .schedule import curves_for
+from .models import STARTED_STATUSES, Project, Status
+from .reporting import REPORT_FIELDS, ReportBatch, delete_report, report_progress  # noqa: F401 (the write path)
 
 PROJECT_FIELDS = (
     "code", "name", "town", "programme", "category", "owner_unit", "total_investment", "annual_plan",
@@ -176,79 +176,6 @@ def delete_projects(actor, projects: list[Project]) -> None:
             Project.objects.filter(pk__in=piece).delete()
 
 
-REPORT_FIELDS = ("month_investment", "cumulative_investment", "progress_percent", "status", "problems",
-                 "correction_reason")
-
-
-def report_progress(actor, project: Project, period, **figures) -> ProgressReport:
-    """Save (create or replace) the monthly report of `project` for `period` (YYYYMM).
-
-    Cumulative investment may not fall below the previous report's without a correction
-    reason; a report that says 开工 needs the project's actual start date. The project keeps
-    the latest figures so roll-ups read one table.
-    """
-    refuse_unknown(figures, REPORT_FIELDS)
-    try:
-        year, month = periods.parse_month(period)
-    except periods.InvalidPeriod as exc:
-        raise ValidationError({"period": str(exc)}) from exc
-    period = periods.month_id(year, month)
-    require(actor, "change", project.town_id)
-    with transaction.atomic():
-        project = Project.objects.select_for_update().get(pk=project.pk)
-        report = ProgressReport.objects.filter(project=project, period=period).first()
-        before = audit.snapshot(report, REPORT_FIELDS) if report else {}
-        report = report or ProgressReport(project=project, period=period, status=project.status)
-        report.project = project  # the locked row, so naming the report (audit) reads no project again
-        for name, value in figures.items():
-            setattr(report, name, value)
-        # The project is the row locked above: its foreign key needs no look-up.
-        report.full_clean(exclude=["project"], validate_unique=False, validate_constraints=False)
-        _validate_report(project, report)
-        after = audit.snapshot(report, REPORT_FIELDS)
-        if after == before:
-            return report
-        cells = _rollups_now(project)
-        report.save()
-        audit.record(actor, "progress.report", report, before, after, org_code=project.town_id)
-        _sync_project(actor, project)
-        _rollups_after(cells, project, saved=report)
-    return report
-
-
-def _validate_report(project: Project, report: ProgressReport) -> None:
-    errors = {}
-    for name in ("month_investment", "cumulative_investment"):
-        if getattr(report, name) < 0:
-            errors[name] = _("Money cannot be negative.")
-    if not (Decimal(0) <= report.progress_percent <= Decimal(100)):
-        errors["progress_percent"] = _("Physical progress is a percentage between 0 and 100.")
-    earlier = (ProgressReport.objects.filter(project=project, period__lt=report.period)
-               .order_by("-period").values_list("cumulative_investment", flat=True).first())
-    if earlier is not None and report.cumulative_investment < earlier and not report.correction_reason.strip():
-        errors["cumulative_investment"] = _(
-            "Cumulative investment %(now)s 万元 is below the previous report's %(before)s 万元; "
-            "give a correction reason.") % {"now": report.cumulative_investment, "before": earlier}
-    if report.status in STARTED_STATUSES and not project.actual_start:
-        errors["status"] = _("The project has no actual start date yet; enter it before reporting it as started.")
-    if errors:
-        raise ValidationError(errors)
-
-
-def _sync_project(actor, project: Project) -> None:
-    """Copy the latest report's figures and status onto the project (audited as part of the report)."""
-    latest = project.reports.order_by("-period").first()
-    before = audit.snapshot(project, ("status", "cumulative_investment", "progress_percent", "last_period"))
-    project.status = latest.status
-    project.cumulative_investment = latest.cumulative_investment
-    project.progress_percent = latest.progress_percent
-    project.last_period = latest.period
-    after = audit.snapshot(project, ("status", "cumulative_investment", "progress_percent", "last_period"))
-    if after != before:
-        project.save(update_fields=["status", "cumulative_investment", "progress_percent", "last_period", "updated"])
-        audit.record(actor, "project.progress", project, before, after, org_code=project.town_id)
-
-
 # --- the monthly plan curve -------------------------------------------------------------------
 
 def set_monthly_plan(actor, project: Project, curve: dict) -> list:
@@ -290,30 +217,8 @@ def set_monthly_plan(actor, project: Project, curve: dict) -> list:
             project.monthly_plan.all().delete()
             MonthlyPlan.objects.bulk_create(rows)
             audit.record(actor, "project.plan", project, {"plan": old}, {"plan": new}, org_code=project.town_id)
-            _rollups_after(cells, project, curve_changed=True)
+            _rollups_after(cells, project)
     return rows
-
-
-def delete_report(actor, report: ProgressReport) -> None:
-    """Remove a monthly report (undoing an import); the project falls back to its previous report."""
-    project = report.project
-    require(actor, "delete", project.town_id)
-    with transaction.atomic():
-        project = Project.objects.select_for_update().get(pk=project.pk)
-        cells = _rollups_now(project)
-        audit.record(actor, "progress.delete", report, audit.snapshot(report, REPORT_FIELDS), {},
-                     org_code=project.town_id)
-        report.delete()
-        if project.reports.exists():
-            _sync_project(actor, project)
-        else:
-            before = audit.snapshot(project, ("cumulative_investment", "progress_percent", "last_period"))
-            project.cumulative_investment, project.progress_percent, project.last_period = 0, 0, ""
-            project.save(update_fields=["cumulative_investment", "progress_percent", "last_period", "updated"])
-            audit.record(actor, "project.progress", project, before,
-                         audit.snapshot(project, ("cumulative_investment", "progress_percent", "last_period")),
-                         org_code=project.town_id)
-        _rollups_after(cells, project, removed=report.period)
 
 
 # --- live roll-ups: each change moves the project's cells in the same transaction (rollups.py) -----
@@ -327,20 +232,12 @@ def _rollups_updated(original: Project, project: Project) -> None:
 
 
 def _rollups_now(project: Project) -> tuple:
-    """(contribution, enrolment dims, reports, plan curve) of a project locked and read in this
-    transaction, before it changes."""
+    """(contribution, enrolment dims, reports) of a project locked and read in this transaction, before it changes."""
     dims, reports = rollups.inputs(project.town_id, project.programme_id, project.pk)
-    curve = curves_for([project.pk]).get(project.pk, [])
-    return rollups.contribution(project, reports, dims, curve), dims, reports, curve
+    return rollups.contribution(project, reports, dims), dims, reports
 
 
-def _rollups_after(before: tuple, project: Project, saved: ProgressReport | None = None,
-                   removed: str | None = None, curve_changed: bool = False) -> None:
-    """Apply the difference between `before` and the project now: one report saved or removed, or
-    its plan curve replaced (read again; otherwise the curve read before still holds)."""
-    cells, dims, reports, curve = before
-    gone = {saved.period if saved is not None else removed}
-    reports = [r for r in reports if r[0] not in gone]
-    if saved is not None:
-        reports = sorted([*reports, (saved.period, saved.cumulative_investment, saved.progress_percent)])
-    rollups.apply(cells, rollups.contribution(project, reports, dims, None if curve_changed else curve))
+def _rollups_after(before: tuple, project: Project) -> None:
+    """Apply the difference between `before` and the project now, its plan curve replaced (read again)."""
+    cells, dims, reports = before
+    rollups.apply(cells, rollups.contribution(project, reports, dims))
