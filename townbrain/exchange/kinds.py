@@ -150,9 +150,10 @@ class ProgressKind(Kind):
         return rollups.bulk_writes()
 
     def prepare(self, actor, records):
-        visible = Project.objects.restrict(actor, "view").select_related("programme")
+        # Only which visible project a code names: ReportBatch locks and reads the projects themselves.
+        visible = Project.objects.restrict(actor, "view").values_list("pk", "code", "programme_id", named=True)
         codes = {r.get("project") for r in records if r.get("project")}
-        self.projects: dict[str, list[Project]] = {}
+        self.projects: dict[str, list] = {}
         for p in bulk.where_in(visible, "code", codes):
             self.projects.setdefault(p.code, []).append(p)
         self.programmes = {p.code: p for p in Programme.objects.all()} | {p.name: p for p in Programme.objects.all()}

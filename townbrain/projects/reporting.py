@@ -220,12 +220,13 @@ class ReportBatch:
     def _move_rollups(self, projects) -> None:
         before: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
         after: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+        memo: dict = {}  # projects without reports or curve (before their first report) share schedule steps
         for p in projects:
             dims, curve = self.dims[(p.town_id, p.programme_id)], self.curves.get(p.pk, [])
             now = sorted(self.reports[p.pk].values(), key=lambda r: r.period)
             for cells, project, reports in ((before, self.original[p.pk], self.read[p.pk]), (after, p, now)):
                 figures = [(r.period, r.cumulative_investment, r.progress_percent) for r in reports]
-                for key, (n, cents) in rollups.contribution(project, figures, dims, curve).items():
+                for key, (n, cents) in rollups.contribution(project, figures, dims, curve, memo).items():
                     cell = cells[key]
                     cell[0] += n
                     cell[1] += cents
