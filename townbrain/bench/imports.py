@@ -10,6 +10,9 @@ projects, an audit row each, an import change each and the roll-up cells, with e
 checked (SET CONSTRAINTS ALL IMMEDIATE), copied by SQL from what the import wrote and rolled
 back. No implementation of the import on this server can be faster than that.
 
+Then a month's progress report for each imported project goes through the pipeline and is undone
+(the monthly file a province collects; the issue sets no target for it).
+
 Runs in its own database, emptied of projects, cells, audit rows and imports first, so the cells
 after the import are exactly what it added.
 """
@@ -50,6 +53,40 @@ def _xlsx(n, towns, prefix) -> bytes:
                 sheet.write(r, c, value)
     book.close()
     return buf.getvalue()
+
+
+PROGRESS_HEADER = ["项目编号", "所属计划", "填报期", "本月完成投资(万元)", "累计完成投资(万元)", "形象进度(%)", "状态", "存在问题"]
+
+
+def _progress_xlsx(n: int, prefix: str) -> bytes:
+    """A month's reports for the first `n` imported projects (the monthly file a province collects)."""
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf, {"in_memory": True, "constant_memory": True})
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, PROGRESS_HEADER)
+    for i in range(n):
+        sheet.write_row(i + 1, 0, [f"{prefix}-{i:06d}", "meili", "202101", 5 + i % 20, 40 + i % 300, i % 50,
+                                   "前期", "征地未完成" if i % 9 == 0 else ""])
+    book.close()
+    return buf.getvalue()
+
+
+def _progress(n: int, prefix: str, echo) -> dict:
+    """Import a progress file for the imported projects (one transaction, ReportBatch), then undo it."""
+    from townbrain.core.scope import SYSTEM
+    from townbrain.exchange.models import ImportBatch
+    from townbrain.exchange.pipeline import run_import, undo_batch
+
+    data = _progress_xlsx(n, prefix)
+    echo(f"importing {n:,} progress reports")
+    start = time.perf_counter()
+    summary = run_import(SYSTEM, data, "progress.xlsx", "progress")
+    seconds = time.perf_counter() - start
+    if summary["errors"] or summary["counts"]["created"] != n:
+        raise BenchError(_("The benchmark import did not create every row: %(summary)s") % {"summary": summary})
+    start = time.perf_counter()
+    undo_batch(SYSTEM, ImportBatch.objects.get(pk=summary["id"]))
+    return {"seconds": seconds, "undo": time.perf_counter() - start, "mb": len(data) / 1024 / 1024}
 
 
 def _copy_seconds(n, towns, prefix, programme_id, category_id) -> float:
@@ -146,6 +183,7 @@ def run(rows: int = 100_000, database: str = "townbrain_bench_import", echo=prin
     meili = Programme.objects.get(code="meili")
     copy_s = _copy_seconds(rows, towns, prefix, meili.pk, meili.categories.get(code="gongneng").pk)
     database_s = _database_seconds(prefix, summary["id"])
+    progress = _progress(rows, prefix, echo)
     start = time.perf_counter()
     undo_batch(SYSTEM, ImportBatch.objects.get(pk=summary["id"]))
     undo_s = time.perf_counter() - start
@@ -159,6 +197,11 @@ def run(rows: int = 100_000, database: str = "townbrain_bench_import", echo=prin
         ("the database's own writes for these rows (s): projects, audit rows, import changes, roll-up cells, "
          "foreign keys checked", f"{database_s:.2f} (at most {rows / database_s:,.0f} rows/s on this server)"),
         ("undo of the import (s)", f"{undo_s:.1f}"),
+        ("progress reports: a month's report for each of these projects (xlsx, MB)",
+         f"{rows:,} ({progress['mb']:.1f} MB)"),
+        ("progress reports: import end to end (s)",
+         f"{progress['seconds']:.1f} ({rows / progress['seconds']:,.0f} rows/s; no target in the issue)"),
+        ("progress reports: undo of the import (s)", f"{progress['undo']:.1f}"),
         ("peak RSS of the process (MB)", f"{rss_peak / 1024:.0f} (before the import: {rss_before / 1024:.0f})"),
     ]
     verdict = "meets" if rate >= TARGET_ROWS_PER_S else "MISSES"
@@ -167,8 +210,9 @@ def run(rows: int = 100_000, database: str = "townbrain_bench_import", echo=prin
         "the service functions with audit rows and roll-up upkeep, the import batch) on PostgreSQL in an "
         "emptied bench database; a raw COPY of the same rows into projects_project (rolled back) as the floor; "
         "the database's own writes for what the import wrote (projects, audit rows, import changes, roll-up "
-        "cells, copied by SQL with every foreign key checked, rolled back) as the second floor; then the "
-        "import undone.",
+        "cells, copied by SQL with every foreign key checked, rolled back) as the second floor; then a "
+        "month's progress report for every imported project imported and undone; then the projects' import "
+        "undone.",
         "rows": rows_out,
         "summary": f"{rate:,.0f} rows/s — {verdict} the {TARGET_ROWS_PER_S:,} rows/s target; "
                    f"{seconds / copy_s:.0f}x slower than COPY",

@@ -3,7 +3,6 @@ progress reports and indicator values here, expert activities in expert_kind.py;
 made of in kind.py. KINDS is the registry the pipeline, the standard and the pages read.
 """
 
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -269,8 +268,6 @@ class IndicatorValuesKind(Kind):
         self.units = {u.code: u for u in bulk.where_in(OrgUnit.objects.all(), "code", codes)}
 
     def build(self, actor, v: dict) -> dict:
-        from townbrain.indicators.models import DataValue
-
         errors = {}
         element = self.elements.get(v.get("element"))
         if element is None:
@@ -280,37 +277,50 @@ class IndicatorValuesKind(Kind):
             errors["org_unit"] = _("There is no org unit with code %(code)s.") % {"code": v.get("org_unit")}
         if errors:
             raise RowError(errors)
-        existing = DataValue.objects.filter(element=element, org_unit=unit, period=v["period"]).first()
-        return {"element": element, "unit": unit, "period": v["period"], "value": v["value"],
-                "comment": v.get("comment") or "", "existing": existing, "key": (element.pk, unit.code, v["period"])}
+        return {"item": (element, unit, v["period"], v["value"], v.get("comment") or ""),
+                "key": (element.pk, unit.code, v["period"])}
 
-    def apply(self, actor, t):
-        from townbrain.indicators import services as indicator_services
+    def check(self, actor, targets):
+        """The values are checked together (ValueBatch: the stored ones read once), written together by finish()."""
+        from townbrain.indicators.services import ValueBatch
 
-        existing = t["existing"]
-        before = audit.snapshot(existing, indicator_services.VALUE_FIELDS) if existing else None
-        try:
-            number, text = indicator_services.parse_value(t["element"], t["value"])
-        except ValidationError as exc:
-            raise RowError({"value": " ".join(exc.messages)}) from None
-        if existing is not None and (existing.number, existing.text, existing.comment) == (number, text, t["comment"]):
-            return "unchanged", existing, None
-        value = indicator_services.set_value(actor, t["element"], t["unit"], t["period"], t["value"], t["comment"])
-        return ("updated" if existing else "created"), value, before
+        self.batch = ValueBatch(actor)
+        for target, result in zip(targets, self.batch.check([t["item"] for t in targets]), strict=True):
+            target["result"] = result
 
-    def undo(self, actor, change):
-        from townbrain.indicators import services as indicator_services
+    def writes_now(self, target) -> bool:
+        return False
+
+    def apply(self, actor, target):
+        if isinstance(target["result"], Exception):
+            raise target["result"]
+        value, before, action = target["result"]
+        return action, value, before
+
+    def finish(self, actor) -> None:
+        self.batch.write()
+
+    def undo_many(self, actor, changes):
+        """Created values are removed, updated ones get their value back; written together."""
         from townbrain.indicators.models import DataValue
+        from townbrain.indicators.services import ValueBatch
 
-        value = DataValue.objects.filter(pk=change.object_id).select_related("element", "org_unit").first()
-        if value is None:
-            return
-        if change.action == "created":
-            indicator_services.delete_value(actor, value)
-        else:
-            raw = change.before.get("text") or change.before.get("number")
-            indicator_services.set_value(actor, value.element, value.org_unit, value.period, raw,
-                                         change.before.get("comment", ""))
+        values = {v.pk: v for v in bulk.where_in(DataValue.objects.select_related("element", "org_unit"), "pk",
+                                                 [int(c.object_id) for c in changes])}
+        batch, restored = ValueBatch(actor), []
+        for change in changes:
+            value = values.get(int(change.object_id))
+            if value is None:
+                continue
+            if change.action == "created":
+                batch.remove(value)
+            else:
+                raw = change.before.get("text") or change.before.get("number")
+                restored.append((value.element, value.org_unit, value.period, raw, change.before.get("comment", "")))
+        for result in batch.check(restored):
+            if isinstance(result, Exception):
+                raise result
+        batch.write()
 
 
 def _period(value):

@@ -1,17 +1,19 @@
 """The one write path for data elements, values, indicators and validation rules."""
 
+from copy import copy
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from townbrain.core import audit, periods
+from townbrain.core import audit, bulk, periods
 from townbrain.core.scope import require
 
 from .models import DataElement, DataValue, Indicator, ValidationRule, ValueType
 
 VALUE_FIELDS = ("number", "text", "comment")
+COMMENT_MAX = DataValue._meta.get_field("comment").max_length
 TRUE = {"1", "true", "yes", "y", "是", "有", "√", "✓"}
 FALSE = {"0", "false", "no", "n", "否", "无", "×", "✗"}
 
@@ -45,32 +47,119 @@ def parse_value(element: DataElement, raw):
 
 def set_value(actor, element: DataElement, org_unit, period, raw, comment: str = "") -> DataValue:
     """Store (or replace) the value of `element` for `org_unit` and `period`."""
-    try:
-        period = periods.canonical(period)
-    except periods.InvalidPeriod as exc:
-        raise ValidationError({"period": str(exc)}) from exc
-    require(actor, "change", org_unit.code)
-    number, text = parse_value(element, raw)
     with transaction.atomic():
-        value = DataValue.objects.select_for_update().filter(element=element, org_unit=org_unit, period=period).first()
-        if value is not None and (value.number, value.text, value.comment) == (number, text, comment or ""):
-            return value  # the same value again: nothing to write, nothing to log
-        before = audit.snapshot(value, VALUE_FIELDS) if value else {}
-        value = value or DataValue(element=element, org_unit=org_unit, period=period)
-        value.number, value.text, value.comment = number, text, comment or ""
-        after = audit.snapshot(value, VALUE_FIELDS)
-        if after != before:
-            value.save()
-            audit.record(actor, "datavalue.save", value, before, after, org_code=org_unit.code)
-    return value
+        batch = ValueBatch(actor)
+        (result,) = batch.check([(element, org_unit, period, raw, comment)])
+        if isinstance(result, Exception):
+            raise result
+        batch.write()
+    return result[0]
 
 
 def delete_value(actor, value: DataValue) -> None:
-    require(actor, "delete", value.org_unit_id)
     with transaction.atomic():
-        audit.record(actor, "datavalue.delete", value, audit.snapshot(value, VALUE_FIELDS), {},
-                     org_code=value.org_unit_id)
-        value.delete()
+        batch = ValueBatch(actor)
+        batch.remove(value)
+        batch.write()
+
+
+class ValueBatch:
+    """Values stored and removed for one actor in one transaction (set_value() is the one-value case;
+    an import stores thousands): check() answers each value in the order given, as one set_value()
+    call after another would, reading the stored values once; write() writes the accepted ones
+    together with an audit row each. Nothing is written before write()."""
+
+    def __init__(self, actor):
+        self.actor = actor
+        self.now: dict[tuple, DataValue | None] = {}  # (element id, unit code, period): the value the batch holds
+        self.read: dict[tuple, DataValue] = {}  # as stored when the batch began
+        self.allowed: set = set()
+
+    def _allow(self, action: str, unit_code: str) -> None:
+        if (action, unit_code) not in self.allowed:
+            require(self.actor, action, unit_code)
+            self.allowed.add((action, unit_code))
+
+    def check(self, items) -> list:
+        """[(element, org unit, period, raw value, comment)] -> for each, (value, snapshot before or
+        None, "created" | "updated" | "unchanged") or the error that refuses it."""
+        parsed = []
+        for element, unit, period, raw, comment in items:
+            try:
+                try:
+                    period = periods.canonical(period)
+                except periods.InvalidPeriod as exc:
+                    raise ValidationError({"period": str(exc)}) from exc
+                self._allow("change", unit.code)
+                number, text = parse_value(element, raw)
+                comment = comment or ""
+                if len(comment) > COMMENT_MAX:
+                    raise ValidationError({"comment": _("A comment has at most %(n)s characters.") % {"n": COMMENT_MAX}})
+                parsed.append((element, unit, period, number, text, comment))
+            except (ValidationError, PermissionDenied) as exc:
+                parsed.append(exc)
+        self._load([p for p in parsed if not isinstance(p, Exception)])
+        return [p if isinstance(p, Exception) else self._store(*p) for p in parsed]
+
+    def _load(self, parsed) -> None:
+        """Lock and read the stored values the items name (one query)."""
+        keys = {(e.pk, u.code, period) for e, u, period, *_rest in parsed} - self.now.keys()
+        if not keys:
+            return
+        stored = DataValue.objects.select_for_update().filter(
+            element_id__in={k[0] for k in keys}, period__in={k[2] for k in keys}).order_by("pk")
+        for value in bulk.where_in(stored, "org_unit_id", {k[1] for k in keys}):
+            key = (value.element_id, value.org_unit_id, value.period)
+            if key in keys:
+                self.read[key], self.now[key] = value, copy(value)
+        for key in keys - self.read.keys():
+            self.now[key] = None
+
+    def _store(self, element, unit, period, number, text, comment) -> tuple:
+        key = (element.pk, unit.code, period)
+        value = self.now[key]
+        if value is not None and (value.number, value.text, value.comment) == (number, text, comment):
+            return value, None, "unchanged"  # the same value again: nothing to write, nothing to log
+        before = audit.snapshot(value, VALUE_FIELDS) if value else None
+        value = copy(value) if value else bulk.instance(DataValue, {"element": element, "org_unit": unit,
+                                                                    "period": period})
+        value.element = element  # naming the value (audit) reads no element again
+        value.number, value.text, value.comment = number, text, comment
+        self.now[key] = value
+        return value, before, "updated" if before else "created"
+
+    def remove(self, value: DataValue) -> None:
+        """Remove a stored value (read by the caller)."""
+        self._allow("delete", value.org_unit_id)
+        key = (value.element_id, value.org_unit_id, value.period)
+        self.read.setdefault(key, value)
+        self.now[key] = None
+
+    def write(self) -> None:
+        """Write what the batch holds (once): new and changed values, removals, an audit row each."""
+        created, updated, gone, rows = [], [], [], []
+        for key, value in self.now.items():
+            was = self.read.get(key)
+            before, after = audit.snapshot(was, VALUE_FIELDS), audit.snapshot(value, VALUE_FIELDS)
+            if before == after:
+                continue
+            if value is None:
+                gone.append(was)
+            elif was is None:
+                created.append(value)
+            else:
+                value.pk = was.pk
+                updated.append(value)
+            rows.append((value or was, before, after))
+        with transaction.atomic(savepoint=False):  # one unit with the caller's transaction, if any
+            for piece in bulk.pieces([v.pk for v in gone], bulk.IN_CHUNK):
+                DataValue.objects.filter(pk__in=piece).delete()
+            bulk.insert(DataValue, created)
+            bulk.update(DataValue, updated, VALUE_FIELDS)
+            audit.record_many([audit.entry(self.actor, "datavalue.save" if after else "datavalue.delete", value,
+                                           before, after, org_code=value.org_unit_id)
+                               for value, before, after in rows])
+        self.now, self.read = {}, {}
 
 
 def _check_formula(field: str, text: str) -> None:

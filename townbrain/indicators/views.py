@@ -142,17 +142,19 @@ def _picker(request, unit, period):
 
 
 def _save(request, form) -> int:
-    """Write the form's changes through the services, all or nothing. The number of values written."""
-    written = 0
+    """Write the form's changes through the services, all or nothing (one ValueBatch). The number of values written."""
+    batch = services.ValueBatch(request.user)
     with transaction.atomic():
         for change in form.changes:
             if change[0] == "delete":
-                services.delete_value(request.user, change[2])
-            else:
-                _op, element, raw, comment = change
-                services.set_value(request.user, element, form.unit, form.period, raw, comment)
-            written += 1
-    return written
+                batch.remove(change[2])
+        items = [(element, form.unit, form.period, raw, comment) for op, element, raw, comment in
+                 (c for c in form.changes if c[0] != "delete")]
+        for result in batch.check(items):
+            if isinstance(result, Exception):
+                raise result
+        batch.write()
+    return len(form.changes)
 
 
 @login_required
