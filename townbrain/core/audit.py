@@ -1,6 +1,7 @@
 """Writing audit rows. Called only from service functions, inside their transaction."""
 
 import functools
+import itertools
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -81,6 +82,15 @@ def record(actor, action: str, obj, before: dict | None, after: dict | None, *, 
 def record_many(rows: list[AuditEntry]) -> None:
     """Write the rows built by entry() at once (a service that changes many objects in one go)."""
     bulk.insert(AuditEntry, rows)
+
+
+def record_all(actor, changes) -> None:
+    """An audit row for each (action, obj, before, after, org code) of the iterable `changes`, written
+    in pieces, so a batch of 100,000 changes never holds all its rows at once."""
+    changes = iter(changes)
+    while piece := list(itertools.islice(changes, bulk.ROWS_CHUNK)):
+        record_many([entry(actor, action, obj, before, after, org_code=org_code)
+                     for action, obj, before, after, org_code in piece])
 
 
 def snapshot_value(value):

@@ -2,7 +2,8 @@
 
 Every row is built and checked first (a kind may check its rows together), then applied
 through the app's service functions inside ONE transaction: a row that writes at once in a
-savepoint of its own, rows a kind writes together (new projects) at the end. A dry run, or a file with any error (unless `only_valid`), rolls the whole
+savepoint of its own, rows a kind writes together (new projects, progress reports, indicator
+values) at the end. A dry run, or a file with any error (unless `only_valid`), rolls the whole
 transaction back, so the plan it reports is exactly what applying would do and nothing is
 written. A killed process leaves the database as it was (the transaction never commits).
 

@@ -156,9 +156,8 @@ class ValueBatch:
                 DataValue.objects.filter(pk__in=piece).delete()
             bulk.insert(DataValue, created)
             bulk.update(DataValue, updated, VALUE_FIELDS)
-            audit.record_many([audit.entry(self.actor, "datavalue.save" if after else "datavalue.delete", value,
-                                           before, after, org_code=value.org_unit_id)
-                               for value, before, after in rows])
+            audit.record_all(self.actor, (("datavalue.save" if after else "datavalue.delete", value, before, after,
+                                           value.org_unit_id) for value, before, after in rows))
         self.now, self.read = {}, {}
 
 

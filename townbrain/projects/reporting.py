@@ -186,8 +186,7 @@ class ReportBatch:
                 if was is not None:
                     gone.append((was, before))
                 continue
-            after = audit.snapshot(report, REPORT_FIELDS)
-            if after == before:
+            if audit.snapshot(report, REPORT_FIELDS) == before:
                 continue
             if was is None:
                 created.append(report)
@@ -195,25 +194,28 @@ class ReportBatch:
                 report.pk = was.pk  # removed and saved again in one batch: the same row, updated
                 report._state.adding = False
                 updated.append(report)
-            saved.append((report, before, after))
+            saved.append((report, before))
         touched = {pid for pid, _period in self.touched}
         projects = [p for pid, p in self.projects.items() if pid in touched]
-        synced = [(p, audit.snapshot(self.original[p.pk], SYNCED_FIELDS), audit.snapshot(p, SYNCED_FIELDS))
-                  for p in projects]
-        synced = [(p, before, after) for p, before, after in synced if after != before]
+        synced = [p for p in projects
+                  if audit.snapshot(p, SYNCED_FIELDS) != audit.snapshot(self.original[p.pk], SYNCED_FIELDS)]
+
+        def changes():  # the audit rows, made as they are written
+            for was, before in gone:
+                yield "progress.delete", was, before, {}, was.project.town_id
+            for report, before in saved:
+                yield "progress.report", report, before, audit.snapshot(report, REPORT_FIELDS), report.project.town_id
+            for p in synced:
+                yield ("project.progress", p, audit.snapshot(self.original[p.pk], SYNCED_FIELDS),
+                       audit.snapshot(p, SYNCED_FIELDS), p.town_id)
+
         with transaction.atomic(savepoint=False):  # one unit with the caller's transaction, if any
             for piece in bulk.pieces([was.pk for was, _before in gone], bulk.IN_CHUNK):
                 ProgressReport.objects.filter(pk__in=piece).delete()
             bulk.insert(ProgressReport, created)
             bulk.update(ProgressReport, updated, REPORT_FIELDS)
-            bulk.update(Project, [p for p, _before, _after in synced], SYNCED_FIELDS)
-            rows = [audit.entry(self.actor, "progress.delete", was, before, {}, org_code=was.project.town_id)
-                    for was, before in gone]
-            rows += [audit.entry(self.actor, "progress.report", report, before, after,
-                                 org_code=report.project.town_id) for report, before, after in saved]
-            rows += [audit.entry(self.actor, "project.progress", p, before, after, org_code=p.town_id)
-                     for p, before, after in synced]
-            audit.record_many(rows)
+            bulk.update(Project, synced, SYNCED_FIELDS)
+            audit.record_all(self.actor, changes())
             self._move_rollups(projects)
         self.touched = {}
 

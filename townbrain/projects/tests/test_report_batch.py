@@ -203,3 +203,21 @@ def test_bulk_update_and_insert_agree_with_the_orm(tree, rows, monkeypatch):
         "pk", "cumulative_investment", "problems", "status")}
     assert stored == {r.pk: (r.cumulative_investment, "已解决", "planned") for r in new}
     assert ProgressReport.objects.get(pk=new[0].pk).updated > stamp  # auto_now moves
+
+
+def test_audit_rows_of_a_big_batch_are_written_in_pieces(tree, monkeypatch):
+    from .test_projects import make_project
+
+    monkeypatch.setattr(bulk, "ROWS_CHUNK", 7)
+    projects = [make_project("330109113") for _ in range(4)]
+    written = []
+    real = services.audit.record_many
+    monkeypatch.setattr(services.audit, "record_many", lambda rows: written.append(len(rows)) or real(rows))
+    batch = services.ReportBatch(SYSTEM)
+    batch.check([(p, period, {"cumulative_investment": Decimal(i + 1), "status": "preparing"})
+                 for p in projects for i, period in enumerate(MONTHS[12:17])])
+    batch.write()
+    # 20 reports and 4 projects whose status and figures followed them
+    assert written == [7, 7, 7, 3]
+    assert AuditEntry.objects.filter(action="progress.report").count() == 20
+    assert AuditEntry.objects.filter(action="project.progress").count() == 4
