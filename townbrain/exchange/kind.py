@@ -47,7 +47,8 @@ class Kind:
     def column(self, key) -> Column:
         return next(c for c in self.columns if c.key == key)
 
-    # Subclasses implement: prepare(actor, rows) for look-ups, build(actor, values),
+    # Subclasses implement: prepare(actor, rows) for look-ups, build(actor, values) -> a target dict
+    # with the row's natural "key" (a second row with the same key is refused),
     # apply(actor, target) -> (action, obj, before), undo(actor, change) (or undo_many for a whole batch)
 
     def check(self, actor, targets: list) -> None:
@@ -80,3 +81,29 @@ def restore(model, before: dict) -> dict:
         else:
             values[name] = f.to_python(value)
     return values
+
+
+class BatchKind(Kind):
+    """A kind whose app checks rows together and writes them together: batch_for(actor) gives an
+    object with check(items) -> one (object, before, action) or error per item, and write().
+    build() puts each row's item in target["item"]."""
+
+    def batch_for(self, actor):
+        raise NotImplementedError
+
+    def check(self, actor, targets):
+        self.batch = self.batch_for(actor)
+        for target, result in zip(targets, self.batch.check([t["item"] for t in targets]), strict=True):
+            target["result"] = result
+
+    def writes_now(self, target) -> bool:
+        return False
+
+    def apply(self, actor, target):
+        if isinstance(target["result"], Exception):
+            raise target["result"]
+        obj, before, action = target["result"]
+        return action, obj, before
+
+    def finish(self, actor) -> None:
+        self.batch.write()

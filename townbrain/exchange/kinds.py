@@ -15,7 +15,7 @@ from townbrain.projects.models import ProgressReport, Project, Status
 
 from . import normalize as n
 from .expert_kind import EXPERT_ACTIVITIES
-from .kind import Column, Kind, RowError, restore
+from .kind import BatchKind, Column, Kind, RowError, restore
 
 __all__ = ["KINDS", "PLANNED_KINDS", "Column", "Kind", "RowError", "EXPERT_ACTIVITIES", "PROJECTS", "PROGRESS",
            "INDICATOR_VALUES", "STATUS_CHINESE"]
@@ -144,7 +144,7 @@ class ProjectsKind(Kind):
         project_services.delete_projects(actor, list(bulk.where_in(Project.objects.all(), "pk", created)))
 
 
-class ProgressKind(Kind):
+class ProgressKind(BatchKind):
     def writing(self):
         return rollups.bulk_writes()
 
@@ -169,26 +169,10 @@ class ProgressKind(Kind):
                             % {"code": v.get("project")}})
         figures = {k: v[k] for k in ("month_investment", "cumulative_investment", "progress_percent", "status",
                                      "problems") if v.get(k) not in (None, "")}
-        return {"project": candidates[0], "period": v["period"], "figures": figures}
+        return {"item": (candidates[0], v["period"], figures), "key": (candidates[0].pk, v["period"])}
 
-    def check(self, actor, targets):
-        """The reports are checked together in file order (ReportBatch), written together by finish()."""
-        self.batch = project_services.ReportBatch(actor)
-        results = self.batch.check([(t["project"], t["period"], t["figures"]) for t in targets])
-        for target, result in zip(targets, results, strict=True):
-            target["result"] = result
-
-    def writes_now(self, target) -> bool:
-        return False
-
-    def apply(self, actor, target):
-        if isinstance(target["result"], Exception):
-            raise target["result"]
-        report, before, action = target["result"]
-        return action, report, before
-
-    def finish(self, actor) -> None:
-        self.batch.write()
+    def batch_for(self, actor):
+        return project_services.ReportBatch(actor)  # checks in file order, writes together
 
     def undo_many(self, actor, changes):
         """Created reports are removed, updated ones get their figures back: newest first, written together."""
@@ -259,7 +243,7 @@ PROGRESS = ProgressKind(
     ],
 )
 
-class IndicatorValuesKind(Kind):
+class IndicatorValuesKind(BatchKind):
     def prepare(self, actor, records):
         from townbrain.indicators.models import DataElement
 
@@ -280,25 +264,10 @@ class IndicatorValuesKind(Kind):
         return {"item": (element, unit, v["period"], v["value"], v.get("comment") or ""),
                 "key": (element.pk, unit.code, v["period"])}
 
-    def check(self, actor, targets):
-        """The values are checked together (ValueBatch: the stored ones read once), written together by finish()."""
+    def batch_for(self, actor):
         from townbrain.indicators.services import ValueBatch
 
-        self.batch = ValueBatch(actor)
-        for target, result in zip(targets, self.batch.check([t["item"] for t in targets]), strict=True):
-            target["result"] = result
-
-    def writes_now(self, target) -> bool:
-        return False
-
-    def apply(self, actor, target):
-        if isinstance(target["result"], Exception):
-            raise target["result"]
-        value, before, action = target["result"]
-        return action, value, before
-
-    def finish(self, actor) -> None:
-        self.batch.write()
+        return ValueBatch(actor)  # the stored values read once, written together
 
     def undo_many(self, actor, changes):
         """Created values are removed, updated ones get their value back; written together."""

@@ -199,7 +199,7 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
                 continue
             try:
                 target = kind.build(actor, values)
-                key = target.get("key") or (target.get("project") and (target["project"].pk, target["period"]))
+                key = target["key"]
                 if key in seen_keys:
                     raise RowError({None: _("Same record as row %(row)s.") % {"row": seen_keys[key]}})
             except (RowError, ValidationError, PermissionDenied) as exc:
