@@ -105,41 +105,49 @@ class ProjectsKind(Kind):
                 "key": (programme.pk, v["code"])}
 
     def check(self, actor, targets):
-        """New projects are checked together (new_projects), applied one by one, written together by finish()."""
+        """New projects are checked together (new_projects), changed ones too (ProjectUpdates); both are
+        written together by finish()."""
         new = [t for t in targets if t["existing"] is None]
         fields = [t.pop("fields") for t in new]  # the checked project holds them from here on
         for target, result in zip(new, project_services.new_projects(actor, fields), strict=True):
             target["new"] = result
+        self.updates = project_services.ProjectUpdates(actor)
+        changed = [t for t in targets if t["changed"]]
+        for target, result in zip(changed, self.updates.check([(t["existing"], t["changed"]) for t in changed]),
+                                  strict=True):
+            target["new"] = result
 
     def writes_now(self, target) -> bool:
-        return bool(target["changed"])
+        return False
 
     def apply(self, actor, target):
-        existing, changed = target["existing"], target["changed"]
-        if existing is None:
-            if isinstance(target["new"], Exception):
-                raise target["new"]
-            self.pending.append(target["new"])
-            return "created", target["new"], None
-        if not changed:
-            return "unchanged", existing, None
-        obj = project_services.update_project(actor, existing, **changed)
-        self.existing[target["key"]] = obj
-        return "updated", obj, target["replaced"]
+        result = target.get("new")
+        if isinstance(result, Exception):
+            raise result
+        if target["existing"] is None:
+            self.pending.append(result)
+            return "created", result, None
+        if result is None or result[2] == "unchanged":
+            return "unchanged", target["existing"], None
+        return "updated", result[0], target["replaced"]
 
     def finish(self, actor) -> None:
         project_services.create_projects(actor, self.pending)
+        self.updates.write()
 
     def writing(self):
         return rollups.bulk_writes()
 
     def undo_many(self, actor, changes):
-        """Updated projects get their values back one by one; created ones are deleted together."""
-        for change in changes:
-            if change.action != "created":
-                obj = Project.objects.filter(pk=change.object_id).first()
-                if obj is not None:
-                    project_services.update_project(actor, obj, **restore(Project, change.before))
+        """Updated projects get their values back and created ones are deleted, each group together."""
+        updated = {int(c.object_id): c for c in changes if c.action != "created"}
+        projects = {p.pk: p for p in bulk.where_in(Project.objects.all(), "pk", updated)}
+        updates = project_services.ProjectUpdates(actor, confirm_annual_over_total=True)
+        for result in updates.check([(projects[pk], restore(Project, change.before))
+                                     for pk, change in updated.items() if pk in projects]):
+            if isinstance(result, Exception):
+                raise result
+        updates.write()
         created = {int(c.object_id) for c in changes if c.action == "created"}
         project_services.delete_projects(actor, list(bulk.where_in(Project.objects.all(), "pk", created)))
 

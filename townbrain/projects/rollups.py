@@ -244,14 +244,26 @@ def created(projects) -> int:
 def removed(projects) -> int:
     """Projects about to be deleted take their contributions out: one move for all, their reports
     and plan curves read in one query each."""
-    ids = [p.pk for p in projects]
+    reports, curves = _ledger_of([p.pk for p in projects])
+    return apply(_contributions(projects, reports, curves), {})
+
+
+def changed(originals, projects) -> int:
+    """Projects changed in place (`originals` as they were, `projects` as they are now, the same
+    reports and curves): one move for all."""
+    reports, curves = _ledger_of([p.pk for p in projects])
+    return apply(_contributions(originals, reports, curves), _contributions(projects, reports, curves))
+
+
+def _ledger_of(ids) -> tuple[dict, dict]:
+    """({project id: its reports as contribution() takes them}, {project id: its plan curve})."""
     reports: dict[int, list[tuple]] = defaultdict(list)
     rows = bulk.where_in(ProgressReport.objects.order_by("project_id", "period")
                          .values_list("project_id", "period", "cumulative_investment", "progress_percent"),
                          "project_id", ids)
     for pid, period, cumulative, progress in rows:
         reports[pid].append((period, cumulative, progress))
-    return apply(_contributions(projects, reports, curves_for(ids)), {})
+    return reports, curves_for(ids)
 
 
 def _contributions(projects, reports: dict, curves: dict) -> dict[tuple, list[int]]:

@@ -51,13 +51,6 @@ def validate_project(project: Project, confirm_annual_over_total: bool = False) 
         raise ValidationError(errors)
 
 
-def _check_unique_code(project: Project) -> None:
-    clash = Project.objects.filter(programme_id=project.programme_id, code=project.code).exclude(pk=project.pk)
-    if clash.exists():
-        raise ValidationError({"code": _("Project code %(code)s already exists in this programme.")
-                               % {"code": project.code}})
-
-
 def new_projects(actor, rows: list[dict], *, confirm_annual_over_total: bool = False) -> list:
     """Projects checked by every rule (fields, permission, lifecycle), not yet saved: give them to
     create_projects. One result per row of fields: the project, or the error that refuses it
@@ -135,25 +128,92 @@ def _check_unique_codes(projects: list[Project]) -> None:
 
 
 def update_project(actor, project: Project, *, confirm_annual_over_total: bool = False, **fields) -> Project:
-    refuse_unknown(fields, PROJECT_FIELDS)
-    require(actor, "change", project.town_id)
     with transaction.atomic():
-        project = Project.objects.select_for_update().get(pk=project.pk)
+        batch = ProjectUpdates(actor, confirm_annual_over_total=confirm_annual_over_total)
+        (result,) = batch.check([(project, fields)])
+        if isinstance(result, Exception):
+            raise result
+        batch.write()
+    return result[0]
+
+
+class ProjectUpdates:
+    """Changes to saved projects for one actor in one transaction (update_project() is the one-project
+    case; an import changes thousands): check() answers each (project, fields) in order — (project,
+    snapshot before, "updated" | "unchanged") or the error that refuses it — as one update_project()
+    call after another would, the projects locked and read once; write() writes the accepted ones
+    together, with an audit row each and one roll-up move. Nothing is written before write().
+
+    A project may take a code another project of the programme has in the database, even one this
+    batch moves away from it: the rows are written in one statement, which would meet the old code."""
+
+    def __init__(self, actor, *, confirm_annual_over_total: bool = False):
+        self.actor, self.confirm = actor, confirm_annual_over_total
+        self.now: dict[int, Project] = {}  # as the batch holds them
+        self.original: dict[int, Project] = {}  # as read
+        self.claimed: dict[tuple, int] = {}  # (programme, code) taken by a change in this batch: by whom
+        self.allowed: set = set()
+        self.memo: dict = {}
+
+    def check(self, items) -> list:
+        ids = sorted({project.pk for project, _fields in items} - self.now.keys())
+        locked = (Project.objects.select_for_update(of=("self",)).select_related("town", "programme", "category")
+                  .order_by("pk"))  # in key order, so two writers cannot deadlock
+        for p in bulk.where_in(locked, "pk", ids):
+            self.now[p.pk], self.original[p.pk] = p, copy(p)
+        results = []
+        for project, fields in items:
+            try:
+                results.append(self._change(project.pk, fields))
+            except (ValidationError, PermissionDenied) as exc:
+                results.append(exc)
+        return results
+
+    def _allow(self, town: str) -> None:
+        if town not in self.allowed:
+            require(self.actor, "change", town)
+            self.allowed.add(town)
+
+    def _change(self, pk, fields: dict) -> tuple:
+        refuse_unknown(fields, PROJECT_FIELDS)
+        project = self.now.get(pk)
+        if project is None:
+            raise ValidationError(_("This project no longer exists."))
+        self._allow(project.town_id)  # where it is now, read under the lock
         before = audit.snapshot(project, PROJECT_FIELDS)
-        original = copy(project)
+        candidate = copy(project)
         for name, value in fields.items():
-            setattr(project, name, value)
-        # Moving a project to another town needs the right there too.
-        require(actor, "change", project.town_id)
-        project.full_clean(validate_unique=False, validate_constraints=False)
-        validate_project(project, confirm_annual_over_total)
-        _check_unique_code(project)
-        after = audit.snapshot(project, PROJECT_FIELDS)
-        if after != before:
-            project.save()
-            _rollups_updated(original, project)
-            audit.record(actor, "project.update", project, before, after, org_code=project.town_id)
-    return project
+            setattr(candidate, name, value)
+        self._allow(candidate.town_id)  # moving a project to another town needs the right there too
+        # Related objects read from the database or passed saved need no look-up (the foreign keys still hold).
+        loaded = [name for name in ("town", "programme", "category") if name not in fields
+                  or (getattr(fields[name], "pk", None) is not None and not fields[name]._state.adding)]
+        bulk.clean_fields(candidate, exclude=loaded, memo=self.memo)
+        validate_project(candidate, self.confirm)
+        if audit.snapshot(candidate, PROJECT_FIELDS) == before:
+            return project, before, "unchanged"
+        key = (candidate.programme_id, candidate.code)
+        if key != (project.programme_id, project.code):
+            if self.claimed.get(key, pk) != pk or Project.objects.filter(
+                    programme_id=key[0], code=key[1]).exclude(pk=pk).exists():
+                raise ValidationError({"code": _("Project code %(code)s already exists in this programme.")
+                                       % {"code": candidate.code}})
+            self.claimed[key] = pk
+        self.now[pk] = candidate
+        return candidate, before, "updated"
+
+    def write(self) -> None:
+        """Write the changed projects (once): their fields, an audit row each, the roll-up cells."""
+        changed = [p for pk, p in self.now.items()
+                   if audit.snapshot(p, PROJECT_FIELDS) != audit.snapshot(self.original[p.pk], PROJECT_FIELDS)]
+        if not changed:
+            return
+        with transaction.atomic(savepoint=False):  # one unit with the caller's transaction, if any
+            bulk.update(Project, changed, PROJECT_FIELDS)
+            rollups.changed([self.original[p.pk] for p in changed], changed)
+            audit.record_all(self.actor, (("project.update", p, audit.snapshot(self.original[p.pk], PROJECT_FIELDS),
+                                           audit.snapshot(p, PROJECT_FIELDS), p.town_id) for p in changed))
+        self.original.update((p.pk, copy(p)) for p in changed)
 
 
 def delete_project(actor, project: Project) -> None:
@@ -222,14 +282,6 @@ def set_monthly_plan(actor, project: Project, curve: dict) -> list:
 
 
 # --- live roll-ups: each change moves the project's cells in the same transaction (rollups.py) -----
-
-def _rollups_updated(original: Project, project: Project) -> None:
-    """`original` is the project as it was before the change (its reports are unchanged)."""
-    dims, reports = rollups.inputs(original.town_id, original.programme_id, project.pk)
-    moved = (project.town_id, project.programme_id) != (original.town_id, original.programme_id)
-    rollups.apply(rollups.contribution(original, reports, dims),
-                  rollups.contribution(project, reports, None if moved else dims))
-
 
 def _rollups_now(project: Project) -> tuple:
     """(contribution, enrolment dims, reports) of a project locked and read in this transaction, before it changes."""
