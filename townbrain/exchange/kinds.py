@@ -127,7 +127,7 @@ class ProjectsKind(Kind):
         if target["existing"] is None:
             self.pending.append(result)
             return "created", result, None
-        if result is None or result[2] == "unchanged":
+        if result is None or result[1] == "unchanged":
             return "unchanged", target["existing"], None
         return "updated", result[0], target["replaced"]
 
