@@ -8,19 +8,12 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Method, Scheme
 from .sources import SOURCES
-from .spec import OPS
-
-
-def _plain(value):
-    if value is None:
-        return None
-    value = float(value)
-    return int(value) if value == int(value) else value
+from .spec import OPS, plain_number
 
 
 def bands_text(bands) -> str:
     def one(v):
-        return "-" if v is None else f"{_plain(v)}"
+        return "-" if v is None else f"{plain_number(v)}"
     return "\n".join(f"{one(b.get('min'))} {one(b.get('max'))} {one(b.get('points'))}" for b in bands or [])
 
 
@@ -39,7 +32,7 @@ def parse_bands(text: str) -> list[dict]:
                 values.append(None)
                 continue
             try:
-                values.append(_plain(Decimal(p)))
+                values.append(plain_number(Decimal(p)))
             except InvalidOperation:
                 raise ValidationError(_("Line %(n)s: “%(value)s” is not a number.") % {"n": n, "value": p}) from None
         if values[2] is None:
@@ -99,15 +92,16 @@ class CriterionForm(forms.Form):
         if method == Method.BANDS:
             params["bands"] = d["bands"]
         elif method == Method.LINEAR:
-            params.update(zero_at=_plain(d["zero_at"]), full_at=_plain(d["full_at"]))
+            params.update(zero_at=plain_number(d["zero_at"]), full_at=plain_number(d["full_at"]))
         elif method == Method.PASS_FAIL:
             if d["threshold"] is not None:
-                params.update(op=d["op"] or ">=", threshold=_plain(d["threshold"]))
+                params.update(op=d["op"] or ">=", threshold=plain_number(d["threshold"]))
         elif d["per"] is not None:
-            params["per"] = _plain(d["per"])
+            params["per"] = plain_number(d["per"])
         if d["pass_points"] is not None:
-            params["pass_points"] = _plain(d["pass_points"])
-        fields = {"name": d["name"], "method": method, "points": _plain(d["points"]), "weight": _plain(d["weight"]),
+            params["pass_points"] = plain_number(d["pass_points"])
+        fields = {"name": d["name"], "method": method, "points": plain_number(d["points"]),
+                  "weight": plain_number(d["weight"]),
                   "params": params, "binding": d["binding"], "veto": d["veto"] if d["binding"] else "",
                   "missing_as_zero": d["missing_as_zero"]}
         if d["system"]:

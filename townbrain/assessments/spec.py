@@ -362,8 +362,9 @@ def max_score(spec: dict) -> float:
 
 # --- the database form ----------------------------------------------------------------------------
 
-def _plain(value):
-    if isinstance(value, Decimal):
+def plain_number(value):
+    """A number as the YAML form and the scheme editor write it (40, not 40.00 or 40.0); anything else as it is."""
+    if isinstance(value, Decimal | float | int) and not isinstance(value, bool):
         value = float(value)
         return int(value) if value == int(value) else value
     return value
@@ -380,7 +381,7 @@ def criterion_spec(c) -> dict:
         out["system"] = c.system
     if c.unit:
         out["unit"] = c.unit
-    out.update(method=c.method, points=_plain(c.points), weight=_plain(c.weight))
+    out.update(method=c.method, points=plain_number(c.points), weight=plain_number(c.weight))
     for key in (*PARAMS[c.method], "pass_points"):
         if key in c.params:
             out[key] = c.params[key]
@@ -403,7 +404,7 @@ def from_scheme(scheme, with_elements: bool = True) -> dict:
     if scheme.description:
         spec["description"] = scheme.description
     spec.update(grades=list(scheme.grades), rank_scopes=list(scheme.rank_scopes) or ["programme"],
-                rank_by=scheme.rank_by, bonus_cap=_plain(scheme.bonus_cap))
+                rank_by=scheme.rank_by, bonus_cap=plain_number(scheme.bonus_cap))
     if scheme.based_on_id:
         spec["based_on"] = scheme.based_on.code
     spec["elements"] = []
