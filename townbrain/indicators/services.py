@@ -73,12 +73,6 @@ class ValueBatch:
         self.actor = actor
         self.now: dict[tuple, DataValue | None] = {}  # (element id, unit code, period): the value the batch holds
         self.read: dict[tuple, DataValue] = {}  # as stored when the batch began
-        self.allowed: set = set()
-
-    def _allow(self, action: str, unit_code: str) -> None:
-        if (action, unit_code) not in self.allowed:
-            require(self.actor, action, unit_code)
-            self.allowed.add((action, unit_code))
 
     def check(self, items) -> list:
         """[(element, org unit, period, raw value, comment)] -> for each, (value, snapshot before or
@@ -90,11 +84,12 @@ class ValueBatch:
                     period = periods.canonical(period)
                 except periods.InvalidPeriod as exc:
                     raise ValidationError({"period": str(exc)}) from exc
-                self._allow("change", unit.code)
+                require(self.actor, "change", unit.code)
                 number, text = parse_value(element, raw)
                 comment = comment or ""
                 if len(comment) > COMMENT_MAX:
-                    raise ValidationError({"comment": _("A comment has at most %(n)s characters.") % {"n": COMMENT_MAX}})
+                    raise ValidationError({"comment": _("A comment has at most %(n)s characters.")
+                                                      % {"n": COMMENT_MAX}})
                 parsed.append((element, unit, period, number, text, comment))
             except (ValidationError, PermissionDenied) as exc:
                 parsed.append(exc)
@@ -130,7 +125,7 @@ class ValueBatch:
 
     def remove(self, value: DataValue) -> None:
         """Remove a stored value (read by the caller)."""
-        self._allow("delete", value.org_unit_id)
+        require(self.actor, "delete", value.org_unit_id)
         key = (value.element_id, value.org_unit_id, value.period)
         self.read.setdefault(key, value)
         self.now[key] = None

@@ -88,7 +88,6 @@ class ReportBatch:
         self.touched: dict[tuple[int, str], dict] = {}  # (project, period) changed: its snapshot as read
         self.curves: dict = {}
         self.dims: dict = {}
-        self.allowed: set = set()
         self.memo: dict = {}
 
     def load(self, project_ids) -> None:
@@ -124,9 +123,7 @@ class ReportBatch:
         project = self.projects.get(project_id)
         if project is None:
             raise ValidationError({"project": _("This project no longer exists.")})
-        if (action, project.town_id) not in self.allowed:  # where the project is now, read under the lock
-            require(self.actor, action, project.town_id)
-            self.allowed.add((action, project.town_id))
+        require(self.actor, action, project.town_id)  # where the project is now, read under the lock
         return project
 
     def report(self, project_id, period, figures: dict) -> tuple:

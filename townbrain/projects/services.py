@@ -59,17 +59,15 @@ def new_projects(actor, rows: list[dict], *, confirm_annual_over_total: bool = F
 
     Related objects passed as saved instances are not looked up again (the database's foreign
     keys still hold at insert); each field is checked once per distinct value and the permission
-    once per town, so checking many rows costs no query and little work per row.
+    against the actor's area (read once, kept on the actor), so checking many rows costs no query
+    and little work per row.
     """
-    results, allowed, memo = [], {}, {}
+    results, memo = [], {}
     for fields in rows:
         try:
             refuse_unknown(fields, PROJECT_FIELDS)
             project = bulk.instance(Project, fields)
-            town = project.town_id or ""
-            if not allowed.get(town):
-                require(actor, "add", town)
-                allowed[town] = True
+            require(actor, "add", project.town_id or "")  # the actor's area is read once and kept on the actor
             loaded = [name for name in ("town", "programme", "category")
                       if getattr(fields.get(name), "pk", None) is not None and not fields[name]._state.adding]
             bulk.clean_fields(project, exclude=loaded, memo=memo)
@@ -168,7 +166,6 @@ class ProjectUpdates:
         self.now: dict[int, Project] = {}  # as the batch holds them
         self.original: dict[int, Project] = {}  # as read
         self.claimed: dict[tuple, int] = {}  # (programme, code) taken by a change in this batch: by whom
-        self.allowed: set = set()
         self.memo: dict = {}
 
     def check(self, items) -> list:
@@ -186,22 +183,17 @@ class ProjectUpdates:
                 results.append(exc)
         return results
 
-    def _allow(self, town: str) -> None:
-        if town not in self.allowed:
-            require(self.actor, "change", town)
-            self.allowed.add(town)
-
     def _change(self, pk, fields: dict) -> tuple:
         refuse_unknown(fields, PROJECT_FIELDS)
         project = self.now.get(pk)
         if project is None:
             raise ValidationError(_("This project no longer exists."))
-        self._allow(project.town_id)  # where it is now, read under the lock
+        require(self.actor, "change", project.town_id)  # where it is now, read under the lock
         before = audit.snapshot(project, PROJECT_FIELDS)
         candidate = copy(project)
         for name, value in fields.items():
             setattr(candidate, name, value)
-        self._allow(candidate.town_id)  # moving a project to another town needs the right there too
+        require(self.actor, "change", candidate.town_id)  # moving a project to another town needs the right there too
         # Related objects read from the database or passed saved need no look-up (the foreign keys still hold).
         loaded = [name for name in ("town", "programme", "category") if name not in fields
                   or (getattr(fields[name], "pk", None) is not None and not fields[name]._state.adding)]
