@@ -9,7 +9,6 @@ synced once, the roll-up cells moved once. One call per report made ~13 round tr
 province's monthly file of 30,000 rows took minutes.
 """
 
-from collections import defaultdict
 from copy import copy
 from decimal import Decimal
 
@@ -87,7 +86,6 @@ class ReportBatch:
         self.read: dict[int, list[ProgressReport]] = {}  # as read, oldest first
         self.touched: dict[tuple[int, str], dict] = {}  # (project, period) changed: its snapshot as read
         self.curves: dict = {}
-        self.dims: dict = {}
         self.memo: dict = {}
 
     def load(self, project_ids) -> None:
@@ -104,8 +102,6 @@ class ReportBatch:
             self.reports[r.project_id][r.period] = r
             self.read[r.project_id].append(copy(r))
         self.curves.update(curves_for(ids))
-        self.dims.update(rollups.enrolments_of({(p.town_id, p.programme_id) for p in
-                                                (self.projects[i] for i in ids if i in self.projects)}))
 
     def check(self, items) -> list:
         """Check [(project, period, figures)] in order: for each, (report, snapshot before or None,
@@ -217,16 +213,12 @@ class ReportBatch:
         self.touched = {}
 
     def _move_rollups(self, projects) -> None:
-        before: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-        after: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-        memo: dict = {}  # projects without reports or curve (before their first report) share schedule steps
-        for p in projects:
-            dims, curve = self.dims[(p.town_id, p.programme_id)], self.curves.get(p.pk, [])
-            now = sorted(self.reports[p.pk].values(), key=lambda r: r.period)
-            for cells, project, reports in ((before, self.original[p.pk], self.read[p.pk]), (after, p, now)):
-                figures = [(r.period, r.cumulative_investment, r.progress_percent) for r in reports]
-                for key, (n, cents) in rollups.contribution(project, figures, dims, curve, memo).items():
-                    cell = cells[key]
-                    cell[0] += n
-                    cell[1] += cents
-        rollups.apply(before, after)
+        """One roll-up move for the projects whose reports changed (their town and programme did not)."""
+        def figures(reports):
+            return [(r.period, r.cumulative_investment, r.progress_percent) for r in reports]
+
+        dims = rollups.enrolments_of({(p.town_id, p.programme_id) for p in projects})
+        before = {p.pk: figures(self.read[p.pk]) for p in projects}
+        after = {p.pk: figures(sorted(self.reports[p.pk].values(), key=lambda r: r.period)) for p in projects}
+        rollups.apply(rollups.contributions([self.original[p.pk] for p in projects], before, self.curves, dims),
+                      rollups.contributions(projects, after, self.curves, dims))

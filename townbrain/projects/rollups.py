@@ -238,21 +238,22 @@ def inputs(town_code: str, programme_id, project_id=None) -> tuple[tuple[int, in
 
 def created(projects) -> int:
     """New projects (saved, no reports or plan curve yet) add their contributions: one move for all."""
-    return apply({}, _contributions(projects, {}, {}))
+    return apply({}, contributions(projects, {}, {}))
 
 
 def removed(projects) -> int:
     """Projects about to be deleted take their contributions out: one move for all, their reports
     and plan curves read in one query each."""
     reports, curves = _ledger_of([p.pk for p in projects])
-    return apply(_contributions(projects, reports, curves), {})
+    return apply(contributions(projects, reports, curves), {})
 
 
 def changed(originals, projects) -> int:
     """Projects changed in place (`originals` as they were, `projects` as they are now, the same
     reports and curves): one move for all."""
     reports, curves = _ledger_of([p.pk for p in projects])
-    return apply(_contributions(originals, reports, curves), _contributions(projects, reports, curves))
+    dims = enrolments_of({(p.town_id, p.programme_id) for p in [*originals, *projects]})
+    return apply(contributions(originals, reports, curves, dims), contributions(projects, reports, curves, dims))
 
 
 def _ledger_of(ids) -> tuple[dict, dict]:
@@ -266,9 +267,11 @@ def _ledger_of(ids) -> tuple[dict, dict]:
     return reports, curves_for(ids)
 
 
-def _contributions(projects, reports: dict, curves: dict) -> dict[tuple, list[int]]:
-    """The cells many projects add up to, given their reports and curves by project id."""
-    dims = enrolments_of({(p.town_id, p.programme_id) for p in projects})
+def contributions(projects, reports: dict, curves: dict, dims: dict | None = None) -> dict[tuple, list[int]]:
+    """The cells many projects add up to, given their reports and curves by project id (and their
+    towns' enrolment dims by (town, programme), read when not given)."""
+    if dims is None:
+        dims = enrolments_of({(p.town_id, p.programme_id) for p in projects})
     cells: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     memo: dict = {}  # many projects share their dates and status: their schedule steps are worked out once
     for project in projects:
