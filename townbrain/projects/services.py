@@ -154,12 +154,12 @@ def _relate(projects) -> None:
 class ProjectUpdates:
     """Changes to saved projects for one actor in one transaction (update_project() is the one-project
     case; an import changes thousands): check() answers each (project, fields) in order — (project,
-    "updated" | "unchanged") or the error that refuses it — as one update_project()
-    call after another would, the projects locked and read once; write() writes the accepted ones
-    together, with an audit row each and one roll-up move. Nothing is written before write().
+    "updated" | "unchanged") or the error that refuses it — as one update_project() call after
+    another would, the projects locked and read once; write() writes the accepted ones together,
+    with an audit row each and one roll-up move. Nothing is written before write().
 
-    A project may take a code another project of the programme has in the database, even one this
-    batch moves away from it: the rows are written in one statement, which would meet the old code."""
+    A project may not take a code another project of the programme has in the database, even one
+    this batch moves away from it: the rows are written in one statement, which would meet the old code."""
 
     def __init__(self, actor, *, confirm_annual_over_total: bool = False):
         self.actor, self.confirm = actor, confirm_annual_over_total
@@ -193,7 +193,7 @@ class ProjectUpdates:
         candidate = copy(project)
         for name, value in fields.items():
             setattr(candidate, name, value)
-        require(self.actor, "change", candidate.town_id)  # moving a project to another town needs the right there too
+        require(self.actor, "change", candidate.town_id)  # a project moved to another town: the right there too
         # Related objects read from the database or passed saved need no look-up (the foreign keys still hold).
         loaded = [name for name in ("town", "programme", "category") if name not in fields
                   or (getattr(fields[name], "pk", None) is not None and not fields[name]._state.adding)]
