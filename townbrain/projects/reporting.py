@@ -99,8 +99,8 @@ class ReportBatch:
         for r in bulk.where_in(ProgressReport.objects.order_by("project_id", "period"), "project_id",
                                list(self.projects.keys() & set(ids))):
             r.project = self.projects[r.project_id]  # naming the report (audit) reads no project again
-            self.reports[r.project_id][r.period] = r
-            self.read[r.project_id].append(copy(r))
+            self.reports[r.project_id][r.period] = r  # a change works on a copy: the report as read stays
+            self.read[r.project_id].append(r)
         self.curves.update(curves_for(ids))
 
     def check(self, items) -> list:
