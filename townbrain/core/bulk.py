@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, Lookup, signals
 from django.db.models.base import ModelState
 from django.db.models.expressions import DatabaseDefault
@@ -110,6 +110,17 @@ def _copy(cursor, table: str, fields, objects) -> None:
                 if not (is_time and (row[i] is None or row[i].tzinfo is not None)):
                     row[i] = f.get_db_prep_save(row[i], connection)
             copy.write_row(row)
+
+
+def one(batch, item):
+    """The one-record case of a service's batch (check([item]), then write()) in one transaction:
+    the checked object, or the error that refused it raised."""
+    with transaction.atomic():
+        (result,) = batch.check([item])
+        if isinstance(result, Exception):
+            raise result
+        batch.write()
+    return result[0]
 
 
 def instance(model, fields: dict):

@@ -47,13 +47,7 @@ def parse_value(element: DataElement, raw):
 
 def set_value(actor, element: DataElement, org_unit, period, raw, comment: str = "") -> DataValue:
     """Store (or replace) the value of `element` for `org_unit` and `period`."""
-    with transaction.atomic():
-        batch = ValueBatch(actor)
-        (result,) = batch.check([(element, org_unit, period, raw, comment)])
-        if isinstance(result, Exception):
-            raise result
-        batch.write()
-    return result[0]
+    return bulk.one(ValueBatch(actor), (element, org_unit, period, raw, comment))
 
 
 def delete_value(actor, value: DataValue) -> None:

@@ -37,13 +37,7 @@ def report_progress(actor, project: Project, period, **figures) -> ProgressRepor
     reason; a report that says 开工 needs the project's actual start date. The project keeps
     the latest figures so roll-ups read one table.
     """
-    with transaction.atomic():
-        batch = ReportBatch(actor)
-        (result,) = batch.check([(project, period, figures)])
-        if isinstance(result, Exception):
-            raise result
-        batch.write()
-    return result[0]
+    return bulk.one(ReportBatch(actor), (project, period, figures))
 
 
 def delete_report(actor, report: ProgressReport) -> None:

@@ -127,13 +127,7 @@ def _check_unique_codes(projects: list[Project]) -> None:
 
 
 def update_project(actor, project: Project, *, confirm_annual_over_total: bool = False, **fields) -> Project:
-    with transaction.atomic():
-        batch = ProjectUpdates(actor, confirm_annual_over_total=confirm_annual_over_total)
-        (result,) = batch.check([(project, fields)])
-        if isinstance(result, Exception):
-            raise result
-        batch.write()
-    return result[0]
+    return bulk.one(ProjectUpdates(actor, confirm_annual_over_total=confirm_annual_over_total), (project, fields))
 
 
 def _relate(projects) -> None:
