@@ -53,13 +53,7 @@ def _changes(walk: Walk, seed: int, n: int) -> list[tuple]:
 @pytest.mark.parametrize("seed", range(4))
 def test_changes_at_once_end_as_one_call_after_another(tree, users, seed):
     walk = Walk(seed)
-    for _ in range(15):
-        walk.create()
-    for _ in range(15):
-        try:
-            walk.report()
-        except ValidationError:
-            pass
+    walk.populate(projects=15, reports=15)
     changes = _changes(walk, seed, 40)
     actor = users["xiaoshan"]  # towns outside 萧山区 are refused
 

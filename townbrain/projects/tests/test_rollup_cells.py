@@ -69,6 +69,16 @@ class Walk:
         ids = list(Project.objects.values_list("pk", flat=True))
         return Project.objects.get(pk=self.rng.choice(ids)) if ids else None
 
+    def populate(self, projects: int, reports: int) -> None:
+        """A ledger to start from: `projects` new projects, then `reports` reports (refused ones skipped)."""
+        for _ in range(projects):
+            self.create()
+        for _ in range(reports):
+            try:
+                self.report()
+            except ValidationError:
+                pass
+
     # --- operations ---
     def create(self):
         self.seq += 1
