@@ -6,3 +6,10 @@ class AcceptanceConfig(AppConfig):
     name = "townbrain.acceptance"
     label = "acceptance"
     verbose_name = _("Acceptance (省级验收)")
+
+    def ready(self):
+        from townbrain.core.panels import register
+
+        from . import panels
+
+        register(panels.PANEL)

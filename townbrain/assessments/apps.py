@@ -6,3 +6,10 @@ class AssessmentsConfig(AppConfig):
     name = "townbrain.assessments"
     label = "assessments"
     verbose_name = _("Assessments")
+
+    def ready(self):
+        from townbrain.core.panels import register
+
+        from . import panels
+
+        register(panels.PANEL)

@@ -18,3 +18,17 @@ def group_digits(value) -> str:
         separator, grouping = ",", 3
     return numberformat.format(value, get_format("DECIMAL_SEPARATOR"), grouping=grouping,
                                thousand_sep=separator, force_grouping=True)
+
+
+def percent(value) -> str:
+    """A rate as the cockpit and every briefing write it: one decimal and a percent sign (97.0%); "—" for none."""
+    if value is None:
+        return "—"
+    return f"{float(value):.1f}%"
+
+
+def amount(value) -> str:
+    """A whole amount (万元, 个, 人次) with thousands separators; "—" for none."""
+    if value is None:
+        return "—"
+    return group_digits(int(round(float(value))))

@@ -6,3 +6,10 @@ class ExpertsConfig(AppConfig):
     name = "townbrain.experts"
     label = "experts"
     verbose_name = _("Experts (一库三师)")
+
+    def ready(self):
+        from townbrain.core.panels import register
+
+        from . import panels
+
+        register(panels.PANEL)

@@ -8,8 +8,10 @@ class ProjectsConfig(AppConfig):
     verbose_name = _("Projects")
 
     def ready(self):
+        from townbrain.core.panels import register
         from townbrain.programmes.services import enrolment_changed
 
-        from . import rollups
+        from . import panels, rollups
 
+        register(panels.PANEL)
         enrolment_changed.connect(rollups.enrolment_changed, dispatch_uid="projects.rollups.enrolment_changed")

@@ -1,0 +1,110 @@
+"""The cockpit (驾驶舱): the home page of every user, their area's figures at once, live.
+
+`/` opens the cockpit of the user's own area; `/cockpit/<code>/` any unit in it (404 outside).
+The programme and month default to where the data is (projects/latest.py), never an empty month.
+While the page is open, htmx asks `/cockpit/<code>/panels/` every few seconds with the
+fingerprint of what it shows; the server answers 204 when nothing changed, else the new panels.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
+
+from townbrain.core import codes, periods
+from townbrain.core.models import OrgUnit
+from townbrain.core.scope import ALL, scope_prefixes
+from townbrain.core.views import breadcrumb, canonical_redirect, get_unit
+from townbrain.programmes.models import Programme
+
+from . import figures
+
+REFRESH_SECONDS = 10
+SCREEN_ROTATE_SECONDS = 15
+
+
+def home_code(user) -> str | None:
+    """The unit whose cockpit a user opens first: their one area, or what their areas share."""
+    prefixes = scope_prefixes(user, "view")
+    if prefixes is ALL:
+        # A system admin: the province with the most projects (the first province if none has any).
+        return figures.busiest_province(user)
+    prefixes = sorted(prefixes)
+    if not prefixes:
+        return None
+    common = prefixes[0]
+    for p in prefixes[1:]:
+        while not p.startswith(common):
+            common = codes.parent_of(common) if len(common) > 2 else ""
+            if not common:
+                return None
+    return common
+
+
+@login_required
+@require_safe
+def cockpit_home(request):
+    code = home_code(request.user)
+    if code is None:
+        prefixes = scope_prefixes(request.user, "view")
+        units = OrgUnit.objects.filter(code__in=prefixes if prefixes is not ALL else []).order_by("code")
+        return render(request, "core/home.html", {"units": units})
+    return redirect("cockpit", code=code)
+
+
+def _selection(request, unit):
+    """(programme, period) from the query, None for what is left to the defaults; 404 for nonsense."""
+    programme = period = None
+    code = request.GET.get("programme", "").strip()
+    if code:
+        programme = Programme.objects.filter(code=code).first()
+        if programme is None:
+            raise Http404(_("Unknown programme “%(code)s”.") % {"code": code})
+    text = request.GET.get("period", "").strip().replace("-", "")
+    if text:
+        try:
+            period = periods.month_id(*periods.parse_month(text))
+        except periods.InvalidPeriod as exc:
+            raise Http404(str(exc)) from exc
+    return programme, period
+
+
+def _context(request, unit) -> dict:
+    programme, period = _selection(request, unit)
+    data = figures.build(request.user, unit, programme, period)
+    return {"unit": unit, "cockpit": data, "breadcrumb": breadcrumb(request, unit),
+            "children_level": unit.level, "refresh_seconds": REFRESH_SECONDS,
+            "query": {"programme": data.programme.code if data.programme else "", "period": data.period}}
+
+
+@login_required
+@require_safe
+def cockpit(request, code):
+    if (response := canonical_redirect(request, "cockpit", code)) is not None:
+        return response
+    unit = get_unit(request, code)
+    return render(request, "cockpit/cockpit.html", _context(request, unit))
+
+
+@login_required
+@require_safe
+def cockpit_panels(request, code):
+    """The panels alone, for the live refresh: 204 when the figures are the ones the page shows."""
+    unit = get_unit(request, code)
+    context = _context(request, unit)
+    if request.GET.get("since") == context["cockpit"].fingerprint():
+        return HttpResponse(status=204)
+    return render(request, "cockpit/_panels.html", context)
+
+
+@login_required
+@require_safe
+def big_screen(request, code):
+    """Big-screen mode for a 1920×1080 meeting-room display: dark, large type, panels that rotate."""
+    unit = get_unit(request, code)
+    context = _context(request, unit)
+    context["rotate_seconds"] = SCREEN_ROTATE_SECONDS
+    context["cockpit_url"] = reverse("cockpit", args=[unit.code])
+    return render(request, "cockpit/screen.html", context)
