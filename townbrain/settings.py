@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "townbrain.assessments",
     "townbrain.exchange",
     "townbrain.acceptance",
+    "townbrain.governance",
 ]
 
 MIDDLEWARE = [
@@ -102,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "townbrain.core.context_processors.navigation",
+                "townbrain.governance.context_processors.bell",
             ],
         },
     },

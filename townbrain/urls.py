@@ -16,6 +16,7 @@ from townbrain.exchange import api as exchange_api
 from townbrain.exchange import views as exchange_views
 from townbrain.experts import api as experts_api
 from townbrain.experts import views as experts_views
+from townbrain.governance import api as governance_api
 from townbrain.indicators import api as indicators_api
 from townbrain.indicators import views as indicators_views
 from townbrain.programmes import api as programmes_api
@@ -45,6 +46,8 @@ router.register("dataelements", indicators_api.DataElementViewSet, basename="dat
 router.register("datavalues", indicators_api.DataValueViewSet, basename="datavalue")
 router.register("indicators", indicators_api.IndicatorViewSet, basename="indicator")
 router.register("validationrules", indicators_api.ValidationRuleViewSet, basename="validationrule")
+router.register("events", governance_api.EventViewSet, basename="event")
+router.register("event-categories", governance_api.CategoryViewSet, basename="event-category")
 
 api_urls = [
     path("auth/token/", access_api.TokenView.as_view(), name="token"),
@@ -121,4 +124,5 @@ urlpatterns = [
     path("users/new/", access_views.user_create, name="user-create"),
     path("users/<int:pk>/", access_views.user_detail, name="user-detail"),
     path("api/", include((api_urls, "api"))),
+    path("", include("townbrain.governance.urls")),
 ]

@@ -1,0 +1,217 @@
+"""API: events (事件) scoped by town, their workflow steps, statistics; the categories (reference data)."""
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from townbrain.core import codes, geo
+from townbrain.core.api import RestrictedReadOnlyViewSet, ScopedSlugRelatedField
+from townbrain.core.models import OrgUnit
+from townbrain.core.scope import allows
+
+from . import services, stats
+from .filters import EventFilterSet
+from .models import Event, EventCategory, Platform, Source, Verdict
+
+STEP_PATTERN = "|".join(services.STEP_NAMES)
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = EventCategory
+        fields = ["code", "name", "platform", "parent", "deadline_days", "deadline_hours"]
+        read_only_fields = fields
+
+
+class CategoryViewSet(viewsets.ReadOnlyModelViewSet):
+    """Event categories (大类 / 小类) of the four platforms; a 小类 carries the deadline in working days or hours.
+
+    Reference data, the same for everyone signed in. `?platform=` filters; `?leaf=1` only the 小类.
+    """
+
+    queryset = EventCategory.objects.select_related("parent")
+    serializer_class = CategorySerializer
+    lookup_field = "code"
+    pagination_class = None
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        platform = self.request.query_params.get("platform")
+        if platform:
+            qs = qs.filter(platform=platform)
+        if self.request.query_params.get("leaf") in ("1", "true"):
+            qs = qs.filter(parent__isnull=False)
+        return qs
+
+
+class StepSerializer(serializers.Serializer):
+    step = serializers.CharField()
+    actor = serializers.CharField(source="actor_name")
+    time = serializers.DateTimeField()
+    comment = serializers.CharField()
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    detail = serializers.JSONField()
+
+
+class EventSerializer(serializers.ModelSerializer):
+    category = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    category_name = serializers.CharField(source="category.name", read_only=True)
+    town_name = serializers.CharField(source="town.name", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    reporter_phone = serializers.SerializerMethodField()
+    overdue = serializers.SerializerMethodField()
+    handler = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Event
+        fields = ["id", "town", "town_name", "village", "grid", "platform", "category", "category_name",
+                  "description", "address", "lat", "lng", "source", "reporter_name", "reporter_phone", "media_url",
+                  "status", "status_label", "reported_at", "accepted_at", "dispatched_at", "deadline", "overdue",
+                  "closed_at", "closed_on_time", "office", "department", "handler", "verdict", "reopened",
+                  "extended", "updated"]
+        read_only_fields = fields
+
+    def get_reporter_phone(self, obj) -> str:
+        request = self.context.get("request")
+        return services.shown_phone(getattr(request, "user", None), obj)
+
+    def get_overdue(self, obj) -> bool:
+        return obj.is_overdue()
+
+
+class EventDetailSerializer(EventSerializer):
+    steps = StepSerializer(many=True, read_only=True)
+    actions = serializers.SerializerMethodField()
+
+    class Meta(EventSerializer.Meta):
+        fields = [*EventSerializer.Meta.fields, "actions", "steps"]
+        read_only_fields = fields
+
+    def get_actions(self, obj) -> list[str]:
+        request = self.context.get("request")
+        return services.available_steps(getattr(request, "user", None), obj)
+
+
+class EventCreateSerializer(serializers.Serializer):
+    town = ScopedSlugRelatedField(slug_field="code", queryset=OrgUnit.objects.all(),
+                                  help_text=gettext_lazy("The town's division code."))
+    platform = serializers.ChoiceField(choices=Platform.choices)
+    category = serializers.SlugRelatedField(slug_field="code", queryset=EventCategory.objects.all(),
+                                            help_text=gettext_lazy("A sub-category (小类) code."))
+    description = serializers.CharField()
+    lat = serializers.DecimalField(max_digits=12, decimal_places=8, required=False, allow_null=True)
+    lng = serializers.DecimalField(max_digits=12, decimal_places=8, required=False, allow_null=True)
+    crs = serializers.ChoiceField(choices=list(geo.SYSTEMS), default=geo.WGS84)
+    reporter_phone = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    reporter_name = serializers.CharField(required=False, allow_blank=True, max_length=60)
+    address = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    village = serializers.CharField(required=False, allow_blank=True)
+    grid = serializers.CharField(required=False, allow_blank=True, max_length=60)
+    source = serializers.ChoiceField(choices=Source.choices, default=Source.GRID)
+    media_url = serializers.URLField(required=False, allow_blank=True, max_length=300)
+
+
+class StepWriteSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True)
+    to = serializers.CharField(required=False, allow_blank=True, help_text=gettext_lazy(
+        "dispatch: a user name, an office's division code or a department's name; empty: the town's office."))
+    verdict = serializers.ChoiceField(choices=Verdict.choices, required=False, allow_blank=True)
+    days = serializers.IntegerField(required=False, min_value=1, max_value=365)
+    hours = serializers.IntegerField(required=False, min_value=1, max_value=24 * 30)
+
+
+STATS_FIELDS = ["received", "accepted", "closed", "closed_on_time", "open_overdue", "on_time_rate",
+                "satisfaction_rate", "avg_hours", "reviewed", "satisfied", "reopened", "reopen_rate"]
+
+
+class EventViewSet(mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
+    """Events (事件) of the towns in your area, newest first.
+
+    POST reports one (`town`, `platform`, `category`, `description`, optional `lat`/`lng` with `crs`
+    wgs84/gcj02/bd09, `reporter_phone` …). `…/<id>/<step>/` POST takes a workflow step: accept, reject,
+    dispatch (`to`), handle, feedback, verify, close, review (`verdict`), return, extend (`days`/`hours`),
+    each with a `comment`. `stats/?org=&period=` gives the bulletin figures. The reporter's phone is
+    masked except for the handling office.
+    """
+
+    queryset = Event.objects.select_related("category", "town", "handler")
+    serializer_class = EventSerializer
+    filterset_class = EventFilterSet
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        if self.action not in ("list", "stats"):
+            qs = qs.prefetch_related("steps")
+        return qs
+
+    def get_serializer_class(self):
+        return {"create": EventCreateSerializer, "list": EventSerializer,
+                "step": StepWriteSerializer}.get(self.action, EventDetailSerializer)
+
+    def _detail(self, event, code=status.HTTP_200_OK):
+        event = self.get_queryset().get(pk=event.pk)
+        return Response(EventDetailSerializer(event, context=self.get_serializer_context()).data, status=code)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self._detail(self.get_object())
+
+    @extend_schema(request=EventCreateSerializer, responses={201: EventDetailSerializer})
+    def create(self, request, *args, **kwargs):
+        form = EventCreateSerializer(data=request.data, context=self.get_serializer_context())
+        form.is_valid(raise_exception=True)
+        d = dict(form.validated_data)
+        town, category = d.pop("town"), d.pop("category")
+        village_code = d.pop("village", "")
+        village = None
+        if village_code:
+            try:
+                village = OrgUnit.objects.filter(code=codes.normalize(village_code)).first()
+            except codes.InvalidCode as exc:
+                raise ValidationError({"village": [str(exc)]}) from None
+            if village is None:
+                raise ValidationError({"village": [_("No such village.")]})
+        event = services.report_event(request.user, town, category, d.pop("description"), village=village, **d)
+        return self._detail(event, status.HTTP_201_CREATED)
+
+    @extend_schema(request=StepWriteSerializer, responses={200: EventDetailSerializer})
+    @action(detail=True, methods=["post"], url_path=f"(?P<step>{STEP_PATTERN})", url_name="step")
+    def step(self, request, pk=None, step=None):
+        """POST: take the workflow step named in the URL, with a `comment` (see the list's description)."""
+        event = self.get_object()
+        form = StepWriteSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        event = services.take_step(request.user, event, step, **form.validated_data)
+        return self._detail(event)
+
+    @extend_schema(parameters=[OpenApiParameter("org", OpenApiTypes.STR, required=True),
+                               OpenApiParameter("period", OpenApiTypes.STR, required=True,
+                                                description="YYYY or YYYYMM")],
+                   responses={200: inline_serializer("EventStats", {f: serializers.FloatField(allow_null=True)
+                                                                    for f in STATS_FIELDS})})
+    @action(detail=False, methods=["get"])
+    def stats(self, request):
+        """The bulletin figures of an org unit for a year or a month (按期办结率, 满意率 …); 404 outside your area."""
+        org = request.query_params.get("org", "")
+        try:
+            org = codes.normalize(org)
+        except codes.InvalidCode as exc:
+            raise ValidationError({"org": [str(exc)]}) from None
+        if not allows(request.user, "view", org) or not OrgUnit.objects.filter(code=org).exists():
+            raise Http404
+        try:
+            figures = stats.for_area(Event.objects.restrict(request.user, "view"), org,
+                                     request.query_params.get("period", ""))
+        except ValueError:
+            raise ValidationError({"period": [_("A year (YYYY) or a month (YYYYMM).")]}) from None
+        return Response({"org": org, "period": request.query_params["period"],
+                         **{f: figures[f] for f in STATS_FIELDS}})

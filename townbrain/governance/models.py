@@ -1,0 +1,223 @@
+"""Grassroots governance (基层治理四平台): events (事件), their categories, steps and notifications.
+
+An Event is a problem reported in a town on one of the four platforms (综治工作, 市场监管, 综合执法,
+便民服务). It moves 上报 → 受理 → 派遣 → 处置 → 反馈 → 核查 → 结案 → 回访/评价 (services.py holds the
+rules); every move is a Step, shown as the event's timeline. Categories (大类 / 小类) are data,
+seeded by a data migration; a 小类 carries the deadline (时限) in working days or, when urgent, hours.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from townbrain.core.models import OrgUnit, TimeStampedModel
+from townbrain.core.querysets import RestrictedManager
+
+
+class Platform(models.TextChoices):
+    ZONGZHI = "zongzhi", _("Social order (综治工作)")
+    SHICHANG = "shichang", _("Market supervision (市场监管)")
+    ZHIFA = "zhifa", _("Law enforcement (综合执法)")
+    BIANMIN = "bianmin", _("Public services (便民服务)")
+
+
+class Status(models.TextChoices):
+    REPORTED = "reported", _("Reported (待受理)")
+    REJECTED = "rejected", _("Not accepted (不予受理)")
+    ACCEPTED = "accepted", _("Accepted (待派遣)")
+    DISPATCHED = "dispatched", _("Dispatched (处置中)")
+    HANDLED = "handled", _("Handled (已处置)")
+    FED_BACK = "fed_back", _("Reported back (待核查)")
+    VERIFIED = "verified", _("Verified (待结案)")
+    CLOSED = "closed", _("Closed (已结案)")
+    REVIEWED = "reviewed", _("Reviewed (已回访)")
+
+
+# Where the clock runs (an event in these states can be overdue) and which states count as done.
+CLOCK_RUNNING = (Status.DISPATCHED, Status.HANDLED, Status.FED_BACK, Status.VERIFIED)
+DONE = (Status.CLOSED, Status.REVIEWED)
+OPEN = (Status.REPORTED, Status.ACCEPTED, *CLOCK_RUNNING)
+
+
+class Source(models.TextChoices):
+    GRID = "grid", _("Grid worker (网格员)")
+    CITIZEN = "citizen", _("Citizen (群众)")
+    HOTLINE = "12345", _("12345 hotline")
+    VIDEO = "video", _("Video (视频)")
+    SENSOR = "sensor", _("Sensor (传感器)")
+    OPEN311 = "open311", _("Open311 client")
+
+
+class Verdict(models.TextChoices):
+    SATISFIED = "satisfied", _("Satisfied (满意)")
+    BASICALLY = "basically_satisfied", _("Basically satisfied (基本满意)")
+    DISSATISFIED = "dissatisfied", _("Dissatisfied (不满意)")
+
+
+class EventCategory(models.Model):
+    """A 大类 (no parent, no deadline) or a 小类 (under a 大类, with its deadline). Reference data."""
+
+    code = models.SlugField(_("code"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    platform = models.CharField(_("platform"), max_length=10, choices=Platform.choices)
+    parent = models.ForeignKey("self", verbose_name=_("main category"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="children")
+    deadline_days = models.PositiveSmallIntegerField(_("deadline (working days)"), null=True, blank=True)
+    deadline_hours = models.PositiveSmallIntegerField(_("deadline (hours)"), null=True, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["platform", "order", "code"]
+        verbose_name = _("event category")
+        verbose_name_plural = _("event categories")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.parent_id is not None
+
+
+class Event(TimeStampedModel):
+    scope_field = "town__code"
+
+    town = models.ForeignKey(OrgUnit, verbose_name=_("town"), on_delete=models.PROTECT, related_name="events")
+    village = models.ForeignKey(OrgUnit, verbose_name=_("village"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    grid = models.CharField(_("grid cell"), max_length=60, blank=True)
+    platform = models.CharField(_("platform"), max_length=10, choices=Platform.choices)
+    category = models.ForeignKey(EventCategory, verbose_name=_("category"), on_delete=models.PROTECT,
+                                 related_name="events")
+    description = models.TextField(_("description"))
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    lat = models.DecimalField(_("latitude (WGS-84)"), max_digits=9, decimal_places=6, null=True, blank=True)
+    lng = models.DecimalField(_("longitude (WGS-84)"), max_digits=9, decimal_places=6, null=True, blank=True)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.GRID)
+    reporter_name = models.CharField(_("reporter"), max_length=60, blank=True)
+    reporter_phone = models.CharField(_("reporter's phone"), max_length=20, blank=True)
+    media_url = models.URLField(_("photo"), max_length=300, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.REPORTED)
+    reported_at = models.DateTimeField(_("reported at"), default=timezone.now)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    deadline = models.DateTimeField(_("deadline"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_on_time = models.BooleanField(_("closed on time"), null=True, blank=True)
+    # Whom the event is dispatched to: an office (the town's own by default), a department by name,
+    # or one user. The office is what 催办 and 督办 address.
+    office = models.ForeignKey(OrgUnit, verbose_name=_("handling office"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="+")
+    department = models.CharField(_("department"), max_length=100, blank=True)
+    handler = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("handler"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="+")
+    verdict = models.CharField(_("review"), max_length=20, choices=Verdict.choices, blank=True)
+    reopened = models.PositiveSmallIntegerField(_("times reopened (重办)"), default=0)
+    extended = models.PositiveSmallIntegerField(_("times extended (延期)"), default=0)
+    reminded_at = models.DateTimeField(_("reminder sent (催办)"), null=True, blank=True)
+    supervised_at = models.DateTimeField(_("supervision sent (督办)"), null=True, blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["-reported_at", "-id"]
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        indexes = [
+            models.Index(fields=["town"], name="governance_event_town_prefix", opclasses=["text_pattern_ops"]),
+            models.Index(fields=["status", "deadline"], name="governance_event_queue"),
+            models.Index(fields=["reported_at"], name="governance_event_reported"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.category.name if self.category_id else ''}"
+
+    def get_absolute_url(self):
+        return reverse("event-detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN
+
+    def is_overdue(self, now=None) -> bool:
+        """Past the deadline while the clock runs, or closed after it."""
+        if self.deadline is None:
+            return False
+        if self.status in CLOCK_RUNNING:
+            return (now or timezone.now()) > self.deadline
+        if self.status in DONE:
+            return self.closed_on_time is False
+        return False
+
+
+class Step(models.Model):
+    """One move of an event (its timeline): which step, who, when, and the comment."""
+
+    class Kind(models.TextChoices):
+        REPORT = "report", _("Reported (上报)")
+        ACCEPT = "accept", _("Accepted (受理)")
+        REJECT = "reject", _("Not accepted (不予受理)")
+        DISPATCH = "dispatch", _("Dispatched (派遣)")
+        HANDLE = "handle", _("Handled (处置)")
+        FEEDBACK = "feedback", _("Reported back (反馈)")
+        VERIFY = "verify", _("Verified (核查)")
+        CLOSE = "close", _("Closed (结案)")
+        REVIEW = "review", _("Reviewed (回访)")
+        RETURN = "return", _("Returned (退回)")
+        EXTEND = "extend", _("Extended (延期)")
+        REMIND = "remind", _("Reminder (催办)")
+        SUPERVISE = "supervise", _("Supervision (督办)")
+
+    scope_field = "event__town__code"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="steps")
+    step = models.CharField(_("step"), max_length=10, choices=Kind.choices)
+    from_status = models.CharField(_("from"), max_length=10, choices=Status.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=10, choices=Status.choices, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    actor_name = models.CharField(_("actor"), max_length=150)
+    time = models.DateTimeField(_("time"), default=timezone.now)
+    comment = models.TextField(_("comment"), blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["event_id", "time", "id"]
+        verbose_name = _("event step")
+        verbose_name_plural = _("event steps")
+
+    def __str__(self):
+        return self.get_step_display()
+
+
+class Notification(models.Model):
+    """A message to one user (催办, 督办, a dispatch); the navbar bell counts the unread ones."""
+
+    class Kind(models.TextChoices):
+        DISPATCH = "dispatch", _("Dispatched to you")
+        REMIND = "remind", _("Reminder (催办)")
+        SUPERVISE = "supervise", _("Supervision (督办)")
+
+    scope_field = "event__town__code"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    message = models.CharField(_("message"), max_length=300)
+    created = models.DateTimeField(_("created"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [models.Index(fields=["user", "read_at"], name="governance_notice_unread")]
+
+    def __str__(self):
+        return self.message

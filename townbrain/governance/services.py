@@ -1,0 +1,418 @@
+"""The one write path for events (事件): report, the workflow steps, escalation and notifications.
+
+Who acts: every step needs "change" on the event's town — the town's own office (editors and
+office administrators of the town) and every office above it (county, city, province offices),
+system administrators anywhere. That same group is "the handling office" that sees the
+reporter's phone number in clear (`may_see_phone`); everyone else sees it masked.
+
+The workflow (STEPS below): 上报 reported → 受理 accept (or 不予受理 reject, with a reason) →
+派遣 dispatch (the clock starts) → 处置 handle → 反馈 feedback → 核查 verify → 结案 close →
+回访 review (满意 / 基本满意 close it for good; 不满意 reopens it: 重办, dispatched again with a
+new clock). 退回 return sends a dispatched event back to be dispatched again (wrong
+department; the clock stops). 延期 extend moves the deadline, only before it has passed.
+
+Each step is atomic: the event, a Step row (the timeline) and an audit row are written together.
+The phone number never enters an audit row: the row keeps only that it was set or changed.
+"""
+
+import json
+import logging
+import re
+import urllib.request
+from types import SimpleNamespace
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from townbrain.core import audit, codes, geo
+from townbrain.core.audit_labels import register_actions
+from townbrain.core.models import Level, OrgUnit
+from townbrain.core.roles import Role, grants
+from townbrain.core.scope import SYSTEM, allows, require
+
+from . import deadlines
+from .models import CLOCK_RUNNING, DONE, Event, EventCategory, Notification, Source, Status, Step, Verdict
+
+log = logging.getLogger(__name__)
+
+register_actions({
+    "event.report": gettext_lazy("Reported event"),
+    "event.accept": gettext_lazy("Accepted event"),
+    "event.reject": gettext_lazy("Did not accept event"),
+    "event.dispatch": gettext_lazy("Dispatched event"),
+    "event.handle": gettext_lazy("Handled event"),
+    "event.feedback": gettext_lazy("Reported back on event"),
+    "event.verify": gettext_lazy("Verified event"),
+    "event.close": gettext_lazy("Closed event"),
+    "event.review": gettext_lazy("Reviewed event"),
+    "event.return": gettext_lazy("Returned event"),
+    "event.extend": gettext_lazy("Extended event deadline"),
+    "event.remind": gettext_lazy("Sent event reminder (催办)"),
+    "event.supervise": gettext_lazy("Sent event supervision (督办)"),
+})
+
+# What an audit row of an event keeps (never the phone number: see _phone_change).
+FIELDS = ("town", "village", "platform", "category", "description", "address", "lat", "lng", "source",
+          "status", "deadline", "office", "department", "handler", "verdict", "reopened", "extended",
+          "closed_on_time")
+# A member of the public (the report form, an Open311 client's citizen): no user, named in the audit.
+PUBLIC = SimpleNamespace(pk=None, username="public", is_authenticated=False, is_active=False, is_superuser=False)
+
+# step -> (the states it may be taken from, the state it leads to; None: decided by the step)
+STEPS = {
+    "accept": ((Status.REPORTED,), Status.ACCEPTED),
+    "reject": ((Status.REPORTED,), Status.REJECTED),
+    "dispatch": ((Status.ACCEPTED,), Status.DISPATCHED),
+    "handle": ((Status.DISPATCHED,), Status.HANDLED),
+    "feedback": ((Status.HANDLED,), Status.FED_BACK),
+    "verify": ((Status.FED_BACK,), Status.VERIFIED),
+    "close": ((Status.VERIFIED,), Status.CLOSED),
+    "review": ((Status.CLOSED,), None),
+    "return": ((Status.DISPATCHED, Status.HANDLED), Status.ACCEPTED),
+    "extend": (CLOCK_RUNNING, None),
+}
+STEP_NAMES = tuple(STEPS)
+COMMENT_REQUIRED = ("reject", "return", "extend")
+CHANGE_ROLES = [r for r in Role.values if grants(r, "change") and r != Role.SYSTEM_ADMIN]
+PHONE = re.compile(r"^\+?[0-9][0-9 -]{5,18}$")
+
+
+# --- reading helpers ----------------------------------------------------------------------------
+
+def may_act(user, event: Event) -> bool:
+    return allows(user, "change", event.town_id)
+
+
+def may_see_phone(user, event: Event) -> bool:
+    """The handling office: users with change rights over the event's town."""
+    return may_act(user, event)
+
+
+def mask_phone(phone: str) -> str:
+    """138****1234: the first three and the last four digits; short numbers keep only the last two."""
+    digits = re.sub(r"\D", "", phone or "")
+    if not digits:
+        return ""
+    if len(digits) >= 7:
+        return f"{digits[:3]}****{digits[-4:]}"
+    return "*" * (len(digits) - 2) + digits[-2:]
+
+
+def shown_phone(user, event: Event) -> str:
+    return event.reporter_phone if may_see_phone(user, event) else mask_phone(event.reporter_phone)
+
+
+def available_steps(user, event: Event) -> list[str]:
+    if not may_act(user, event):
+        return []
+    now = timezone.now()
+    out = []
+    for name, (sources, _to) in STEPS.items():
+        if event.status not in sources:
+            continue
+        if name == "extend" and (event.deadline is None or now > event.deadline):
+            continue
+        out.append(name)
+    return out
+
+
+# --- reporting ----------------------------------------------------------------------------------
+
+def _check_report(town, platform, category, description, reporter_phone):
+    errors = {}
+    if town.level != Level.TOWN:
+        errors["town"] = _("Events are reported in a town; %(name)s (%(code)s) is not a town.") % {
+            "name": town.name, "code": town.code}
+    if category is None or not category.is_leaf:
+        errors["category"] = _("Choose a sub-category (小类): it carries the deadline.")
+    elif platform and category.platform != platform:
+        errors["category"] = _("The category %(category)s belongs to another platform.") % {"category": category.name}
+    if not (description or "").strip():
+        errors["description"] = _("Describe the problem.")
+    if reporter_phone and not PHONE.match(reporter_phone.strip()):
+        errors["reporter_phone"] = _("A phone number of digits, e.g. 13812341234.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def report_event(actor, town: OrgUnit, category: EventCategory, description: str, *, platform: str = "",
+                 lat=None, lng=None, crs: str = geo.WGS84, reporter_phone: str = "", reporter_name: str = "",
+                 address: str = "", village: OrgUnit | None = None, grid: str = "", source: str = Source.GRID,
+                 media_url: str = "", at=None) -> Event:
+    """上报: a new event in `town`. Coordinates in `crs` are stored as WGS-84. `actor` PUBLIC skips the right."""
+    if actor is not PUBLIC:
+        require(actor, "add", town.code)
+    reporter_phone = (reporter_phone or "").strip()
+    _check_report(town, platform or (category.platform if category else ""), category, description, reporter_phone)
+    if village is not None and not village.code.startswith(town.code):
+        raise ValidationError({"village": _("The village is not in the town.")})
+    if (lat is None) != (lng is None):
+        raise ValidationError({"lat": _("Give both latitude and longitude, or neither.")})
+    if lat is not None:
+        try:
+            lat, lng = geo.to_wgs84(lat, lng, crs or geo.WGS84)
+        except geo.UnknownSystem:
+            raise ValidationError({"crs": _("Use wgs84, gcj02 or bd09.")}) from None
+        except (TypeError, ValueError):
+            raise ValidationError({"lat": _("Latitude and longitude are numbers.")}) from None
+        if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+            raise ValidationError({"lat": _("Latitude and longitude are out of range.")})
+    at = at or timezone.now()
+    event = Event(town=town, village=village, grid=grid, platform=category.platform, category=category,
+                  description=description.strip(), address=address, lat=lat, lng=lng, source=source,
+                  reporter_name=reporter_name, reporter_phone=reporter_phone, media_url=media_url,
+                  status=Status.REPORTED, reported_at=at)
+    event.full_clean()
+    with transaction.atomic():
+        event.save()
+        _step(actor, event, "report", "", Status.REPORTED, "", at)
+        after = audit.snapshot(event, FIELDS)
+        after.update(_phone_change("", reporter_phone)[1])
+        audit.record(actor, "event.report", event, {}, after, org_code=town.code)
+    return event
+
+
+def _phone_change(before: str, after: str) -> tuple[dict, dict]:
+    """What the audit keeps of the phone: that it was set / changed, never the number."""
+    if before == after:
+        return {}, {}
+    return ({"reporter_phone": audit.SECRET if before else None},
+            {"reporter_phone": audit.CHANGED if after else None})
+
+
+# --- the workflow -------------------------------------------------------------------------------
+
+def _step(actor, event, step, from_status, to_status, comment, at, **detail):
+    return Step.objects.create(event=event, step=step, from_status=from_status, to_status=to_status,
+                               actor=actor if getattr(actor, "pk", None) else None,
+                               actor_name=getattr(actor, "username", "") or "system", time=at,
+                               comment=comment, detail=detail)
+
+
+def _resolve_target(actor, event, to: str) -> dict:
+    """dispatch `to`: a user name, a division code (an office) or a department's name; empty: the town's office."""
+    to = (to or "").strip()
+    if not to:
+        return {"office": event.town, "department": "", "handler": None}
+    user = get_user_model().objects.filter(username=to, is_active=True).first()
+    if user is not None:
+        if not allows(user, "change", event.town_id):
+            raise ValidationError({"to": _("%(user)s cannot handle events of %(town)s.") % {
+                "user": to, "town": event.town.name}})
+        return {"office": event.town, "department": "", "handler": user}
+    try:
+        code = codes.normalize(to)
+    except codes.InvalidCode:
+        code = None
+    if code:
+        office = OrgUnit.objects.filter(code=code).first()
+        if office is None or not (event.town_id.startswith(code) or code.startswith(event.town_id)):
+            raise ValidationError({"to": _("%(code)s is not an office over the event's town.") % {"code": to}})
+        return {"office": office, "department": "", "handler": None}
+    if len(to) > 100:
+        raise ValidationError({"to": _("A department's name is at most 100 characters.")})
+    return {"office": event.town, "department": to, "handler": None}
+
+
+def take_step(actor, event: Event, step: str, comment: str = "", *, to: str = "", verdict: str = "",
+              days: int | None = None, hours: int | None = None, at=None) -> Event:
+    """Take one workflow step on `event` (see STEPS); `at` lets imports and the demo date it."""
+    if step not in STEPS:
+        raise ValidationError({"step": _("Unknown step %(step)s.") % {"step": step}})
+    require(actor, "change", event.town_id)
+    comment = (comment or "").strip()
+    if step in COMMENT_REQUIRED and not comment:
+        raise ValidationError({"comment": _("This step needs a comment saying why.")})
+    at = at or timezone.now()
+    notify_after = []
+    with transaction.atomic():
+        original = event
+        event = Event.objects.select_for_update().select_related("category", "town").get(pk=event.pk)
+        sources, to_status = STEPS[step]
+        if event.status not in sources:
+            raise ValidationError(_("A %(status)s event cannot be %(step)s.") % {
+                "status": event.get_status_display(), "step": Step.Kind(step).label})
+        before = audit.snapshot(event, FIELDS)
+        from_status = event.status
+        detail = {}
+        if step == "accept":
+            event.accepted_at = at
+        elif step == "dispatch":
+            target = _resolve_target(actor, event, to)
+            for name, value in target.items():
+                setattr(event, name, value)
+            _start_clock(event, at)
+            detail["to"] = to or event.town_id
+            notify_after.append(event)
+        elif step == "return":
+            event.office, event.department, event.handler = None, "", None
+            event.deadline, event.dispatched_at = None, None
+        elif step == "close":
+            event.closed_at = at
+            event.closed_on_time = at <= event.deadline if event.deadline else True
+        elif step == "review":
+            if verdict not in Verdict.values:
+                raise ValidationError({"verdict": _("Choose satisfied, basically_satisfied or dissatisfied.")})
+            event.verdict = verdict
+            detail["verdict"] = verdict
+            if verdict == Verdict.DISSATISFIED:
+                # 重办: back to the same handler with a new clock; the earlier close no longer counts.
+                to_status = Status.DISPATCHED
+                event.reopened += 1
+                event.closed_at, event.closed_on_time = None, None
+                _start_clock(event, at)
+                notify_after.append(event)
+            else:
+                to_status = Status.REVIEWED
+        elif step == "extend":
+            if event.deadline is None or at > event.deadline:
+                raise ValidationError(_("An extension must be asked before the deadline has passed."))
+            if days is None and hours is None:
+                days, hours = event.category.deadline_days, event.category.deadline_hours
+            if (days is not None and days < 1) or (hours is not None and hours < 1):
+                raise ValidationError({"days": _("Extend by at least one working day or one hour.")})
+            event.deadline = deadlines.extend(event.deadline, days=days, hours=hours)
+            event.extended += 1
+            event.reminded_at = event.supervised_at = None
+            detail.update({k: v for k, v in (("days", days), ("hours", hours)) if v})
+            detail["deadline"] = event.deadline.isoformat()
+        if to_status is not None:
+            event.status = to_status
+        event.save()
+        _step(actor, event, step, from_status, event.status, comment, at, **detail)
+        after = audit.snapshot(event, FIELDS)
+        if comment:
+            after["comment"] = comment
+        audit.record(actor, f"event.{step}", event, before, after, org_code=event.town_id)
+        for ev in notify_after:
+            _notify_dispatch(ev)
+    original.__dict__.update({k: v for k, v in event.__dict__.items() if not k.startswith("_")})
+    return original
+
+
+def _start_clock(event: Event, at):
+    """The clock starts at 派遣: deadline from the category, a 重办 starts it afresh."""
+    event.dispatched_at = at
+    event.deadline = deadlines.due(at, days=event.category.deadline_days, hours=event.category.deadline_hours)
+    event.reminded_at = event.supervised_at = None
+
+
+# --- notifications ------------------------------------------------------------------------------
+
+def office_users(code: str):
+    """The users of an office: memberships at exactly that unit with a role that may change its data."""
+    User = get_user_model()
+    return User.objects.filter(is_active=True, memberships__org_unit_id=code,
+                               memberships__role__in=CHANGE_ROLES).distinct().order_by("pk")
+
+
+def handlers_of(event: Event) -> list:
+    if event.handler_id:
+        return [event.handler]
+    return list(office_users(event.office_id or event.town_id))
+
+
+def notify(users, event: Event, kind: str, message: str) -> list[Notification]:
+    """In the app, by e-mail (Django's backend, after commit) and to the webhook if one is set."""
+    made = Notification.objects.bulk_create([Notification(user=u, event=event, kind=kind, message=message[:300])
+                                             for u in users])
+    emails = [u.email for u in users if u.email]
+    link = getattr(settings, "TOWNBRAIN_BASE_URL", "") + event.get_absolute_url()
+    if emails:
+        transaction.on_commit(lambda: send_mail(message[:150], f"{message}\n\n{link}", None, emails,
+                                                fail_silently=True))
+    hook = getattr(settings, "TOWNBRAIN_EVENTS_WEBHOOK", "")
+    if hook:
+        transaction.on_commit(lambda: _post_webhook(hook, f"{message} {link}"))
+    return made
+
+
+def _post_webhook(url: str, text: str) -> None:
+    """A DingTalk-style robot: POST {"msgtype": "text", "text": {"content": …}}; failures are logged, not raised."""
+    body = json.dumps({"msgtype": "text", "text": {"content": text}}).encode()
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(request, timeout=5).close()  # noqa: S310 - the operator's own setting
+    except OSError as exc:
+        log.warning("events webhook failed: %s", exc)
+
+
+def _notify_dispatch(event: Event):
+    message = _("Event #%(id)s (%(category)s, %(town)s) is yours to handle by %(deadline)s.") % {
+        "id": event.pk, "category": event.category.name, "town": event.town.name,
+        "deadline": timezone.localtime(event.deadline).strftime("%Y-%m-%d %H:%M")}
+    notify(handlers_of(event), event, Notification.Kind.DISPATCH, message)
+
+
+def mark_read(user, notification_ids=None) -> int:
+    """Mark the user's own notifications read (all unread ones when no ids are given)."""
+    if not getattr(user, "is_authenticated", False):
+        raise PermissionDenied(_("Log in to read notifications."))
+    qs = Notification.objects.filter(user=user, read_at__isnull=True)
+    if notification_ids is not None:
+        qs = qs.filter(pk__in=list(notification_ids))
+    return qs.update(read_at=timezone.now())
+
+
+def supervise_after() -> int:
+    """Working days after the deadline before a 督办 goes to the office one level up."""
+    return int(getattr(settings, "TOWNBRAIN_EVENTS_SUPERVISE_AFTER", 3))
+
+
+def escalate(now=None) -> dict:
+    """催办 and 督办 for overdue events; idempotent (each is sent once per deadline).
+
+    催办: from the day after the deadline, to the handler (or the handling office).
+    督办: `supervise_after()` working days after the deadline, to the office one level up.
+    """
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    reminded = supervised = 0
+    overdue = Event.objects.filter(status__in=CLOCK_RUNNING, deadline__lt=now).select_related(
+        "category", "town", "office", "handler").order_by("deadline", "pk")
+    for event in overdue.filter(reminded_at__isnull=True).iterator():
+        if today > timezone.localtime(event.deadline).date():
+            reminded += _escalate_one(event, "remind", now)
+    limit = supervise_after()
+    for event in overdue.filter(supervised_at__isnull=True).iterator():
+        if deadlines.workdays_between(timezone.localtime(event.deadline).date(), today) >= limit:
+            supervised += _escalate_one(event, "supervise", now)
+    return {"reminded": reminded, "supervised": supervised}
+
+
+def _escalate_one(event: Event, kind: str, now) -> int:
+    field = "reminded_at" if kind == "remind" else "supervised_at"
+    with transaction.atomic():
+        event = Event.objects.select_for_update().select_related("category", "town", "office", "handler").get(
+            pk=event.pk)
+        if getattr(event, field) is not None or event.status not in CLOCK_RUNNING:
+            return 0  # someone else sent it meanwhile, or the event moved on
+        office = event.office_id or event.town_id
+        values = {"id": event.pk, "category": event.category.name, "town": event.town.name,
+                  "deadline": timezone.localtime(event.deadline).strftime("%Y-%m-%d %H:%M")}
+        if kind == "remind":
+            users = handlers_of(event)
+            message = _("催办: event #%(id)s (%(category)s, %(town)s) passed its deadline %(deadline)s.") % values
+        else:
+            above = codes.parent_of(office) or office
+            users = list(office_users(above))
+            message = _("督办: event #%(id)s (%(category)s, %(town)s) is still open, deadline was %(deadline)s.") % values
+        before = audit.snapshot(event, FIELDS)
+        setattr(event, field, now)
+        event.save(update_fields=[field, "updated"])
+        _step(SYSTEM, event, kind, event.status, event.status, message, now,
+              to=[u.username for u in users])
+        notify(users, event, kind, message)
+        audit.record(SYSTEM, f"event.{kind}", event, before, {**audit.snapshot(event, FIELDS), kind: len(users)},
+                     org_code=event.town_id)
+    return 1
+
+
+def is_done(event: Event) -> bool:
+    return event.status in DONE

@@ -1,0 +1,13 @@
+"""The governance app's pages and its Open311 door, included once from townbrain/urls.py.
+
+The API viewsets are registered on the project's one router in townbrain/urls.py (two lines), so
+they live in the `api` namespace with every other endpoint.
+"""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("events/<int:pk>/", views.event_detail, name="event-detail"),
+]
