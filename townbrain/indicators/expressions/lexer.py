@@ -1,5 +1,9 @@
 """Turns formula text into tokens.
 
+Comments are written ``/* … */`` (as in DHIS2) and count as a space wherever a space may stand;
+a comment that is never closed is an error (DHIS2 silently drops the rest of the text, which
+would hide a half-deleted formula).
+
 Outside string literals, full-width ASCII variants typed with a Chinese input method
 (``（ ） ， ＋ ＞＝ ０-９`` …, U+FF01–U+FF5E) count as their ASCII forms and the ideographic space
 U+3000 as a space. One character always stays one character, so positions are unaffected.
@@ -76,6 +80,9 @@ def tokenize(text: str) -> list[Token]:
         if c.isspace():
             i += 1
             continue
+        if c == "/" and i + 1 < n and chars[i + 1] == "*":
+            i = _comment_end(chars, i)
+            continue
         start = i
         if c in DIGITS or (c == "." and i + 1 < n and chars[i + 1] in DIGITS):
             i = _number_end(chars, start)
@@ -111,6 +118,17 @@ def tokenize(text: str) -> list[Token]:
         raise FormulaSyntaxError(f"unexpected character {_show(text[i])}{HINTS.get(c, '')}", start)
     tokens.append(Token("end", "", n))
     return tokens
+
+
+def _comment_end(chars: list[str], start: int) -> int:
+    """The index just after the ``*/`` that closes the comment opened at ``start``."""
+    n = len(chars)
+    i = start + 2
+    while i + 1 < n:
+        if chars[i] == "*" and chars[i + 1] == "/":
+            return i + 2
+        i += 1
+    raise FormulaSyntaxError("comment is never closed (comments are written /* ... */)", start)
 
 
 def _number_end(chars: list[str], start: int) -> int:

@@ -43,6 +43,13 @@ class Boolean:
 
 
 @dataclass(frozen=True, slots=True)
+class Null:
+    """The literal ``null``: no value, as a missing element is (DHIS2 writes it the same way)."""
+
+    pos: int = _pos()
+
+
+@dataclass(frozen=True, slots=True)
 class Reference:
     """``#{code}``; DHIS2's ``#{element.combo}`` is kept whole as the code ``element.combo``."""
 

@@ -41,7 +41,7 @@ INFIX = {"||": OR, "&&": AND, "==": EQUALITY, "!=": EQUALITY, "<": RELATION, "<=
          ">=": RELATION, "+": ADDITIVE, "-": ADDITIVE, "*": MULTIPLICATIVE, "/": MULTIPLICATIVE,
          "%": MULTIPLICATIVE, "^": POWER}
 WORD_OPS = {"or": "||", "and": "&&"}
-KEYWORDS = ("true", "false", "and", "or", "not")
+KEYWORDS = ("true", "false", "null", "and", "or", "not")
 
 
 def parse_tree(text: str):
@@ -159,6 +159,8 @@ class _Parser:
         if kind == "name":
             if text in ("true", "false"):
                 return nodes.Boolean(text == "true", tok.pos)
+            if text == "null":
+                return nodes.Null(tok.pos)
             # A function call; its arguments are parsed here, not in a helper, so that a level of
             # nesting costs two Python frames (expression → prefix → expression) whatever it is.
             opening = self.call_start(tok)

@@ -20,6 +20,8 @@ def to_text(node) -> str:
         return string_text(node.value)
     if kind is nodes.Boolean:
         return "true" if node.value else "false"
+    if kind is nodes.Null:
+        return "null"
     if kind is nodes.Reference:
         return f"#{{{node.code}}}"
     if kind is nodes.Call:

@@ -187,6 +187,12 @@ def test_strings(text, expected):
     ("round(2, 5)", {}, D(2)),
     ("round(#{x}, 2)", {}, None),
     ("round(1.25, #{d})", {}, None),
+    ("removeZeros(0)", {}, None),
+    ("removeZeros(#{x})", {"x": 42}, D(42)),
+    ("contains('MOLD_ALLERGY,LATEX_ALLERGY', 'RGY,LAT')", {}, True),
+    ("containsItems('MOLD_ALLERGY,LATEX_ALLERGY', 'ALLERGY')", {}, False),
+    ("normDistCum(0, 0, 1)", {}, D("0.5")),
+    ("normDistDen(#{x}, 0, 1)", {}, None),
 ])
 def test_functions(text, values, expected):
     result = evaluate(text, values)
@@ -201,7 +207,7 @@ def test_natural_log():
 
 def test_every_whitelisted_function_is_covered():
     covered = {"if", "isNull", "isNotNull", "firstNonNull", "greatest", "least", "log", "log10", "abs", "ceil",
-               "floor", "round"}
+               "floor", "round", "removeZeros", "contains", "containsItems", "normDistCum", "normDistDen"}
     assert set(FUNCTIONS) == covered
 
 
@@ -217,8 +223,9 @@ def test_functions_are_case_sensitive_with_a_hint():
     ("log()", "log() takes 1 or 2 arguments, got 0 at position 0"),
     ("log(1, 2, 3)", "log() takes 1 or 2 arguments, got 3 at position 0"),
     ("round(1, 2, 3)", "round() takes 1 or 2 arguments, got 3 at position 0"),
-    ("greatest()", "greatest() takes at least 1 argument, got 0 at position 0"),
-    ("firstNonNull()", "firstNonNull() takes at least 1 argument, got 0 at position 0"),
+    ("contains('a')", "contains() takes at least 2 arguments, got 1 at position 0"),
+    ("containsItems()", "containsItems() takes at least 1 argument, got 0 at position 0"),
+    ("normDistCum(1)", "normDistCum() takes 3 arguments, got 1 at position 0"),
     ("isNull(1, 2)", "isNull() takes 1 argument, got 2 at position 0"),
     ("eval(1)", "unknown function 'eval' at position 0"),
     ("__import__('os')", "unknown function '__import__' at position 0"),

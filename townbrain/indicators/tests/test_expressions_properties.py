@@ -57,6 +57,7 @@ leaves = st.one_of(
     st.builds(n.String, st.text(max_size=8)),
     st.builds(n.Boolean, st.booleans()),
     st.builds(n.Reference, codes),
+    st.just(n.Null()),
 )
 NAMES = sorted(FUNCTIONS)
 
@@ -263,10 +264,10 @@ def test_the_parser_survives_any_text(text):
 
 TOKENS = [
     "0", "1", "2", "7", "0.5", ".5", "1e3", "2E-2", "1e999999", "9" * 30, "#{a}", "#{b}", "#{a.b}", "#{}", "#{",
-    "'s'", '"t"', "'", '"', "\\", "'\\u6c61'", "true", "false", "+", "-", "*", "/", "%", "^", "==", "!=", "<",
+    "'s'", '"t"', "'", '"', "\\", "'\\u6c61'", "true", "false", "null", "/*", "*/", "/**/", "+", "-", "*", "/", "%", "^", "==", "!=", "<",
     "<=", ">", ">=", "&&", "||", "!", "=", "&", "|", " and ", " or ", "not ", "(", ")", ",", " ", "\t", "\n",
     "if(", "isNull(", "isNotNull(", "firstNonNull(", "greatest(", "least(", "log(", "log10(", "abs(", "ceil(",
-    "floor(", "round(", "foo(", "x", "e", "#", "{", "}", "（", "）", "，", "＋", "１", "\u3000", "污", "😀", "\x00",
+    "floor(", "round(", "removeZeros(", "contains(", "containsItems(", "normDistCum(", "normDistDen(", "foo(", "x", "e", "#", "{", "}", "（", "）", "，", "＋", "１", "\u3000", "污", "😀", "\x00",
 ]
 soup = st.lists(st.sampled_from(TOKENS), max_size=30).map("".join)
 element_values = st.dictionaries(
