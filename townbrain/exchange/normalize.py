@@ -1,109 +1,30 @@
 """Turning what offices type into values: numbers, dates, codes, text.
 
-Accept whatever is unambiguous (full-width digits and brackets, thousands separators,
-stray spaces, numeric cells for codes, the common Chinese ways of writing a date, Excel
-serial dates) and reject the rest with a message that says why (DOMAIN §8).
+Numbers and dates are read by `townbrain.core.parse`, the one reading the entry forms and the API
+use too; this module adds what only files need (codes, months, headers). Accept whatever is
+unambiguous and reject the rest with a message that says why (DOMAIN §8).
 """
 
 import re
-from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
-
-from django.utils.translation import gettext as _
+from datetime import date, datetime
 
 from townbrain.core import codes, periods
+from townbrain.core.parse import BadValue, clean_text, parse_date, parse_number
 
-# Full-width ASCII (！ to ～) to half-width, and the ideographic space to a space.
-FULLWIDTH = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
-EXCEL_EPOCH = date(1899, 12, 30)
-NEUTRALISED = ("=", "+", "-", "@")
+__all__ = ["BadValue", "clean_text", "is_blank", "parse_decimal", "parse_date", "parse_code", "parse_month",
+           "header_key"]
 
-
-class BadValue(ValueError):
-    """A cell that cannot be read; the message is for the user."""
-
-
-def clean_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).translate(FULLWIDTH).replace("\u00a0", " ").strip()
-    if text[:1] == "'" and text[1:2] in NEUTRALISED:
-        # Exports write '=… '+… '-… '@… so no spreadsheet runs them as formulas; the value is what follows.
-        text = text[1:]
-    return text
+# The units an amount or a rate of the standard may carry after the number (money in 万元, rates in %).
+UNITS = ("万元", "万", "%")
 
 
 def is_blank(value) -> bool:
     return clean_text(value) == ""
 
 
-def parse_decimal(value, *, allow_negative=False) -> Decimal | None:
-    if isinstance(value, bool):
-        raise BadValue(_("“%(value)s” is not a number.") % {"value": value})
-    if isinstance(value, int | float | Decimal):
-        number = Decimal(str(value))
-    else:
-        text = clean_text(value)
-        if not text:
-            return None
-        text = text.replace(" ", "")
-        if re.search(r"\d元$", text):
-            # 1200元 in a column of 万元 would be read 10,000 times too big: make the clerk convert it.
-            raise BadValue(_("“%(value)s” is in 元; amounts are in 万元 (10,000 yuan): divide by 10,000.")
-                           % {"value": value})
-        text = re.sub(r"(万元|万|%)$", "", text)
-        if "," in text:
-            if not re.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?", text):
-                # 12,50 may be a decimal comma: ambiguous, so refused rather than read as 1250
-                raise BadValue(_("“%(value)s” is not a number.") % {"value": value})
-            text = text.replace(",", "")
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            raise BadValue(_("“%(value)s” is not a number.") % {"value": value}) from None
-    if not number.is_finite():
-        raise BadValue(_("“%(value)s” is not a number.") % {"value": value})
-    if number < 0 and not allow_negative:
-        raise BadValue(_("%(value)s is negative; amounts cannot be negative.") % {"value": value})
-    return number
-
-
-# A time after the date (a date-time cell saved as text: 2020/9/30 0:00) is dropped.
-_TIME = r"(?:[T ]?\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
-_DATE_PATTERNS = [
-    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})" + _TIME + "$"),
-    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?" + _TIME + "$"),
-    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
-]
-
-
-def parse_date(value) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        # An Excel serial date that reached us as a plain number (CSV saved from Excel).
-        if 20000 <= value <= 80000:
-            return EXCEL_EPOCH + timedelta(days=int(value))
-        value = str(int(value)) if float(value).is_integer() else str(value)
-    text = clean_text(value)
-    text = re.sub(r"(?<=\d)\s+(?=\d{1,2}:)", "T", text).replace(" ", "")
-    if not text:
-        return None
-    for pattern in _DATE_PATTERNS:
-        m = pattern.match(text)
-        if m:
-            try:
-                return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-            except ValueError:
-                break
-    if re.fullmatch(r"\d{5}(\.\d+)?", text) and 20000 <= float(text) <= 80000:
-        return EXCEL_EPOCH + timedelta(days=int(float(text)))
-    raise BadValue(_("“%(value)s” is not a date; write it as 2020-09-30, 2020/9/30 or 2020年9月30日.")
-                   % {"value": value})
+def parse_decimal(value, *, allow_negative=False):
+    """A figure of the standard: core's one reading of numbers (see townbrain.core.parse), negatives refused."""
+    return parse_number(value, allow_negative=allow_negative, units=UNITS)
 
 
 def parse_code(value) -> str:

@@ -1,13 +1,14 @@
 """The one write path for data elements, values, indicators and validation rules."""
 
 from copy import copy
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from townbrain.core import audit, bulk, periods
+from townbrain.core.parse import BadValue, parse_number
 from townbrain.core.scope import require
 
 from .models import DataElement, DataValue, Indicator, ValidationRule, ValueType
@@ -33,13 +34,14 @@ def parse_value(element: DataElement, raw):
         if text in FALSE:
             return Decimal(0), ""
         raise ValidationError({"value": _("“%(value)s” is not yes/no (是/否).") % {"value": raw}})
+    # Core's one reading of numbers (imports read them the same way): 1,234.5 and １２３４ are numbers,
+    # 12,50 is refused as ambiguous, (1,234) is −1234; the element's own unit and % may follow.
     try:
-        text = str(raw).strip().replace(",", "").rstrip("%").strip()
-        number = Decimal(text)
-    except (InvalidOperation, ValueError):
-        raise ValidationError({"value": _("“%(value)s” is not a number.") % {"value": raw}}) from None
-    if not number.is_finite():
-        raise ValidationError({"value": _("“%(value)s” is not a number.") % {"value": raw}})
+        number = parse_number(raw, units=("%", element.unit) if element.unit else ("%",))
+    except BadValue as exc:
+        raise ValidationError({"value": str(exc)}) from None
+    if number is None:
+        raise ValidationError({"value": _("The value is empty.")})
     if element.value_type == ValueType.PERCENT and not (0 <= number <= 100):
         raise ValidationError({"value": _("A percentage lies between 0 and 100; got %(value)s.") % {"value": number}})
     return number, ""

@@ -304,7 +304,8 @@ def test_full_width_digits_and_spaces_in_numbers_codes_and_dates(users):
 
 @pytest.mark.parametrize(("cell", "msgid", "params"), [
     ("一千二", "“%(value)s” is not a number.", {"value": "一千二"}),
-    ("12,00", "“%(value)s” is not a number.", {"value": "12,00"}),  # a decimal comma? ambiguous
+    ("12,00", "“%(value)s” is ambiguous: a comma separates thousands only (1,234.5). Write 12.50 for a decimal, "
+              "1250 for a whole number.", {"value": "12,00"}),  # a decimal comma? ambiguous
     ("1200元", "“%(value)s” is in 元; amounts are in 万元 (10,000 yuan): divide by 10,000.", {"value": "1200元"}),
     ("-5", "%(value)s is negative; amounts cannot be negative.", {"value": "-5"}),
 ])
