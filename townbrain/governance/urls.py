@@ -10,4 +10,5 @@ from . import views
 
 urlpatterns = [
     path("events/<int:pk>/", views.event_detail, name="event-detail"),
+    path("notifications/", views.notification_list, name="notification-list"),
 ]
