@@ -233,7 +233,7 @@ def take_step(actor, event: Event, step: str, comment: str = "", *, to: str = ""
     notify_after = []
     with transaction.atomic():
         original = event
-        event = Event.objects.select_for_update().select_related("category", "town").get(pk=event.pk)
+        event = Event.objects.select_for_update(of=("self",)).select_related("category", "town").get(pk=event.pk)
         sources, to_status = STEPS[step]
         if event.status not in sources:
             raise ValidationError(_("A %(status)s event cannot be %(step)s.") % {
@@ -389,7 +389,7 @@ def escalate(now=None) -> dict:
 def _escalate_one(event: Event, kind: str, now) -> int:
     field = "reminded_at" if kind == "remind" else "supervised_at"
     with transaction.atomic():
-        event = Event.objects.select_for_update().select_related("category", "town", "office", "handler").get(
+        event = Event.objects.select_for_update(of=("self",)).select_related("category", "town", "office", "handler").get(
             pk=event.pk)
         if getattr(event, field) is not None or event.status not in CLOCK_RUNNING:
             return 0  # someone else sent it meanwhile, or the event moved on
