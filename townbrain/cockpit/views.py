@@ -6,10 +6,12 @@ While the page is open, htmx asks `/cockpit/<code>/panels/` every few seconds wi
 fingerprint of what it shows; the server answers 204 when nothing changed, else the new panels.
 """
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
@@ -18,6 +20,7 @@ from townbrain.core.models import OrgUnit
 from townbrain.core.scope import ALL, scope_prefixes
 from townbrain.core.views import breadcrumb, canonical_redirect, get_unit
 from townbrain.programmes.models import Programme
+from townbrain.projects.latest import has_data, latest_period
 
 from . import figures
 
@@ -71,12 +74,36 @@ def _selection(request, unit):
     return programme, period
 
 
+def _url(name: str, *args, **query) -> str:
+    """A URL with its query; "" while the route is not there (the map and briefings are optional parts)."""
+    try:
+        url = reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+    return f"{url}?{urlencode(query)}" if query else url
+
+
 def _context(request, unit) -> dict:
     programme, period = _selection(request, unit)
     data = figures.build(request.user, unit, programme, period)
-    return {"unit": unit, "cockpit": data, "breadcrumb": breadcrumb(request, unit),
-            "children_level": unit.level, "refresh_seconds": REFRESH_SECONDS,
-            "query": {"programme": data.programme.code if data.programme else "", "period": data.period}}
+    query = {"programme": data.programme.code if data.programme else "", "period": data.period}
+    has_projects = any(panel.key == "projects" for panel, _data in data.sections)
+    latest_url = ""
+    if not has_projects and data.programme is not None:
+        last = latest_period(request.user, unit, data.programme)
+        if last != data.period and has_data(request.user, unit, data.programme, last):
+            latest_url = _url("cockpit", unit.code, programme=data.programme.code, period=last)
+    choices = list(data.programmes)
+    if data.programme is not None and data.programme not in choices:
+        choices.append(data.programme)
+    choices += [p for p in Programme.objects.order_by("code") if p not in choices]
+    formats = (("pdf", _("PDF")), ("docx", _("Word")), ("xlsx", _("Excel")))
+    links = [(label, _url("briefing-download", unit.code, fmt, **query)) for fmt, label in formats]
+    return {"unit": unit, "cockpit": data, "breadcrumb": breadcrumb(request, unit), "query": query,
+            "refresh_seconds": REFRESH_SECONDS, "has_projects": has_projects, "latest_url": latest_url,
+            "programme_choices": choices, "briefing_links": [(label, url) for label, url in links if url],
+            "map_url": _url("cockpit-map", unit.code, **query) if has_projects else "",
+            "screen": request.GET.get("screen") == "1"}
 
 
 @login_required
@@ -106,5 +133,6 @@ def big_screen(request, code):
     unit = get_unit(request, code)
     context = _context(request, unit)
     context["rotate_seconds"] = SCREEN_ROTATE_SECONDS
+    context["screen"] = True
     context["cockpit_url"] = reverse("cockpit", args=[unit.code])
     return render(request, "cockpit/screen.html", context)

@@ -6,3 +6,10 @@ class ProgrammesConfig(AppConfig):
     name = "townbrain.programmes"
     label = "programmes"
     verbose_name = _("Programmes")
+
+    def ready(self):
+        from townbrain.core.panels import register
+
+        from . import panels
+
+        register(panels.PANEL)

@@ -116,8 +116,9 @@ def test_login_unit_page_breadcrumb_language(browser, live_server, shots):
     # and below, and this branch turns strict by itself once townbrain/locale ships.
 
     log_in(page, "guali")
-    # Her home is her town.
-    assert page.url.rstrip("/").endswith(f"/org/{OWN}")
+    # Her home is her town's cockpit; the town's own page is one click away.
+    assert page.url.rstrip("/").endswith(f"/cockpit/{OWN}")
+    page.goto(f"{live_server.url}/org/{OWN}/")
     items = [t.strip() for t in page.locator("#breadcrumb .breadcrumb-item").all_inner_texts()]
     assert items == ["浙江省", "杭州市", "萧山区", "瓜沥镇"], items
     divider = page.evaluate(

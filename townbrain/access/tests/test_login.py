@@ -47,8 +47,8 @@ def test_login_and_logout(users):
     response = login("guali", PASSWORD, client=client)
     assert response.status_code == 302
     assert int(client.session["_auth_user_id"]) == users["guali"].pk
-    assert client.get("/").status_code == 302  # home sends guali to her town
-    assert client.get("/", follow=True).request["PATH_INFO"] == "/org/330109113/"
+    assert client.get("/").status_code == 302  # home sends guali to her town's cockpit
+    assert client.get("/", follow=True).request["PATH_INFO"] == "/cockpit/330109113/"
     assert client.post("/accounts/logout/").status_code == 302
     assert "_auth_user_id" not in client.session
 
