@@ -1,4 +1,4 @@
-"""The `townbrain` command: init, demo, serve, load-divisions, createuser, check, bench.
+"""The `townbrain` command: init, demo, serve, load-divisions, createuser, check, bench, report.
 
 Every subcommand has --help. Errors print one line `townbrain: error: <reason>` and exit 1.
 Django is set up lazily so `--help` works before any database exists.
@@ -426,6 +426,27 @@ def rollups_rebuild(programme_code):
     start = time.perf_counter()
     count = rebuild(programme)
     click.echo(f"{count:,} roll-up cells rebuilt in {time.perf_counter() - start:.1f} s")
+
+
+@main.command("report")
+@click.option("--org", "org_code", required=True, help="Division code of the org unit, e.g. 3301.")
+@click.option("--period", required=True, help="Month, YYYYMM (e.g. 202009).")
+@click.option("--programme", default=None, help="Programme code, e.g. meili. Default: the unit's programme "
+              "with the most projects, as on the cockpit.")
+@click.option("--format", "fmt", required=True, type=click.Choice(["pdf", "docx", "xlsx"]))
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False), help="File to write.")
+@click.option("--as", "username", default=None, help="Report as this user (only their area). Default: system.")
+@command("report")
+def report_cmd(org_code, period, programme, fmt, output, username):
+    """Write the briefing (工作简报) of an org unit, programme and month: the cockpit's figures as a file."""
+    from pathlib import Path
+
+    from townbrain.reports import briefing
+
+    cockpit = briefing.cockpit_for(_actor(username), org_code, programme, period)
+    data = briefing.render(cockpit, fmt)
+    Path(output).write_bytes(data)
+    click.echo(f"{output}: {cockpit.title}, {len(data):,} bytes")
 
 
 class _progress:

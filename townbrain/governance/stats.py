@@ -53,9 +53,10 @@ def compute(queryset, now=None) -> dict:
         open_overdue=Count("pk", filter=Q(status__in=CLOCK_RUNNING, deadline__lt=now)),
         reviewed=Count("pk", filter=~Q(verdict="")),
         satisfied=Count("pk", filter=Q(verdict__in=[Verdict.SATISFIED, Verdict.BASICALLY])),
-        reopened=Count("pk", filter=Q(reopened__gt=0)),
+        reopened_events=Count("pk", filter=Q(reopened__gt=0)),
         reopened_open=Count("pk", filter=Q(reopened__gt=0) & ~done),
     )
+    figures["reopened"] = figures.pop("reopened_events")
     hours = [(c - r).total_seconds() / 3600 for r, c in
              queryset.filter(done, closed_at__isnull=False).values_list("reported_at", "closed_at")]
     figures["on_time_rate"] = _rate(figures["closed_on_time"], figures["closed"] + figures["open_overdue"])

@@ -1,0 +1,133 @@
+"""Statistics on hand-checked fixtures, and the cockpit panel.
+
+October 2020 in 萧山区 (category 占道经营, 3 working days; deadlines counted on the 2020 calendar):
+
+| event | town | story | counts as |
+|---|---|---|---|
+| E1 | 瓜沥镇 | reported 9 Oct 10:00, dispatched 9 Oct (due 14 Oct), closed 12 Oct 10:00, 满意 | closed on time, 72 h |
+| E2 | 瓜沥镇 | reported 10 Oct 09:00, dispatched 10 Oct (调休 Saturday; due 14 Oct), closed 16 Oct 09:00, 基本满意 | closed late, 144 h |
+| E3 | 城厢街道 | reported 12 Oct, dispatched 12 Oct (due 15 Oct), still being handled | open past the deadline |
+| E4 | 城厢街道 | reported 20 Oct, not accepted yet | received only |
+| E5 | 瓜沥镇 | reported 21 Oct, 不予受理 | received only |
+| E8 | 瓜沥镇 | reported 5 Oct, closed on time, 不满意 → 重办 25 Oct (due 28 Oct), open | open past the deadline, reopened |
+| E6 | 瓜沥镇 | reported 2 Nov | outside the month, inside the year |
+| E7 | 大洋镇 | reported 9 Oct, closed | outside 萧山区 |
+
+萧山区 202010: received 6, accepted 4 (E1 E2 E3 E8), closed 2, on time 1, open overdue 2 (E3 E8) →
+按期办结率 1 ÷ (2 + 2) = 25.0 %; reviewed 3 (E1 E2 E8), satisfied 2 → 满意率 66.7 %; average 上报→结案
+(72 + 144) ÷ 2 = 108.0 h; 重办率 1 ÷ (2 + 1) = 33.3 %.
+"""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from townbrain.core import panels
+from townbrain.core.models import OrgUnit
+
+from .. import services, stats
+from ..models import Event
+
+SH = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2020, 11, 10, 12, 0, tzinfo=SH)
+
+
+def at(*args):
+    return datetime(*args, tzinfo=SH)
+
+
+def run(actor, event, *steps):
+    for step, when, extra in steps:
+        services.take_step(actor, event, step, step, at=when, **extra)
+
+
+def through_close(start_day, close_at):
+    y, m, d = start_day
+    return [("accept", at(y, m, d, 9, 30), {}), ("dispatch", at(y, m, d, 10, 30), {}),
+            ("handle", close_at.replace(hour=close_at.hour - 3), {}),
+            ("feedback", close_at.replace(hour=close_at.hour - 2), {}),
+            ("verify", close_at.replace(hour=close_at.hour - 1), {}), ("close", close_at, {})]
+
+
+@pytest.fixture
+def fixtures(report, people):
+    a = people["xiaoshan_office"]
+    e1 = report(at=at(2020, 10, 9, 10, 0))
+    run(a, e1, *through_close((2020, 10, 9), at(2020, 10, 12, 10, 0)),
+        ("review", at(2020, 10, 13, 9), {"verdict": "satisfied"}))
+    e2 = report(at=at(2020, 10, 10, 9, 0))
+    run(a, e2, *through_close((2020, 10, 10), at(2020, 10, 16, 9, 0)),
+        ("review", at(2020, 10, 17, 9), {"verdict": "basically_satisfied"}))
+    e3 = report(town="330109001", actor="xiaoshan", at=at(2020, 10, 12, 8, 0))
+    run(a, e3, ("accept", at(2020, 10, 12, 8, 30), {}), ("dispatch", at(2020, 10, 12, 9, 0), {}),
+        ("handle", at(2020, 10, 13, 9, 0), {}))
+    report(town="330109001", actor="xiaoshan", at=at(2020, 10, 20, 8, 0))  # E4
+    e5 = report(at=at(2020, 10, 21, 8, 0))
+    run(a, e5, ("reject", at(2020, 10, 21, 9, 0), {}))
+    e8 = report(at=at(2020, 10, 5, 8, 0))
+    run(a, e8, *through_close((2020, 10, 9), at(2020, 10, 14, 12, 0)),
+        ("review", at(2020, 10, 25, 9), {"verdict": "dissatisfied"}))
+    report(at=at(2020, 11, 2, 8, 0))  # E6
+    e7 = report(town="330182107", actor="dayang", at=at(2020, 10, 9, 10, 0))
+    run(people["dayang"], e7, *through_close((2020, 10, 9), at(2020, 10, 12, 10, 0)))
+    assert e1.closed_on_time and e2.closed_on_time is False and e8.status == "dispatched"
+    return {"e1": e1, "e2": e2, "e3": e3, "e8": e8}
+
+
+EXPECTED_XIAOSHAN = {"received": 6, "accepted": 4, "closed": 2, "closed_on_time": 1, "open_overdue": 2,
+                     "on_time_rate": 25.0, "satisfaction_rate": 66.7, "avg_hours": 108.0}
+
+
+@pytest.mark.django_db
+def test_figures_of_a_county_month(fixtures):
+    figures = stats.for_area(Event.objects.all(), "330109", "202010", now=NOW)
+    assert {k: figures[k] for k in EXPECTED_XIAOSHAN} == EXPECTED_XIAOSHAN
+    assert figures["reopen_rate"] == 33.3
+
+
+@pytest.mark.django_db
+def test_figures_of_a_town_and_a_year(fixtures):
+    town = stats.for_area(Event.objects.all(), "330109113", "202010", now=NOW)
+    # 瓜沥镇: E1 E2 E5 E8 → closed 2, on time 1, overdue 1 (E8) → 1 ÷ 3.
+    assert (town["received"], town["closed"], town["open_overdue"], town["on_time_rate"]) == (4, 2, 1, 33.3)
+    year = stats.for_area(Event.objects.all(), "330109", "2020", now=NOW)
+    assert year["received"] == 7  # E6 of November joins
+
+
+@pytest.mark.django_db
+def test_before_the_deadlines_pass_nothing_is_overdue(fixtures):
+    early = stats.for_area(Event.objects.all(), "330109", "202010", now=at(2020, 10, 15, 12, 0))
+    # On 15 Oct at noon E3 (due 15 Oct 23:59:59) is not late yet; E8 was still closed then but reads as it is now.
+    assert early["open_overdue"] == 0 and early["on_time_rate"] == 50.0
+
+
+@pytest.mark.django_db
+def test_stats_api_scoped(api_for, fixtures):
+    response = api_for("xiaoshan").get("/api/events/stats/?org=330109&period=202010")
+    assert response.status_code == 200
+    data = response.json()
+    # Real time is long past every 2020 deadline, so the figures equal the hand-checked ones.
+    assert {k: data[k] for k in EXPECTED_XIAOSHAN} == EXPECTED_XIAOSHAN
+    assert api_for("guali").get("/api/events/stats/?org=330109&period=202010").status_code == 404
+    assert api_for("xiaoshan").get("/api/events/stats/?org=330182&period=202010").status_code == 404
+    assert api_for("xiaoshan").get("/api/events/stats/?org=330109&period=2020-10").status_code == 400
+    empty = api_for("xiaoshan").get("/api/events/stats/?org=330109&period=201901").json()
+    assert empty["received"] == 0 and empty["on_time_rate"] is None
+
+
+@pytest.mark.django_db
+def test_cockpit_panel(fixtures, people):
+    panel = next(p for p in panels.panels() if p.key == "governance")
+    county = OrgUnit.objects.get(code="330109")
+    data = panel.build(panels.Context(people["xiaoshan"], county, None, "202010"))
+    cards = {c.key: c.value for c in data.cards}
+    assert cards == {"events_received": 6, "events_on_time": 25.0, "events_overdue": 2, "events_satisfaction": 66.7}
+    table = data.tables[0]
+    assert [row[0] for row in table.rows] == ["城厢街道", "瓜沥镇"]
+    assert table.rows[1][1:] == [4, 2, 1, 33.3, 66.7]
+    assert sum(data.charts[0].series[0].data) == 6
+    # An area without events has no panel; another county's user sees none of 萧山区.
+    guizhou = OrgUnit.objects.get(code="52")
+    assert panel.build(panels.Context(people["guizhou"], guizhou, None, "202010")) is None
+    assert panel.build(panels.Context(people["jiande"], county, None, "202010")) is None
