@@ -236,6 +236,11 @@ def load(path):
     return data["features"], bool(data.get("UTF8Encoding"))
 
 
+# 蓟州区 has an empty geometry in the package's tianjin.geojson; its own gulp task patches the JS
+# from tianjin-fix/, and we do the same for the GeoJSON.
+FIXES = {f["properties"]["name"]: f["geometry"] for p in sorted((pkg / "tianjin-fix").glob("*.geojson"))
+         if p.name != "tianjin.geojson" for f in load(p)[0]}
+
 cities = defaultdict(list)     # city prefix (4 digits) -> county features
 provinces = defaultdict(list)  # province prefix (2 digits) -> city outline features
 for path in sorted((pkg / "geojson" / "shape-with-internal-borders").glob("*.geojson")):
@@ -248,9 +253,13 @@ for path in sorted((pkg / "geojson" / "shape-with-internal-borders").glob("*.geo
     for f in features:
         adcode = str(f.get("id") or "")
         group = adcode[:4] if adcode else CITY_OF_FILE.get(stem) or next(iter(groups))
-        geo = geometry(polygons(f["geometry"], encoded), 0.002)
+        name = f["properties"]["name"]
+        if not f["geometry"]["coordinates"] and name in FIXES:
+            f = {**f, "geometry": FIXES[name]}
+            geo = geometry(polygons(f["geometry"], False), 0.002)
+        else:
+            geo = geometry(polygons(f["geometry"], encoded), 0.002)
         if geo:
-            name = f["properties"]["name"]
             cities[group].append({"type": "Feature", "properties": {
                 "key": adcode or f"{group}:{name}", "adcode": adcode, "name": name}, "geometry": geo})
     # The province map's feature for this file: the city's outline without inner borders, or, for a
