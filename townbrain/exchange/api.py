@@ -49,7 +49,8 @@ def check_upload(upload) -> str | None:
 
 class ImportViewSet(RestrictedReadOnlyViewSet):
     """Imports. POST a file (multipart: file, kind, dry_run, only_valid) to get the plan or apply it;
-    the summary is `{status, counts{created, updated, unchanged, deleted}, errors[{row, column, value, message}], id}`.
+    the summary is `{status, counts{created, updated, unchanged, deleted}, errors[{row, column, value, message}],
+    warnings[{row, column, value, message}], id}` (a row with warnings only is written).
     """
 
     queryset = ImportBatch.objects.all()

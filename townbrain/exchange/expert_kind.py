@@ -3,8 +3,10 @@
 Registered in `townbrain.exchange.kinds.KINDS`. The exchange floor sits above the experts app:
 it writes through `experts.services`, as the other kinds write through their apps' services.
 
-Natural key: a row is the activity of the same **town, date, activity type and expert names**
-(names normalised: separated by 、, trimmed, each once). A row whose key exists updates that
+Natural key: a row is the activity of the same **town, date, activity type (the word written when
+it matched no type) and expert names** (names normalised: separated by 、, trimmed, each once). The
+活动类型 is matched by the vocabulary's name or synonyms; a word that matches none is imported as
+其他 with the word kept and a warning (exchange/quality.py), so no office retypes its sheet. A row whose key exists updates that
 activity's person-times and problems (or leaves it unchanged); any other row creates one. The
 same file imported twice therefore changes nothing the second time.
 """
@@ -16,34 +18,16 @@ from townbrain.core import audit, bulk
 from townbrain.core.models import Level, OrgUnit
 from townbrain.core.scope import allows
 from townbrain.experts import services
-from townbrain.experts.models import ACTIVITY_HEADERS, ACTIVITY_TYPE_CHINESE, ActivityType, ExpertActivity
+from townbrain.experts.models import ACTIVITY_HEADERS, ActivityType, ExpertActivity
 
 from . import normalize as n
 from .kind import Column, Kind, RowError
 
-# Words offices use for the four types, besides the standard ones (现场指导, 评审, 培训, 其他).
-TYPE_SYNONYMS = {
-    "现场": "site_visit", "指导": "site_visit", "调研": "site_visit", "踏勘": "site_visit", "现场调研": "site_visit",
-    "现场服务": "site_visit", "驻镇指导": "site_visit", "实地指导": "site_visit", "下乡": "site_visit",
-    "评审会": "review", "审查": "review", "论证": "review", "评估": "review", "方案评审": "review", "审核": "review",
-    "培训会": "training", "讲座": "training", "授课": "training", "辅导": "training", "培训讲座": "training",
-    "其它": "other",
-    "site visit": "site_visit", "visit": "site_visit", "other": "other",
-}
-
 
 def parse_activity_type(value) -> str | None:
-    text = n.clean_text(value)
-    if not text:
-        return None
-    key = " ".join(text.lower().replace("_", " ").split())
-    for choice in ActivityType:
-        if key in {choice.value.replace("_", " "), str(choice.label).lower()}:
-            return choice.value
-    by_word = {word: code for code, word in ACTIVITY_TYPE_CHINESE.items()} | TYPE_SYNONYMS
-    if key in by_word:
-        return by_word[key]
-    raise n.BadValue(_("“%(value)s” is not an activity type; use 现场指导, 评审, 培训 or 其他.") % {"value": value})
+    """The word as written: it is matched against the vocabulary (活动类型, kept as data) when the row is
+    built, so a word that matches no type is not an error — it is filed under 其他 with a warning."""
+    return " ".join(n.clean_text(value).split()) or None
 
 
 def parse_count(value) -> int:
@@ -69,11 +53,12 @@ class ExpertActivitiesKind(Kind):
         codes = sorted({r.get("town") for r in records if r.get("town")})
         dates = [r["date"] for r in records if r.get("date")]
         self.existing = {}
+        self.vocabulary = services.TypeVocabulary()
         self.towns = {u.code: u for u in bulk.where_in(OrgUnit.objects.all(), "code", codes)}
         if dates:
             within = ExpertActivity.objects.filter(date__gte=min(dates), date__lte=max(dates))
             for a in bulk.where_in(within, "town_id", codes):
-                self.existing[(a.town_id, a.date, a.activity_type, a.expert_names)] = a
+                self.existing[(a.town_id, a.date, a.activity_type_id, a.type_word, a.expert_names)] = a
 
     def build(self, actor, v: dict) -> dict:
         town = self.towns.get(v.get("town"))
@@ -86,8 +71,14 @@ class ExpertActivitiesKind(Kind):
             raise RowError({"town": _("%(name)s (%(code)s) is outside your area.") % {
                 "name": town.name, "code": town.code}})
         names = v.get("expert_names") or ""
-        key = (town.code, v["date"], v["activity_type"], names)
-        fields = {"date": v["date"], "town": town, "activity_type": v["activity_type"], "expert_names": names}
+        activity_type, word = self.vocabulary.match(v["activity_type"])
+        if activity_type is None:
+            raise RowError({"activity_type": _("The activity-type vocabulary is empty; a province office must "
+                                               "add the types first.")})
+        # The type goes to the service as its code (what the audit snapshot holds), the unmatched word beside it.
+        key = (town.code, v["date"], activity_type.code, word, names)
+        fields = {"date": v["date"], "town": town, "activity_type": activity_type.code, "type_word": word,
+                  "expert_names": names}
         # Figures in the file are applied (an empty cell is 0); columns absent from the file keep their value.
         fields.update({k: v[k] for k in FIGURES if k in v})
         return {"existing": self.existing.get(key), "fields": fields, "key": key}
@@ -117,7 +108,10 @@ class ExpertActivitiesKind(Kind):
             services.update_activity(actor, obj, **values)
 
 
-TYPE_CHOICES = tuple(ACTIVITY_TYPE_CHINESE.values())
+def type_choices() -> tuple[str, ...]:
+    """The active types' names, offered in the template's drop-down (other words are accepted too)."""
+    return tuple(ActivityType.objects.filter(active=True).values_list("name", flat=True))
+
 
 EXPERT_ACTIVITIES = ExpertActivitiesKind(
     name="expert_activities",
@@ -129,8 +123,9 @@ EXPERT_ACTIVITIES = ExpertActivitiesKind(
         Column("town", ACTIVITY_HEADERS["town"], ("town code", "town", "乡镇(街道)代码", "区划代码"), parse=n.parse_code,
                required=True, help=gettext_lazy("9-digit division code of the town"), example="330109113"),
         Column("activity_type", ACTIVITY_HEADERS["activity_type"], ("activity type", "type", "类型"), parse=parse_activity_type,
-               required=True, help=gettext_lazy("现场指导, 评审, 培训 or 其他"), choices=TYPE_CHOICES,
-               example="现场指导"),
+               required=True, help=gettext_lazy("A type of the vocabulary or one of its synonyms (e.g. 现场指导, 技术咨询, "
+                                                "专题培训); another word is kept under 其他 with a warning"),
+               choices=type_choices, open_choices=True, example="现场指导"),
         Column("chief_designer_count", ACTIVITY_HEADERS["chief_designer_count"], ("chief designer", "chief designers", "首席设计师"),
                parse=parse_count, help=gettext_lazy("Person-times (人次)"), example=1),
         Column("resident_planner_count", ACTIVITY_HEADERS["resident_planner_count"], ("resident planner", "resident planners", "驻镇规划师"),

@@ -13,7 +13,7 @@ def _project_rows(qs):
         yield [p.code, p.name, p.town_id, p.programme.code, p.category.name if p.category_id else "", p.owner_unit,
                p.total_investment, p.annual_plan, p.planned_start, p.actual_start, p.planned_completion,
                p.actual_completion,
-               STATUS_CHINESE[p.status], p.longitude, p.latitude]
+               STATUS_CHINESE[p.status], p.longitude, p.latitude, "WGS84" if p.latitude is not None else ""]
 
 
 def _progress_rows(qs):
@@ -30,10 +30,9 @@ def _value_rows(qs):
 
 
 def _activity_rows(qs):
-    from townbrain.experts.models import ACTIVITY_TYPE_CHINESE
-
-    for a in qs.order_by("town_id", "date", "id").iterator(2000):
-        yield [a.date, a.town_id, ACTIVITY_TYPE_CHINESE[a.activity_type], a.chief_designer_count,
+    # The type as the office wrote it when it matched none (其他 + word), so the file imports back unchanged.
+    for a in qs.select_related("activity_type").order_by("town_id", "date", "id").iterator(2000):
+        yield [a.date, a.town_id, a.type_as_written, a.chief_designer_count,
                a.resident_planner_count, a.adviser_count, a.problems_found, a.problems_solved, a.expert_names]
 
 

@@ -21,8 +21,14 @@ class Column:
     parse: Callable[[Any], Any] = n.clean_text
     required: bool = False
     help: Any = ""
-    choices: tuple[str, ...] = ()  # offered as a drop-down in the template
+    # Offered as a drop-down in the template: a tuple, or a callable read when the template is made
+    # (a vocabulary kept as data); open_choices lets the sheet hold other words too (the drop-down only suggests).
+    choices: tuple[str, ...] | Callable[[], tuple[str, ...]] = ()
+    open_choices: bool = False
     example: Any = ""
+
+    def choice_list(self) -> tuple[str, ...]:
+        return tuple(self.choices()) if callable(self.choices) else self.choices
 
     def keys(self) -> set[str]:
         return {n.header_key(h) for h in (self.header, self.key, *self.aliases)}

@@ -6,7 +6,7 @@ made of in kind.py. KINDS is the registry the pipeline, the standard and the pag
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from townbrain.core import audit, bulk
+from townbrain.core import audit, bulk, geo
 from townbrain.core.models import OrgUnit
 from townbrain.programmes.models import Category, Programme
 from townbrain.projects import rollups
@@ -51,10 +51,24 @@ def _coordinate(value):
     return n.parse_decimal(value, allow_negative=True)
 
 
+def _system(value) -> str | None:
+    text = n.clean_text(value)
+    if not text:
+        return None
+    try:
+        return geo.system_of(text)
+    except geo.UnknownSystem:
+        raise n.BadValue(_("“%(value)s” is not a coordinate system; use WGS84, GCJ02 (Amap, Tencent) or BD09 "
+                           "(Baidu).") % {"value": value}) from None
+
+
 STATUS_CHOICES = tuple(STATUS_CHINESE.values())
 
 
 class ProjectsKind(Kind):
+    # The coordinate system of 经度/纬度 when the file has no 坐标系 column (`townbrain import --crs`).
+    crs = geo.WGS84
+
     def prepare(self, actor, records):
         self.programmes = {p.code: p for p in Programme.objects.all()} | {p.name: p for p in Programme.objects.all()}
         codes = {r.get("town") for r in records if r.get("town")}
@@ -84,6 +98,7 @@ class ProjectsKind(Kind):
             if category is None:
                 errors["category"] = _("Programme %(programme)s has no category “%(value)s”.") % {
                     "programme": programme.name, "value": v["category"]}
+        self._to_wgs84(v, errors)
         if errors:
             raise RowError(errors)
         # Columns present in the file are applied (a blank cell clears a date or a coordinate);
@@ -103,6 +118,21 @@ class ProjectsKind(Kind):
             replaced = {k: before.get(k) for k in changed}  # what undo puts back
         return {"existing": existing, "fields": fields, "changed": changed, "replaced": replaced,
                 "key": (programme.pk, v["code"])}
+
+    def _to_wgs84(self, v: dict, errors: dict) -> None:
+        """经度/纬度 as given in the row's 坐标系 (or the import's), stored as WGS-84 (DOMAIN §8)."""
+        system = v.get("crs") or self.crs
+        if system == geo.WGS84:
+            return
+        lat, lng = v.get("latitude"), v.get("longitude")
+        if lat is None and lng is None:
+            return
+        if lat is None or lng is None:
+            errors["latitude" if lat is None else "longitude"] = _(
+                "A point in %(system)s needs both 经度 and 纬度 to be converted to WGS-84.") % {
+                "system": geo.SYSTEMS[system]}
+            return
+        v["latitude"], v["longitude"] = geo.to_wgs84(lat, lng, system)
 
     def check(self, actor, targets):
         """New projects are checked together (new_projects), changed ones too (ProjectUpdates); both are
@@ -227,6 +257,9 @@ PROJECTS = ProjectsKind(
         Column("status", "状态", ("status", "项目状态"), parse=_status, choices=STATUS_CHOICES, example="开工"),
         Column("longitude", "经度", ("longitude", "lng"), parse=_coordinate, example=120.455),
         Column("latitude", "纬度", ("latitude", "lat"), parse=_coordinate, example=30.1833),
+        Column("crs", "坐标系", ("coordinate system", "crs", "坐标系统"), parse=_system,
+               help=gettext_lazy("Of 经度/纬度: WGS84 (default, GPS), GCJ02 (Amap, Tencent) or BD09 (Baidu); "
+                                 "stored as WGS-84"), choices=("WGS84", "GCJ02", "BD09"), example="WGS84"),
     ],
 )
 

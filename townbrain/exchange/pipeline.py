@@ -7,9 +7,14 @@ values) at the end. A dry run, or a file with any error (unless `only_valid`), r
 transaction back, so the plan it reports is exactly what applying would do and nothing is
 written. A killed process leaves the database as it was (the transaction never commits).
 
+Errors refuse a row; warnings (exchange/quality.py) do not: a row with warnings only is written and
+counted as created/updated/unchanged, and its warnings are listed beside the errors and, once the
+import is applied, kept in the data-quality register until the record no longer has the problem.
+The all-or-nothing rule is about errors only.
+
 Summary shape (API, CLI --json, page):
     {status, kind, file, counts{created, updated, unchanged, deleted}, errors[{row, column, value, message}],
-     warnings[...], id}
+     warnings[{row, column, value, message}], id}
 status: "applied" | "partial" (only_valid with errors) | "dry_run" | "failed" (errors, nothing written)
         | "unreadable" (the file as a whole cannot be read)
 """
@@ -23,10 +28,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from townbrain.core import audit, bulk
+from townbrain.core import audit, bulk, geo
 from townbrain.core.scope import scope_prefixes
 
 from . import normalize as n
+from . import quality
 from .kinds import KINDS, PLANNED_KINDS, RowError
 from .models import ImportBatch, ImportChange
 from .readers import UnreadableFile, read_grid
@@ -154,24 +160,32 @@ def _messages(exc) -> list[tuple[str | None, str]]:
 
 
 def run_import(actor, data: bytes, filename: str, kind_name: str, *, dry_run=False, only_valid=False,
-               progress=None) -> dict:
+               progress=None, crs=None) -> dict:
     """Import `data` as `kind_name` for `actor`; returns the summary (see the module docstring).
 
     `progress(stage, done, total)` hears how far it got: "checking", "applying", then "writing".
+    `crs` names the coordinate system of 经度/纬度 for a file without a 坐标系 column (WGS84, GCJ02, BD09).
     """
     with bulk.many_objects():
         return _run_import(actor, data, filename, kind_name, dry_run=dry_run, only_valid=only_valid,
-                           progress=progress)
+                           progress=progress, crs=crs)
 
 
-def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progress) -> dict:
+def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progress, crs) -> dict:
     kind = copy.copy(get_kind(kind_name))  # a kind keeps look-ups and pending rows for one run
+    if crs:
+        try:
+            kind.crs = geo.system_of(crs)
+        except geo.UnknownSystem:
+            raise ValueError(_("Unknown coordinate system “%(crs)s”; use WGS84, GCJ02 or BD09.") % {"crs": crs}) \
+                from None
     try:
         grid = read_grid(data, filename)
         header_idx, mapping, header_texts, extra = locate_header(grid, kind)
     except UnreadableFile as exc:
         return _summary("unreadable", kind, filename, errors=[_error(None, None, None, str(exc))])
-    warnings = [_("Columns ignored (not in the standard): %(columns)s") % {"columns": "、".join(extra)}] if extra else []
+    warnings = [_error(header_idx + 1, None, "、".join(extra), _("Columns ignored (not in the standard): %(columns)s")
+                       % {"columns": "、".join(extra)})] if extra else []
     records = parse_rows(grid, kind, header_idx, mapping, header_texts)
     del grid  # the cells are read: 100,000 rows of them need not stay alive while the rows are applied
     if not records:
@@ -183,6 +197,14 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
     changes = []
     kind.prepare(actor, [v for _row, v, errs in records if not errs])
     report = progress or (lambda stage, done, total: None)
+    today = timezone.localdate()
+    checked = bool(quality.rules_for(kind.object_type))
+    touched = []  # the objects the applied rows name (created, updated or unchanged): their warnings are kept
+
+    def warn(row_no, obj):
+        for rule, value in quality.row_warnings(kind.object_type, obj, today):
+            warnings.append(_error(row_no, by_key.get(rule.field) or rule.column, value,
+                                   rule.text({"value": value or "—"})))
 
     def refuse(row_no, values, exc):
         for field, message in _messages(exc):
@@ -224,11 +246,15 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
                 continue
             if sid is not None:
                 transaction.savepoint_commit(sid)
+            if checked:
+                warn(row_no, obj)
+                touched.append(obj)
             counts[action] += 1
             if action != "unchanged":
                 changes.append((row_no, action, obj, before))
         report("applying", len(built), len(built))
         errors.sort(key=lambda e: (e["row"] or 0))
+        warnings.sort(key=lambda e: (e["row"] or 0))
         if dry_run or (errors and not only_valid):
             transaction.set_rollback(True)
             status = "dry_run" if dry_run else "failed"
@@ -242,12 +268,14 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
                                                               for _field, message in _messages(exc)], warnings)
         if not changes:
             # Nothing changed (e.g. the same file again): no batch, nothing to undo, no audit row.
+            quality.sync(kind.object_type, ids=[o.pk for o in touched])
             return _summary("partial" if errors else "applied", kind, filename, counts, errors, warnings)
         batch = ImportBatch.objects.create(
             kind=kind.name, actor=actor if getattr(actor, "pk", None) else None,
             actor_name=getattr(actor, "username", "system"), file_name=filename[:255],
             file_hash=hashlib.sha256(data).hexdigest(), org_code=_home(actor),
             counts={k: counts.get(k, 0) for k in ("created", "updated", "unchanged")}, errors=errors,
+            warnings=warnings,
         )
         for piece in bulk.pieces(changes):
             bulk.insert(ImportChange, [bulk.instance(ImportChange, {"batch": batch, "row": row_no, "action": action,
@@ -256,7 +284,10 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
                                        for row_no, action, obj, before in piece])
         audit.record(actor, "import.apply", batch, {}, {"kind": kind.name, "file": batch.file_name,
                                                         "hash": batch.file_hash, **batch.counts,
-                                                        "errors": len(errors)}, org_code=batch.org_code)
+                                                        "errors": len(errors), "warnings": len(warnings)},
+                     org_code=batch.org_code)
+        # The register follows the records written: a problem found is kept, one the file fixed is resolved.
+        quality.sync(kind.object_type, ids=[o.pk for o in touched], batch=batch)
         report("writing", 1, 1)
     return _summary("partial" if errors else "applied", kind, filename, counts, errors, warnings, batch)
 
@@ -275,7 +306,9 @@ def undo_batch(actor, batch: ImportBatch) -> ImportBatch:
     kind = get_kind(batch.kind)
     with bulk.many_objects(), transaction.atomic(), kind.writing():
         batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
-        kind.undo_many(actor, list(batch.changes.order_by("-id")))
+        changes = list(batch.changes.order_by("-id"))
+        kind.undo_many(actor, changes)
+        quality.sync(kind.object_type, ids=[c.object_id for c in changes])  # deleted or put back: checked again
         batch.state, batch.undone_at = ImportBatch.State.UNDONE, timezone.now()
         batch.save(update_fields=["state", "undone_at"])
         audit.record(actor, "import.undo", batch, {"state": "applied"}, {"state": "undone"}, org_code=batch.org_code)

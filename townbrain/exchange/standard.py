@@ -26,8 +26,8 @@ def json_schema(kind_name: str) -> dict:
         spec["description"] = str(col.help or col.header)
         if col.aliases:
             spec["x-aliases"] = [col.key, *col.aliases]
-        if col.choices:
-            spec["examples"] = list(col.choices)
+        if col.choice_list():
+            spec["examples"] = list(col.choice_list())
         props[col.header] = spec
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -58,8 +58,10 @@ def template_xlsx(kind_name: str) -> bytes:
         if col.aliases:
             note += "\n" + _("Also accepted: %(aliases)s") % {"aliases": ", ".join(col.aliases)}
         sheet.write_comment(0, i, note or col.header, {"x_scale": 2, "y_scale": 1.5})
-        if col.choices:
-            sheet.data_validation(1, i, 5000, i, {"validate": "list", "source": list(col.choices)})
+        if col.choice_list():
+            # An open list (a vocabulary) only suggests: Excel/WPS then let the clerk type another word.
+            sheet.data_validation(1, i, 5000, i, {"validate": "list", "source": list(col.choice_list()),
+                                                  **({"error_type": "information"} if col.open_choices else {})})
         if col.parse in (n.parse_code, n.parse_month) or col.key in ("code", "project"):
             sheet.set_column(i, i, 16, text)  # keep leading zeros and codes as text
         else:

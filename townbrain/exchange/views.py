@@ -26,6 +26,7 @@ from .filters import ImportBatchFilterSet
 from .forms import UploadForm
 from .kinds import KINDS
 from .models import ImportBatch
+from .quality_views import QualityListView  # noqa: F401 (the data-quality list, routed with the import pages)
 
 
 def _folder() -> Path:

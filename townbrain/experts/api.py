@@ -13,7 +13,7 @@ from townbrain.core.models import OrgUnit
 
 from . import services
 from .filters import ActivityFilterSet, AssignmentFilterSet, ExpertFilterSet
-from .models import Expert, ExpertActivity, ExpertAssignment
+from .models import ActivityType, Expert, ExpertActivity, ExpertAssignment
 
 
 class ExpertSerializer(serializers.ModelSerializer):
@@ -88,18 +88,28 @@ class AssignmentViewSet(RestrictedViewSetMixin, mixins.CreateModelMixin, mixins.
         services.unassign_expert(self.request.user, instance)
 
 
+class ActivityTypeField(serializers.CharField):
+    """The type's code on output (site_visit, consulting …); on input a code, a name or a synonym of the
+    vocabulary — read like an import's 活动类型: a word that matches none is kept under 其他."""
+
+    def to_representation(self, value):
+        return value.code if isinstance(value, ActivityType) else value
+
+
 class ActivitySerializer(serializers.ModelSerializer):
     town = ScopedSlugRelatedField(slug_field="code", queryset=OrgUnit.objects.all())
+    activity_type = ActivityTypeField(max_length=40, help_text=_("Code, name or synonym of an activity type"))
+    type_name = serializers.CharField(source="activity_type.name", read_only=True)
     person_times = serializers.IntegerField(read_only=True, help_text=_("All three kinds (人次)"))
     experts = serializers.PrimaryKeyRelatedField(many=True, read_only=True,
                                                  help_text=_("Experts of the pool matched by name"))
 
     class Meta:
         model = ExpertActivity
-        fields = ["id", "date", "town", "activity_type", "chief_designer_count", "resident_planner_count",
+        fields = ["id", "date", "town", "activity_type", "type_name", "type_word", "chief_designer_count", "resident_planner_count",
                   "adviser_count", "person_times", "problems_found", "problems_solved", "expert_names", "experts",
                   "note", "updated"]
-        read_only_fields = ["id", "updated"]
+        read_only_fields = ["id", "updated", "type_word"]
         validators = []  # the natural key is checked by the service, with a clear message
 
     def to_representation(self, obj):
@@ -124,7 +134,7 @@ class ActivityViewSet(RestrictedModelViewSet):
     (人次) per kind and problems found and solved. Filters: org (subtree), town, year, date_from, date_to,
     type, kind (activities with experts of that kind), q (expert name), expert (id)."""
 
-    queryset = ExpertActivity.objects.select_related("town").prefetch_related("experts")
+    queryset = ExpertActivity.objects.select_related("town", "activity_type").prefetch_related("experts")
     serializer_class = ActivitySerializer
     filterset_class = ActivityFilterSet
 

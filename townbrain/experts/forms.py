@@ -1,9 +1,10 @@
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from townbrain.core.filters import DivisionCodeField
 
-from .models import ExpertActivity, ExpertKind
+from .models import ActivityType, ExpertActivity, ExpertKind
 
 
 class ExpertForm(forms.Form):
@@ -40,6 +41,14 @@ class ActivityForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance and self.instance.pk and not self.is_bound:
             self.initial["town"] = self.instance.town_id
+        # Retired types are not offered for new activities; an activity keeps the one it has.
+        current = self.instance.activity_type_id if self.instance and self.instance.pk else None
+        field = self.fields["activity_type"]
+        field.queryset = ActivityType.objects.filter(Q(active=True) | Q(code=current))
+        field.empty_label = None
+        if self.instance and self.instance.type_word:
+            field.help_text = _("Written “%(word)s” in the imported sheet, which is no type of the vocabulary; "
+                                "choose the type it means.") % {"word": self.instance.type_word}
 
     def clean(self):
         data = super().clean()
@@ -52,3 +61,15 @@ class ActivityForm(forms.ModelForm):
     def _post_clean(self):
         # The service validates the model (and the natural key); the form only checks the input.
         pass
+
+
+class ActivityTypeForm(forms.ModelForm):
+    """A word of the activity-type vocabulary; the service checks that no word means two types."""
+
+    class Meta:
+        model = ActivityType
+        fields = ["code", "name", "synonyms", "active", "order"]
+        widgets = {"synonyms": forms.Textarea(attrs={"rows": 2})}
+
+    def _post_clean(self):
+        pass  # the service validates (uniqueness of every word, 其他 stays active)

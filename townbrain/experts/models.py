@@ -5,9 +5,12 @@
 - `ExpertAssignment`: an expert attached to a town in a role, from `since` to `until`.
 - `ExpertActivity` (活动): a site visit, review or training in a town on a date, with the
   person-times (人次) of each kind, problems found and solved and the experts' names as typed.
-  Its natural key — what an import matches a row on — is (town, date, activity type, expert
-  names); two activities cannot share it.
+  Its natural key — what an import matches a row on — is (town, date, activity type, the word
+  written when it matched no type, expert names); two activities cannot share it.
+- `ActivityType` (活动类型): the vocabulary of activity types with their synonyms, kept as data.
 """
+
+import re
 
 from django.db import models
 from django.urls import reverse
@@ -17,6 +20,8 @@ from townbrain.core.models import OrgUnit, TimeStampedModel
 from townbrain.core.querysets import RestrictedManager
 
 NAME_SEPARATOR = "、"
+# Synonyms of an activity type as an office types a list: 、 , ， ; ； / or new lines.
+SYNONYM_SPLIT = re.compile(r"[、,，;；/\n]+")
 
 
 class ExpertKind(models.TextChoices):
@@ -25,15 +30,43 @@ class ExpertKind(models.TextChoices):
     DEVELOPMENT_ADVISER = "development_adviser", _("Development adviser (发展师)")
 
 
-class ActivityType(models.TextChoices):
-    SITE_VISIT = "site_visit", _("Site visit (现场指导)")
-    REVIEW = "review", _("Review (评审)")
-    TRAINING = "training", _("Training (培训)")
-    OTHER = "other", _("Other (其他)")
+class ActivityType(TimeStampedModel):
+    """A word of the activity-type vocabulary (活动类型), kept as data a province office manages.
+
+    Offices word their activities in their own ways (技术咨询, 专题培训, 驻镇指导 …): a type has a name,
+    the synonyms an import also matches, an order for lists, and can be retired (inactive: kept for the
+    activities that have it, not offered for new ones). `code` is the stable key the API and filters
+    use. The type `other` (其他) takes the rows whose word matches no type; the word is kept beside it.
+    """
+
+    OTHER = "other"
+
+    code = models.SlugField(_("code"), max_length=20, unique=True,
+                            help_text=_("Stable key used by the API and filters, e.g. consulting"))
+    name = models.CharField(_("name"), max_length=40, unique=True)
+    synonyms = models.CharField(_("synonyms"), max_length=500, blank=True,
+                                help_text=_("Other words offices use for this type, separated by 、"))
+    active = models.BooleanField(_("active"), default=True)
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+        verbose_name = _("activity type")
+        verbose_name_plural = _("activity types")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def words(self) -> list[str]:
+        return [w for w in (" ".join(p.split()) for p in SYNONYM_SPLIT.split(self.synonyms)) if w]
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        """(code, name) of every type, for choice filters (a callable: read when the form is built)."""
+        return list(cls.objects.values_list("code", "name"))
 
 
-# The data standard writes activity types in Chinese whatever the user's language.
-ACTIVITY_TYPE_CHINESE = {"site_visit": "现场指导", "review": "评审", "training": "培训", "other": "其他"}
 # The data standard's column headers (DOMAIN §8): the import kind reads them, list exports write them.
 ACTIVITY_HEADERS = {
     "date": "活动日期", "town": "乡镇代码", "activity_type": "活动类型", "chief_designer_count": "首席设计师人次",
@@ -111,7 +144,11 @@ class ExpertActivity(TimeStampedModel):
     date = models.DateField(_("activity date"))
     town = models.ForeignKey(OrgUnit, verbose_name=_("town"), on_delete=models.PROTECT,
                              related_name="expert_activities")
-    activity_type = models.CharField(_("activity type"), max_length=20, choices=ActivityType.choices)
+    activity_type = models.ForeignKey(ActivityType, verbose_name=_("activity type"), on_delete=models.PROTECT,
+                                      to_field="code", db_column="activity_type", related_name="activities")
+    # The word the office wrote when it matched no type of the vocabulary (the activity is then 其他):
+    # kept so nothing is lost, shown beside the type, and part of the natural key.
+    type_word = models.CharField(_("activity type as written"), max_length=40, blank=True)
     chief_designer_count = models.PositiveIntegerField(_("chief designer person-times (人次)"), default=0)
     resident_planner_count = models.PositiveIntegerField(_("resident planner person-times (人次)"), default=0)
     adviser_count = models.PositiveIntegerField(_("development adviser person-times (人次)"), default=0)
@@ -130,7 +167,7 @@ class ExpertActivity(TimeStampedModel):
         verbose_name = _("expert activity")
         verbose_name_plural = _("expert activities")
         constraints = [
-            models.UniqueConstraint(fields=["town", "date", "activity_type", "expert_names"],
+            models.UniqueConstraint(fields=["town", "date", "activity_type", "type_word", "expert_names"],
                                     name="experts_activity_natural_key"),
         ]
         indexes = [
@@ -139,10 +176,22 @@ class ExpertActivity(TimeStampedModel):
         ]
 
     def __str__(self):
-        return f"{self.date} {self.town_id} {self.get_activity_type_display()}"
+        return f"{self.date} {self.town_id} {self.type_label}"
 
     def get_absolute_url(self):
         return reverse("expert-activity-edit", args=[self.pk])
+
+    @property
+    def type_label(self) -> str:
+        """The type's name, with the office's own word when it matched none: 其他（督查）."""
+        name = self.activity_type.name
+        return f"{name}（{self.type_word}）" if self.type_word else name
+
+    @property
+    def type_as_written(self) -> str:
+        """What an export writes in 活动类型: the office's word if it matched none, else the type's name
+        (either reads back as the same activity)."""
+        return self.type_word or self.activity_type.name
 
     @property
     def person_times(self) -> int:

@@ -3,7 +3,7 @@
 import re
 from copy import copy
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
@@ -12,10 +12,11 @@ from django.utils.translation import gettext_lazy
 from townbrain.core import audit
 from townbrain.core.audit_labels import register_actions
 from townbrain.core.models import Level
-from townbrain.core.scope import require
+from townbrain.core.parse import clean_text
+from townbrain.core.scope import ALL, require, scope_prefixes
 from townbrain.core.services import refuse_unknown
 
-from .models import NAME_SEPARATOR, Expert, ExpertActivity, ExpertAssignment
+from .models import NAME_SEPARATOR, SYNONYM_SPLIT, ActivityType, Expert, ExpertActivity, ExpertAssignment
 
 register_actions({
     "expert.create": gettext_lazy("Added expert"),
@@ -27,12 +28,15 @@ register_actions({
     "activity.create": gettext_lazy("Recorded expert activity"),
     "activity.update": gettext_lazy("Edited expert activity"),
     "activity.delete": gettext_lazy("Deleted expert activity"),
+    "activitytype.create": gettext_lazy("Added activity type"),
+    "activitytype.update": gettext_lazy("Edited activity type"),
 })
 
 EXPERT_FIELDS = ("name", "kind", "employer", "phone", "home", "active")
 ASSIGNMENT_FIELDS = ("expert", "town", "role", "since", "until")
-ACTIVITY_FIELDS = ("date", "town", "activity_type", "chief_designer_count", "resident_planner_count",
+ACTIVITY_FIELDS = ("date", "town", "activity_type", "type_word", "chief_designer_count", "resident_planner_count",
                    "adviser_count", "problems_found", "problems_solved", "expert_names", "note")
+TYPE_FIELDS = ("code", "name", "synonyms", "active", "order")
 COUNTS = ("chief_designer_count", "resident_planner_count", "adviser_count", "problems_found", "problems_solved")
 
 _SPLIT = re.compile(r"[、,，;；/\n\r\t]+")
@@ -183,18 +187,18 @@ def validate_activity(activity: ExpertActivity) -> None:
 
 def _check_natural_key(activity: ExpertActivity) -> None:
     clash = ExpertActivity.objects.filter(town_id=activity.town_id, date=activity.date,
-                                          activity_type=activity.activity_type,
+                                          activity_type_id=activity.activity_type_id, type_word=activity.type_word,
                                           expert_names=activity.expert_names).exclude(pk=activity.pk)
     if clash.exists():
         raise ValidationError({"expert_names": _(
             "%(town)s already has a %(type)s activity on %(date)s with the same experts (%(names)s).") % {
-            "town": activity.town.name, "type": activity.get_activity_type_display(), "date": activity.date,
+            "town": activity.town.name, "type": activity.type_label, "date": activity.date,
             "names": activity.expert_names or "—"}})
 
 
 def create_activity(actor, **fields) -> ExpertActivity:
     refuse_unknown(fields, ACTIVITY_FIELDS)
-    activity = ExpertActivity(**fields)
+    activity = ExpertActivity(**_typed(fields))
     require(actor, "add", activity.town_id or "")
     activity.expert_names = normalize_names(activity.expert_names)
     validate_activity(activity)
@@ -214,7 +218,7 @@ def update_activity(actor, activity: ExpertActivity, **fields) -> ExpertActivity
     with transaction.atomic():
         activity = ExpertActivity.objects.select_for_update().get(pk=activity.pk)
         before = audit.snapshot(activity, ACTIVITY_FIELDS)
-        for name, value in fields.items():
+        for name, value in _typed(fields).items():
             setattr(activity, name, value)
         activity.expert_names = normalize_names(activity.expert_names)
         # Moving an activity to another town needs the right there too.
@@ -237,6 +241,132 @@ def delete_activity(actor, activity: ExpertActivity) -> None:
         audit.record(actor, "activity.delete", activity, audit.snapshot(activity, ACTIVITY_FIELDS), {},
                      org_code=activity.town_id)
         activity.delete()
+
+
+# --- the activity-type vocabulary (活动类型) ------------------------------------------------------------
+
+def word_key(word) -> str:
+    """A word as the vocabulary compares it: half-width, trimmed, one space, no case (现场 指导 = 现场指导)."""
+    return "".join(clean_text(word).lower().replace("_", " ").split())
+
+
+class TypeVocabulary:
+    """The activity types read once, matched by code, name or synonym (an import matches thousands of rows).
+
+    match(word) gives (type, word kept): a known word gives its type and ""; a word that matches none
+    gives the type 其他 and the word itself, so nothing the office wrote is lost."""
+
+    def __init__(self):
+        self.types = list(ActivityType.objects.all())
+        self.by_word: dict[str, ActivityType] = {}
+        for t in self.types:
+            for word in (t.code, t.name, *t.words):
+                self.by_word.setdefault(word_key(word), t)
+        self.other = next((t for t in self.types if t.code == ActivityType.OTHER), None)
+
+    def match(self, word) -> tuple[ActivityType | None, str]:
+        text = " ".join(clean_text(word).split())
+        if not text:
+            return None, ""
+        found = self.by_word.get(word_key(text))
+        if found is not None:
+            return found, ""
+        return self.other, text[:ExpertActivity._meta.get_field("type_word").max_length]
+
+
+def _typed(fields: dict) -> dict:
+    """Fields with `activity_type` as an ActivityType: a code, name or synonym is looked up, and a word
+    that matches none becomes 其他 with the word kept in `type_word`. Only 其他 keeps a word."""
+    value = fields.get("activity_type")
+    if value is None or value == "":
+        return fields
+    word = ""
+    if isinstance(value, str):
+        value, word = TypeVocabulary().match(value)
+    fields = {**fields, "activity_type": value}
+    if value.code != ActivityType.OTHER:
+        fields["type_word"] = ""
+    elif word:
+        fields["type_word"] = fields.get("type_word") or word
+    return fields
+
+
+def may_manage_types(user) -> bool:
+    """Office admins of a province and system admins keep the vocabulary (it is shared by the province's
+    offices, so a county office may not change what every town's sheets mean)."""
+    prefixes = scope_prefixes(user, "manage")
+    return prefixes is ALL or any(len(p) == 2 for p in prefixes)
+
+
+def _type_office(user) -> str:
+    prefixes = scope_prefixes(user, "manage")
+    return "" if prefixes is ALL else min((p for p in prefixes if len(p) == 2), default="")
+
+
+def _validate_type(activity_type: ActivityType) -> None:
+    errors = {}
+    activity_type.name = " ".join(activity_type.name.split())
+    words = [" ".join(w.split()) for w in SYNONYM_SPLIT.split(activity_type.synonyms or "")]
+    activity_type.synonyms = NAME_SEPARATOR.join(dict.fromkeys(w for w in words if w))
+    if activity_type.code == ActivityType.OTHER and not activity_type.active:
+        errors["active"] = _("The type 其他 takes every word that matches no type; it cannot be retired.")
+    taken = {}
+    for other in ActivityType.objects.exclude(pk=activity_type.pk):
+        for word in (other.code, other.name, *other.words):
+            taken[word_key(word)] = other
+    clashes = [w for w in (activity_type.name, *activity_type.words) if word_key(w) in taken]
+    if clashes:
+        errors["synonyms" if activity_type.name not in clashes else "name"] = _(
+            "“%(word)s” already means %(type)s; a word can mean one type only.") % {
+            "word": clashes[0], "type": taken[word_key(clashes[0])].name}
+    if errors:
+        raise ValidationError(errors)
+
+
+def save_activity_type(actor, activity_type: ActivityType | None = None, **fields) -> ActivityType:
+    """Add a type (activity_type None) or change one; then activities filed under 其他 whose word now
+    names a type are moved to it (the office that added a synonym need not re-import its sheets)."""
+    refuse_unknown(fields, TYPE_FIELDS)
+    if not may_manage_types(actor):
+        raise PermissionDenied(_("Only a province office's administrators keep the activity types."))
+    with transaction.atomic():
+        if activity_type is None:
+            obj, before, action = ActivityType(**fields), {}, "activitytype.create"
+        else:
+            obj = ActivityType.objects.select_for_update().get(pk=activity_type.pk)
+            before, action = audit.snapshot(obj, TYPE_FIELDS), "activitytype.update"
+            if "code" in fields and fields["code"] != obj.code and obj.activities.exists():
+                raise ValidationError({"code": _("The code of a type in use cannot change.")})
+            for name, value in fields.items():
+                setattr(obj, name, value)
+        _validate_type(obj)
+        obj.full_clean()
+        after = audit.snapshot(obj, TYPE_FIELDS)
+        if after != before:
+            obj.save()
+            audit.record(actor, action, obj, before, after, org_code=_type_office(actor))
+            reclassify(actor, obj)
+    return obj
+
+
+def reclassify(actor, activity_type: ActivityType) -> int:
+    """Move the 其他 activities the actor may change whose kept word is now a name or synonym of
+    `activity_type`; one audit row each. Returns how many moved."""
+    words = {word_key(w) for w in (activity_type.name, *activity_type.words)}
+    if activity_type.code == ActivityType.OTHER or not words:
+        return 0
+    moved = 0
+    candidates = (ExpertActivity.objects.restrict(actor, "change").select_related("town")
+                  .filter(activity_type_id=ActivityType.OTHER).exclude(type_word=""))
+    for activity in candidates:
+        if word_key(activity.type_word) not in words:
+            continue
+        try:
+            update_activity(actor, activity, activity_type=activity_type, type_word="")
+        except ValidationError:
+            continue  # the same activity is already on record under that type: left as it is
+        moved += 1
+    return moved
 
 
 # --- linking names to the pool ------------------------------------------------------------------------

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,8 +16,8 @@ from townbrain.core.views import breadcrumb
 
 from . import services
 from .filters import ActivityFilterSet, ExpertFilterSet
-from .forms import ActivityForm, AssignForm, ExpertForm
-from .models import ACTIVITY_HEADERS, ACTIVITY_TYPE_CHINESE, Expert, ExpertActivity, ExpertAssignment
+from .forms import ActivityForm, ActivityTypeForm, AssignForm, ExpertForm
+from .models import ACTIVITY_HEADERS, ActivityType, Expert, ExpertActivity, ExpertAssignment
 
 
 def _unit(user, code: str, field: str, form) -> OrgUnit | None:
@@ -150,7 +151,7 @@ def expert_detail(request, pk):
         else:
             raise PermissionDenied(_("Unknown operation."))
     activities = (ExpertActivity.objects.restrict(request.user, "view").filter(experts=expert)
-                  .select_related("town").order_by("-date", "pk"))
+                  .select_related("town", "activity_type").order_by("-date", "pk"))
     return render(request, "experts/expert_detail.html", {
         "expert": expert, "assignments": [(a, allows(request.user, "change", a.town_id)) for a in assignments],
         "activities": activities[:50], "activity_count": activities.count(), "form": form,
@@ -163,7 +164,7 @@ def expert_detail(request, pk):
 # --- activities (活动) -------------------------------------------------------------------------------
 
 def _type_word(activity) -> str:
-    return ACTIVITY_TYPE_CHINESE[activity.activity_type]
+    return activity.type_as_written
 
 
 def _activity_columns(labels: dict) -> list[Column]:
@@ -207,6 +208,9 @@ class ActivityListView(LoginRequiredMixin, RestrictedListView):
     title = gettext_lazy("Expert activities (专家活动)")
     create_url = "expert-activity-create"
     template_name = "experts/activity_list.html"
+
+    def base_queryset(self):
+        return super().base_queryset().select_related("activity_type")
 
     def get(self, request, *args, **kwargs):
         if request.GET.get("export"):
@@ -285,4 +289,44 @@ def activity_edit(request, pk):
         "experts": experts, "title": str(activity), "unit": activity.town,
         "breadcrumb": breadcrumb(request, activity.town),
         "history_url": reverse("object-history", args=["expertactivity", activity.pk]),
+    })
+
+
+# --- the activity-type vocabulary (活动类型) ------------------------------------------------------------
+
+@login_required
+def activity_types(request):
+    """The vocabulary: every type with its synonyms and how many activities have it. Office admins of a
+    province (and system admins) add a type (op=add) or edit one (op=edit, id=…) on this one page."""
+    may_manage = services.may_manage_types(request.user)
+    form, editing = ActivityTypeForm(), None
+    if request.method == "POST":
+        if not may_manage:
+            raise PermissionDenied(_("Only a province office's administrators keep the activity types."))
+        op = request.POST.get("op")
+        if op not in ("add", "edit"):
+            raise PermissionDenied(_("Unknown operation."))
+        if op == "edit":
+            editing = get_object_or_404(ActivityType, pk=request.POST.get("id") or 0)
+        form = ActivityTypeForm(request.POST, instance=editing,
+                                auto_id=f"id_t{editing.pk}_%s" if editing else "id_%s")
+        if form.is_valid():
+            try:
+                saved = services.save_activity_type(request.user, editing, **form.cleaned_data)
+            except ValidationError as exc:
+                add_errors(form, exc)
+            else:
+                messages.success(request, _("Activity type %(name)s saved.") % {"name": saved.name})
+                return redirect("activity-type-list")
+    types = list(ActivityType.objects.annotate(uses=Count("activities")).order_by("order", "name"))
+    rows = []
+    for t in types:
+        edit = None
+        if may_manage:
+            edit = form if editing is not None and editing.pk == t.pk else ActivityTypeForm(
+                instance=t, auto_id=f"id_t{t.pk}_%s")
+        rows.append((t, edit))
+    return render(request, "experts/activity_types.html", {
+        "rows": rows, "form": form if editing is None else ActivityTypeForm(), "editing": editing,
+        "may_manage": may_manage, "title": _("Activity types (活动类型)"),
     })

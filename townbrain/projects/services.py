@@ -14,7 +14,7 @@ from townbrain.core.services import refuse_unknown
 from townbrain.programmes.models import Category, Programme
 
 from . import rollups
-from .models import STARTED_STATUSES, Project, Status
+from .models import STARTED_STATUSES, Project
 from .reporting import REPORT_FIELDS, ReportBatch, delete_report, report_progress  # noqa: F401 (the write path)
 
 PROJECT_FIELDS = (
@@ -46,8 +46,9 @@ def validate_project(project: Project, confirm_annual_over_total: bool = False) 
         errors["planned_completion"] = _("Planned completion cannot be before the planned start.")
     if project.actual_start and project.actual_completion and project.actual_completion < project.actual_start:
         errors["actual_completion"] = _("Completion cannot be before the start.")
-    if project.status == Status.COMPLETED and not project.actual_completion:
-        errors["actual_completion"] = _("A completed project needs its actual completion date.")
+    # 完工 without 实际完工日期 is not refused: no figure reads the date (completion counts come from the
+    # status), and the data standard has the column as optional. It is a data-quality warning instead
+    # (exchange/quality.py: completion_date_missing), kept until the date is filled in.
     if errors:
         raise ValidationError(errors)
 

@@ -130,7 +130,8 @@ def test_header_in_row_three_extra_columns_and_trailing_blank_rows(users, projec
     rows = rows[:5]
     summary = run_import(users["guali"], xlsx(rows), "p.xlsx", "projects", dry_run=True)
     assert summary["counts"]["created"] == 2 and summary["errors"] == []
-    assert "备注" in summary["warnings"][0]
+    assert summary["warnings"][0]["row"] == 3 and summary["warnings"][0]["value"] == "备注"
+    assert "备注" in summary["warnings"][0]["message"]
 
 
 @pytest.mark.parametrize(("data", "name", "words"), [

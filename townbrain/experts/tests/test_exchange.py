@@ -49,11 +49,12 @@ def test_csv_import_twice_then_undo(users):
     assert first["status"] == "applied", first["errors"]
     assert first["counts"] == {"created": 4, "updated": 0, "unchanged": 0, "deleted": 0}
     review = ExpertActivity.objects.get(date=date(2020, 7, 2))
-    assert (review.activity_type, review.chief_designer_count, review.resident_planner_count, review.adviser_count) \
+    assert (review.activity_type_id, review.chief_designer_count, review.resident_planner_count, review.adviser_count) \
         == ("review", 1, 0, 2)
     assert review.expert_names == "王建国、赵静" and [e.name for e in review.experts.all()] == ["王建国"]
-    assert ExpertActivity.objects.get(date=date(2020, 8, 9)).activity_type == "site_visit"  # 调研
-    assert ExpertActivity.objects.get(date=date(2020, 9, 30)).activity_type == "training"
+    assert ExpertActivity.objects.get(date=date(2020, 8, 9)).activity_type_id == "survey"  # 调研: a synonym of 调研走访
+    assert ExpertActivity.objects.get(date=date(2020, 9, 30)).activity_type_id == "training"
+    assert first["warnings"] == []
     again = run_import(users["xiaoshan"], data, "activities.csv", "expert_activities")
     assert again["counts"] == {"created": 0, "updated": 0, "unchanged": 4, "deleted": 0} and again["id"] is None
     # A corrected figure updates the same activity (matched on town, date, type and names).
@@ -73,7 +74,7 @@ def test_row_errors_say_why_and_write_nothing(users):
     rows = [
         HEADER,
         ["2020-06-18", OTHER, "现场指导", 1, 0, 0, 1, 1, "大洋"],  # 大洋镇: outside 瓜沥镇's area
-        ["2020-06-19", OWN, "开会", 1, 0, 0, 1, 1, ""],  # not a type
+        ["2020-06-19", OWN, "开会", 1, 0, 0, 1, 1, ""],  # not a type: 其他 with a warning, not an error
         ["2020-06-20", OWN, "评审", 1, 0, 0, 1, 2, ""],  # solved > found
         ["2020-06-21", OWN, "评审", 1.5, 0, 0, 1, 1, ""],  # half a person
         ["2020-06-22", OWN, "评审", 1, 0, 0, 1, 1, "甲"],
@@ -83,13 +84,17 @@ def test_row_errors_say_why_and_write_nothing(users):
     assert summary["status"] == "failed"
     by_row = {e["row"]: e for e in summary["errors"]}
     assert "outside your area" in by_row[2]["message"] and by_row[2]["column"] == "乡镇代码"
-    assert "not an activity type" in by_row[3]["message"]
+    assert 3 not in by_row
+    assert [(w["row"], w["column"], w["value"]) for w in summary["warnings"]] == [(3, "活动类型", "开会")]
+    assert "not an activity type" in summary["warnings"][0]["message"]
     assert by_row[4]["column"] == "解决问题数" and "cannot be more than problems found" in by_row[4]["message"]
     assert "not a whole number" in by_row[5]["message"]
     assert "Same record as row 6" in by_row[7]["message"]
     assert not ExpertActivity.objects.exists()
     partial = run_import(users["guali"], xlsx(rows), "bad.xlsx", "expert_activities", only_valid=True)
-    assert partial["status"] == "partial" and partial["counts"]["created"] == 1
+    assert partial["status"] == "partial" and partial["counts"]["created"] == 2
+    kept = ExpertActivity.objects.get(date=date(2020, 6, 19))
+    assert (kept.activity_type_id, kept.type_word, kept.type_label) == ("other", "开会", "其他（开会）")
 
 
 def test_xlsx_import_and_round_trip_with_the_list_export(users, client_for):
@@ -108,7 +113,7 @@ def test_xlsx_import_and_round_trip_with_the_list_export(users, client_for):
     # The exported xlsx has the standard's headers and Chinese activity types.
     sheet = CalamineWorkbook.from_filelike(io.BytesIO(client.get("/experts/activities/", {"export": "xlsx"}).content))
     table = sheet.get_sheet_by_index(0).to_python()
-    assert table[0] == HEADER and {row[2] for row in table[1:]} == {"现场指导", "其他", "培训"}
+    assert table[0] == HEADER and {row[2] for row in table[1:]} == {"现场指导", "其他", "专题培训"}
 
 
 def test_standard_schema_and_template(api_for, users):

@@ -36,7 +36,7 @@ class TestActivityAPI(APITests):
     update_data = {"problems_found": 5, "problems_solved": 2}
 
     def make(self, town_code):
-        return ExpertActivity.objects.create(town_id=town_code, date=date(2020, 5, 1), activity_type="review",
+        return ExpertActivity.objects.create(town_id=town_code, date=date(2020, 5, 1), activity_type_id="review",
                                              chief_designer_count=1, expert_names=f"专家{town_code}")
 
     def create_data(self, town_code):
@@ -72,7 +72,7 @@ class TestActivityViews(ViewTests):
     text_of = staticmethod(lambda a: a.expert_names)
 
     def make(self, town_code):
-        return ExpertActivity.objects.create(town_id=town_code, date=date(2020, 5, 1), activity_type="training",
+        return ExpertActivity.objects.create(town_id=town_code, date=date(2020, 5, 1), activity_type_id="training",
                                              adviser_count=2, expert_names=f"专家{town_code}")
 
 
@@ -109,7 +109,7 @@ def test_natural_key_unknown_fields_and_negative_counts(users):
     make_activity(OWN, expert_names="王建国")
     with pytest.raises(ValidationError) as exc:
         make_activity(OWN, expert_names="王建国", chief_designer_count=3)
-    assert "already has a Site visit (现场指导) activity on 2020-06-01 with the same experts (王建国)" in \
+    assert "already has a 现场指导 activity on 2020-06-01 with the same experts (王建国)" in \
         exc.value.message_dict["expert_names"][0]
     make_activity(OWN, expert_names="王建国", activity_type="review")  # another type: another activity
     with pytest.raises(ValidationError) as exc:
@@ -234,7 +234,7 @@ def test_activity_page_kpis_and_standard_export(client_for, activities):
     assert rows[0] == ["活动日期", "乡镇代码", "活动类型", "首席设计师人次", "驻镇规划师人次", "发展师人次", "发现问题数",
                        "解决问题数", "专家姓名"]
     assert rows[1] == ["2019-12-31", OWN, "现场指导", "1", "1", "0", "9", "9", ""]
-    assert rows[3][2] == "培训"
+    assert rows[3][2] == "专题培训"
 
 
 def test_activity_form_create_edit_delete(client_for, users):
