@@ -215,8 +215,10 @@ def check(deploy):
 @click.option("--only-valid", is_flag=True, help="Import the valid rows even when other rows have errors.")
 @click.option("--as", "username", default=None, help="Import as this user (scope, audit). Default: system.")
 @click.option("--json", "as_json", is_flag=True, help="Print only the summary as JSON.")
+@click.option("--crs", default=None, help="System of 经度/纬度 when the file has no 坐标系 column: WGS84 (default), "
+                                          "GCJ02 or BD09.")
 @command("import")
-def import_cmd(file, kind, dry_run, only_valid, username, as_json):
+def import_cmd(file, kind, dry_run, only_valid, username, as_json, crs):
     """Import FILE (.xlsx .xls .ods .csv .json). Exit 0: no errors; 1: rows had errors; 2: unreadable file."""
     from pathlib import Path
 
@@ -229,18 +231,20 @@ def import_cmd(file, kind, dry_run, only_valid, username, as_json):
                                                             "message": f"no such file: {file}"}]}, as_json)
     data = path.read_bytes()
     if as_json:
-        summary = run_import(actor, data, path.name, kind, dry_run=dry_run, only_valid=only_valid)
+        summary = run_import(actor, data, path.name, kind, dry_run=dry_run, only_valid=only_valid, crs=crs)
     else:
         with _progress("importing") as bar:
             summary = run_import(actor, data, path.name, kind, dry_run=dry_run, only_valid=only_valid,
-                                 progress=bar.update)
+                                 progress=bar.update, crs=crs)
     if not as_json:
         c = summary["counts"]
         click.echo(f"{summary['status']}: {c['created']} created, {c['updated']} updated, "
-                   f"{c['unchanged']} unchanged, {len(summary['errors'])} errors"
+                   f"{c['unchanged']} unchanged, {len(summary['errors'])} errors, "
+                   f"{len(summary.get('warnings', []))} warnings"
                    + (f" (batch {summary['id']})" if summary.get("id") else ""))
-        for w in summary.get("warnings", []):
-            click.echo(f"warning: {w}")
+        for w in summary.get("warnings", [])[:200]:
+            click.echo("  warning: " + (f"row {w['row']}" if w["row"] else "file") + (f", {w['column']}" if w["column"]
+                       else "") + (f" [{w['value']}]" if w["value"] else "") + f": {w['message']}")
         for e in summary["errors"][:200]:
             where = f"row {e['row']}" if e["row"] else "file"
             click.echo(f"  {where}" + (f", {e['column']}" if e["column"] else "")
