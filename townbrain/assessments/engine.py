@@ -33,7 +33,7 @@ from decimal import Decimal
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from townbrain.programmes.models import Enrolment, Programme
+from townbrain.programmes.models import Enrolment, Programme, roles_in_year
 
 from . import data, sources
 from .models import Method
@@ -201,9 +201,20 @@ def enrolled_queryset(programme, year: int, roles=(), area: str = ""):
 
 
 def enrolled_towns(programme, year: int, roles=(), area: str = "") -> list[Town]:
-    """The towns enrolled in `programme` in `year` (joined by then, not yet left), optionally by role and area."""
-    rows = enrolled_queryset(programme, year, roles, area).order_by("town_id").values_list("town_id", "town__name", "batch__code", "role__code")
-    return [Town(code, name, batch or "", role or "") for code, name, batch, role in rows]
+    """The towns enrolled in `programme` in `year` (joined by then, not yet left), optionally by role and area.
+
+    A town's role is the one it had in `year`: a 特色小镇 moved from the 创建 to the 培育 list in
+    2021 is still assessed as 创建 when 2020 is run again (programmes.models.roles_in_year).
+    """
+    earlier = roles_in_year(programme, year)
+    qs = enrolled_queryset(programme, year, () if earlier else roles, area)
+    rows = qs.order_by("town_id").values_list("town_id", "town__name", "batch__code", "role__code")
+    towns = []
+    for code, name, batch, role in rows:
+        role = earlier.get(code, role or "")
+        if not roles or role in roles:
+            towns.append(Town(code, name, batch or "", role))
+    return towns
 
 
 # --- the run --------------------------------------------------------------------------------------------

@@ -73,6 +73,9 @@ class Scheme(TimeStampedModel):
     description = models.TextField(_("description"), blank=True)
     based_on = models.ForeignKey("self", verbose_name=_("copy of"), null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="drafts")
+    consequences = models.JSONField(
+        _("consequences of grades"), default=list, blank=True,
+        help_text=_("[{grade, action: change_role | exit | flag, role, times}], applied after a run is frozen."))
 
     objects = models.Manager.from_queryset(ReferenceQuerySet)()
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from townbrain.core import audit, codes
 from townbrain.core.models import Level, OrgUnit
 from townbrain.core.scope import require
-from townbrain.programmes.models import Programme
+from townbrain.programmes.models import Enrolment, EnrolmentEvent, Programme
 
 from . import engine
 from . import spec as specs
@@ -29,7 +29,7 @@ from .sources import SOURCES
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SCHEME_FIELDS = ("code", "name", "programme", "version", "year_from", "year_to", "status", "roles", "grades",
-                 "rank_scopes", "rank_by", "bonus_cap", "description", "based_on")
+                 "rank_scopes", "rank_by", "bonus_cap", "description", "based_on", "consequences")
 CRITERION_FIELDS = ("name", "description", "unit", "method", "params", "points", "weight", "binding", "veto",
                     "missing_as_zero", "formula", "system")
 RUN_FIELDS = ("scheme", "scheme_version", "year", "area", "kind", "based_on", "note")
@@ -138,6 +138,7 @@ def import_scheme(actor, data, *, status: str | None = None) -> Scheme:
         scheme.roles, scheme.grades, scheme.rank_scopes = spec["roles"], spec["grades"], spec["rank_scopes"]
         scheme.rank_by, scheme.bonus_cap = spec["rank_by"], _money(spec["bonus_cap"])
         scheme.description, scheme.based_on = spec.get("description", ""), based_on
+        scheme.consequences = spec.get("consequences", [])
         scheme.full_clean(validate_unique=False, validate_constraints=False)
         scheme.save()
         _write_rows(scheme, spec)
@@ -389,6 +390,89 @@ def freeze_run(actor, run: Run) -> Run:
         run.save()
         audit.record(actor, "run.freeze", run, {"frozen": False}, {"frozen": True}, org_code=run.area)
     return run
+
+
+def grade_distribution(grades: dict) -> str:
+    """A run's grades the way bulletins print them: "39 优秀 / 10 警告 / 4 降格" (grades with no town left out)."""
+    return " / ".join(f"{n} {name}" for name, n in grades.items() if n)
+
+
+def _grade_years(programme, grade: str, towns, up_to: int) -> dict[str, list[int]]:
+    """{town: [years]} in which frozen official runs of the programme gave the town `grade` (up to `up_to`)."""
+    years: dict[str, set] = {}
+    rows = (Result.objects.filter(run__programme=programme, run__frozen=True, run__kind=Run.Kind.OFFICIAL,
+                                  run__year__lte=up_to, grade=grade, town_id__in=list(towns))
+            .values_list("town_id", "run__year").distinct())
+    for town, year in rows:
+        years.setdefault(town, set()).add(year)
+    return {town: sorted(ys) for town, ys in years.items()}
+
+
+def apply_consequences(actor, run: Run) -> dict:
+    """Apply what the grades of a frozen official run mean for the towns' enrolments.
+
+    The rules are the scheme's `consequences` as the run snapshotted them (spec.py): a 特色小镇
+    graded 降格 moves from the 创建 to the 培育 list next year, one graded 淘汰 leaves the programme
+    after this year, a 小城市 graded 警告 in two years is flagged. Each change goes through
+    programmes.services.record_event (audited, in the enrolment's history) and happens once:
+    applying the same run again changes nothing. Returns {"role": n, "exit": n, "flag": n}.
+    """
+    from django.conf import settings
+    from django.utils import translation
+
+    require(actor, "manage", run.area)
+    run = Run.objects.select_related("programme").get(pk=run.pk)
+    if not run.frozen or run.kind != Run.Kind.OFFICIAL:
+        raise ValidationError(_("A grade has consequences only once its official run is frozen; freeze the run first."))
+    # The reasons are stored text that every office reads: in the site's language, whatever the
+    # language of the request or command that applied them.
+    with translation.override(settings.LANGUAGE_CODE):
+        return _apply_consequences(actor, run)
+
+
+def _apply_consequences(actor, run: Run) -> dict:
+    from townbrain.programmes.services import record_event
+    counts = {EnrolmentEvent.Kind.ROLE.value: 0, EnrolmentEvent.Kind.EXIT.value: 0, EnrolmentEvent.Kind.FLAG.value: 0}
+    rules = run.snapshot.get("consequences") or []
+    if not rules:
+        return counts
+    grades = dict(run.results.values_list("town_id", "grade"))
+    enrolments = {e.town_id: e for e in Enrolment.objects.filter(programme=run.programme, town_id__in=list(grades))}
+    roles = {r.code: r for r in run.programme.roles.all()}
+    source = _("Assessment run #%(id)s: %(scheme)s %(year)s") % {
+        "id": run.pk, "scheme": run.snapshot.get("name", ""), "year": run.year}
+    with transaction.atomic():
+        for rule in rules:
+            grade = rule["grade"]
+            towns = sorted(t for t, g in grades.items() if g == grade and t in enrolments)
+            if not towns:
+                continue
+            action = rule["action"]
+            if action == "change_role":
+                role = roles.get(rule["role"])
+                if role is None:
+                    raise ValidationError(_("%(programme)s has no role “%(role)s” to move towns to.")
+                                          % {"programme": run.programme.name, "role": rule["role"]})
+                reason = _("Graded %(grade)s in %(year)s: on the %(role)s list from %(next)s") % {
+                    "grade": grade, "year": run.year, "role": role.name, "next": run.year + 1}
+                events = [(t, EnrolmentEvent.Kind.ROLE, run.year + 1, reason, role) for t in towns]
+            elif action == "exit":
+                reason = _("Graded %(grade)s in %(year)s: leaves the programme") % {"grade": grade, "year": run.year}
+                events = [(t, EnrolmentEvent.Kind.EXIT, run.year + 1, reason, None) for t in towns]
+            else:
+                times = rule.get("times", 1)
+                years = _grade_years(run.programme, grade, towns, run.year)
+                events = [(t, EnrolmentEvent.Kind.FLAG, run.year,
+                           _("Graded %(grade)s in %(times)s years (%(years)s)") % {
+                               "grade": grade, "times": len(years[t]), "years": ", ".join(map(str, years[t]))},
+                           None) for t in towns if len(years.get(t, ())) >= times]
+            for town, kind, year, reason, role in events:
+                if record_event(actor, enrolments[town], kind=kind, year=year, reason=reason, role=role,
+                                source=source) is not None:
+                    counts[kind.value] += 1
+        if any(counts.values()):
+            audit.record(actor, "run.consequences", run, {}, {"consequences": counts}, org_code=run.area)
+    return counts
 
 
 def delete_run(actor, run: Run) -> None:

@@ -31,7 +31,13 @@ ALL_PARAMS = {p for ps in PARAMS.values() for p in ps} | {"pass_points"}
 CRITERION_KEYS = {"code", "name", "description", "formula", "system", "unit", "method", "points", "weight",
                   "binding", "veto", "missing_as_zero", *ALL_PARAMS}
 SCHEME_KEYS = {"code", "name", "programme", "version", "years", "status", "roles", "description", "grades",
-               "rank_scopes", "rank_by", "bonus_cap", "elements", "groups", "criteria", "based_on"}
+               "rank_scopes", "rank_by", "bonus_cap", "elements", "groups", "criteria", "based_on",
+               "consequences"}
+# What a grade leads to once the run is frozen (services.apply_consequences):
+#   change_role  the town is on the `role` list from next year (特色小镇 降格: 创建 → 培育)
+#   exit         the town leaves the programme after this year (淘汰)
+#   flag         the town is flagged once it has had the grade in `times` years (小城市 警告 twice)
+CONSEQUENCE_ACTIONS = ("change_role", "exit", "flag")
 SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 SINGLE_REF = re.compile(r"^\s*#\{\s*([-a-zA-Z0-9_]+)\s*\}\s*$")
 
@@ -272,6 +278,34 @@ def references(formula: str) -> set[str]:
     return set(parse(formula).references())
 
 
+def _consequences(data, grade_names: set) -> list[dict]:
+    if not data:
+        return []
+    if not isinstance(data, list):
+        _fail("consequences", _("a list of rules {grade, action}."))
+    rules = []
+    for i, r in enumerate(data):
+        w = f"consequences[{i}]"
+        if not isinstance(r, dict) or set(r) - {"grade", "action", "role", "times"}:
+            _fail(w, _("a rule is {grade, action} with role (change_role) or times (flag)."))
+        grade = str(r.get("grade") or "")
+        if grade not in grade_names:
+            _fail(f"{w}.grade", _("“%(grade)s” is not one of the scheme's grades.") % {"grade": grade})
+        action = r.get("action")
+        if action not in CONSEQUENCE_ACTIONS:
+            _fail(f"{w}.action", _("one of %(values)s.") % {"values": ", ".join(CONSEQUENCE_ACTIONS)})
+        rule = {"grade": grade, "action": action}
+        if action == "change_role":
+            rule["role"] = _text(r.get("role"), f"{w}.role", slug=True, max_length=30)
+        if action == "flag":
+            times = _number(r.get("times", 1), f"{w}.times")
+            if times != int(times) or times < 1:
+                _fail(f"{w}.times", _("a whole number of years, at least 1."))
+            rule["times"] = int(times)
+        rules.append(rule)
+    return rules
+
+
 def validate(data: dict) -> dict:
     """The normal form of a scheme written by a person; SchemeError naming the place of the first mistake."""
     if not isinstance(data, dict):
@@ -338,6 +372,9 @@ def validate(data: dict) -> dict:
             seen.add(crit["code"])
             out["criteria"].append(crit)
         spec["groups"].append(out)
+    consequences = _consequences(data.get("consequences"), grade_names)
+    if consequences:  # only when there are some, so schemes without them keep their normal form
+        spec["consequences"] = consequences
     return spec
 
 
@@ -408,6 +445,8 @@ def from_scheme(scheme, with_elements: bool = True) -> dict:
     if scheme.based_on_id:
         spec["based_on"] = scheme.based_on.code
     spec["elements"] = []
+    if scheme.consequences:
+        spec["consequences"] = list(scheme.consequences)
     groups = list(scheme.groups.all())
     criteria_rows = list(scheme.criteria.all())
     by_group = {}

@@ -156,12 +156,21 @@ class EnrolmentSerializer(serializers.ModelSerializer):
                                  help_text=gettext_lazy("Role code within the programme"))
     year_joined = serializers.IntegerField(min_value=1990, max_value=2100)
     exit_year = serializers.IntegerField(min_value=1990, max_value=2100, required=False, allow_null=True)
+    history = serializers.SerializerMethodField(
+        help_text=gettext_lazy("What grades did to the enrolment: moves between lists, exit, flags (oldest first)"))
 
     class Meta:
         model = Enrolment
-        fields = ["id", "town", "programme", "batch", "role", "year_joined", "exit_year", "updated"]
-        read_only_fields = ["id", "updated"]
+        fields = ["id", "town", "programme", "batch", "role", "year_joined", "exit_year", "flagged_year",
+                  "flag_reason", "history", "updated"]
+        read_only_fields = ["id", "flagged_year", "flag_reason", "updated"]
         validators = []  # one enrolment per (town, programme): POST replaces it
+
+    def get_history(self, obj) -> list[dict]:
+        return [{"year": e.year, "kind": e.kind, "kind_display": e.get_kind_display(),
+                 "role_before": e.role_before.code if e.role_before_id else None,
+                 "role_after": e.role_after.code if e.role_after_id else None,
+                 "reason": e.reason, "source": e.source} for e in obj.events.all()]
 
     def to_representation(self, obj):
         data = super().to_representation(obj)
@@ -202,7 +211,8 @@ class EnrolmentViewSet(RestrictedViewSetMixin, mixins.CreateModelMixin, mixins.U
     POSTing an enrolment for a town already in the programme replaces it.
     """
 
-    queryset = Enrolment.objects.select_related("town", "programme", "batch", "role")
+    queryset = Enrolment.objects.select_related("town", "programme", "batch", "role").prefetch_related(
+        "events__role_before", "events__role_after")
     serializer_class = EnrolmentSerializer
     filterset_class = EnrolmentFilterSet
     http_method_names = ["get", "post", "patch", "head", "options"]

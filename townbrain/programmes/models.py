@@ -88,6 +88,9 @@ class Enrolment(TimeStampedModel):
     role = models.ForeignKey(ProgrammeRole, verbose_name=_("role"), on_delete=models.PROTECT, null=True, blank=True)
     year_joined = models.PositiveSmallIntegerField(_("year joined"), validators=[MinValueValidator(1990)])
     exit_year = models.PositiveSmallIntegerField(_("exit year"), null=True, blank=True)
+    # Set by a grade's consequence (e.g. a 小城市 graded 警告 twice), never typed in: see EnrolmentEvent.
+    flagged_year = models.PositiveSmallIntegerField(_("flagged in"), null=True, blank=True)
+    flag_reason = models.CharField(_("flag"), max_length=200, blank=True)
 
     objects = RestrictedManager()
 
@@ -101,6 +104,65 @@ class Enrolment(TimeStampedModel):
 
     def __str__(self):
         return f"{self.town.name} · {self.programme.name}"
+
+
+class EnrolmentEvent(TimeStampedModel):
+    """What happened to an enrolment because of a grade: the history the enrolment page and API show.
+
+    ``year`` is the first year the change holds: a 特色小镇 graded 降格 in the 2020 run is on the 培育
+    list from 2021 (kind ``role``, year 2021), one graded 淘汰 in 2020 is out from 2021 (kind
+    ``exit``); a flag holds from the year of the run that raised it. An enrolment's ``role`` is its
+    role now; the role it had in an earlier year is the ``role_before`` of the first later role
+    event (``roles_in_year``), so re-running an old year assesses the town as it was then.
+    """
+
+    class Kind(models.TextChoices):
+        ROLE = "role", _("Moved to another list")
+        EXIT = "exit", _("Left the programme")
+        FLAG = "flag", _("Flagged")
+
+    scope_field = "town__code"
+
+    enrolment = models.ForeignKey(Enrolment, verbose_name=_("enrolment"), on_delete=models.PROTECT,
+                                  related_name="events")
+    town = models.ForeignKey(OrgUnit, verbose_name=_("town"), on_delete=models.PROTECT, related_name="+")
+    programme = models.ForeignKey(Programme, verbose_name=_("programme"), on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField(_("from year"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    role_before = models.ForeignKey(ProgrammeRole, verbose_name=_("role before"), on_delete=models.PROTECT,
+                                    null=True, blank=True, related_name="+")
+    role_after = models.ForeignKey(ProgrammeRole, verbose_name=_("role after"), on_delete=models.PROTECT,
+                                   null=True, blank=True, related_name="+")
+    reason = models.CharField(_("reason"), max_length=200)
+    source = models.CharField(_("source"), max_length=200, blank=True,
+                              help_text=_("What decided it, e.g. the assessment run."))
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["enrolment_id", "year", "id"]
+        constraints = [models.UniqueConstraint(fields=["enrolment", "kind", "year"],
+                                               name="programmes_event_once_a_year")]
+        indexes = [models.Index(fields=["programme", "kind", "year"], name="programmes_event_lookup")]
+        verbose_name = _("enrolment event")
+        verbose_name_plural = _("enrolment events")
+
+    def __str__(self):
+        return f"{self.town_id} {self.year} {self.get_kind_display()}"
+
+
+def roles_in_year(programme, year: int) -> dict[str, str]:
+    """{town code: role code} for the towns whose role in `year` differs from their role now.
+
+    One query over the programme's role events after `year`; for each town the first such event
+    tells the role it had until then ("" when it had none).
+    """
+    earlier: dict[str, str] = {}
+    rows = (EnrolmentEvent.objects.filter(programme=programme, kind=EnrolmentEvent.Kind.ROLE, year__gt=year)
+            .order_by("town_id", "year", "id").values_list("town_id", "role_before__code"))
+    for town, role in rows:
+        earlier.setdefault(town, role or "")
+    return earlier
 
 
 class Target(TimeStampedModel):

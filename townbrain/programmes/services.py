@@ -10,9 +10,10 @@ from townbrain.core.models import Level
 from townbrain.core.scope import allows, require
 from townbrain.core.services import refuse_unknown
 
-from .models import Batch, Category, Enrolment, Programme, ProgrammeRole, Target
+from .models import Batch, Category, Enrolment, EnrolmentEvent, Programme, ProgrammeRole, Target
 
 ENROLMENT_FIELDS = ("town", "programme", "batch", "role", "year_joined", "exit_year")
+CONSEQUENCE_FIELDS = ("role", "exit_year", "flagged_year", "flag_reason")
 TARGET_FIELDS = ("target_value", "unit", "target_text", "actual_value", "actual_text", "label")
 
 # Sent inside enrol_town's transaction when a town's role or batch in a programme changes (kwarg
@@ -47,6 +48,50 @@ def enrol_town(actor, town, programme, *, year_joined: int, role=None, batch=Non
             if (before.get("role"), before.get("batch")) != (after["role"], after["batch"]):
                 enrolment_changed.send(sender=Enrolment, enrolment=enrolment)
     return enrolment
+
+
+def record_event(actor, enrolment: Enrolment, *, kind: str, year: int, reason: str, role=None,
+                 source: str = "") -> EnrolmentEvent | None:
+    """Apply one consequence of a grade to an enrolment and keep it in the enrolment's history.
+
+    kind ``role``: the town is on `role`'s list from `year` on (特色小镇 降格: 创建 → 培育);
+    ``exit``: it leaves the programme, `year` being its first year out (淘汰); ``flag``: it is
+    flagged from `year` (a 小城市 graded 警告 twice). Idempotent: an enrolment gets one event of a
+    kind per year, so applying a run's consequences twice changes nothing (returns None then).
+    The enrolment's audit trail records the change (action ``enrolment.event``).
+    """
+    require(actor, "change", enrolment.town_id)
+    if kind not in EnrolmentEvent.Kind.values:
+        raise ValidationError({"kind": _("Unknown kind of enrolment event: %(kind)s.") % {"kind": kind}})
+    if kind == EnrolmentEvent.Kind.ROLE and (role is None or role.programme_id != enrolment.programme_id):
+        raise ValidationError({"role": _("A move to another list names a role of %(programme)s.")
+                               % {"programme": enrolment.programme}})
+    with transaction.atomic():
+        enrolment = Enrolment.objects.select_for_update().get(pk=enrolment.pk)  # no join: PostgreSQL locks no outer join
+        if EnrolmentEvent.objects.filter(enrolment=enrolment, kind=kind, year=year).exists():
+            return None
+        before = audit.snapshot(enrolment, CONSEQUENCE_FIELDS)
+        event = EnrolmentEvent(enrolment=enrolment, town_id=enrolment.town_id, programme_id=enrolment.programme_id,
+                               year=year, kind=kind, reason=reason[:200], source=source[:200])
+        if kind == EnrolmentEvent.Kind.ROLE:
+            event.role_before, event.role_after = enrolment.role, role
+            enrolment.role = role
+        elif kind == EnrolmentEvent.Kind.EXIT:
+            if year - 1 < enrolment.year_joined:
+                raise ValidationError({"year": _("A town cannot leave a programme before the year after it joined.")})
+            enrolment.exit_year = year - 1  # the last year it is in the programme
+        else:
+            enrolment.flagged_year, enrolment.flag_reason = year, reason[:200]
+        enrolment.full_clean(validate_unique=False, validate_constraints=False)
+        event.full_clean(validate_constraints=False)
+        enrolment.save()
+        event.save()
+        after = audit.snapshot(enrolment, CONSEQUENCE_FIELDS)
+        after["event"] = f"{event.year} {event.get_kind_display()}: {event.reason}"
+        audit.record(actor, "enrolment.event", enrolment, before, after, org_code=enrolment.town_id)
+        if kind == EnrolmentEvent.Kind.ROLE:
+            enrolment_changed.send(sender=Enrolment, enrolment=enrolment)
+    return event
 
 
 def set_target(actor, org_unit, programme, year: int, measure: str, **fields) -> Target:
