@@ -184,10 +184,12 @@ class EventViewSet(mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
         return self._detail(event, status.HTTP_201_CREATED)
 
     @extend_schema(request=StepWriteSerializer, responses={200: EventDetailSerializer})
-    @action(detail=True, methods=["post"], url_path=f"(?P<step>{STEP_PATTERN})", url_name="step")
+    @action(detail=True, methods=["get", "post"], url_path=f"(?P<step>{STEP_PATTERN})", url_name="step")
     def step(self, request, pk=None, step=None):
-        """POST: take the workflow step named in the URL, with a `comment` (see the list's description)."""
+        """POST: take the workflow step named in the URL, with a `comment` (see the list's description); GET shows the event."""
         event = self.get_object()
+        if request.method == "GET":
+            return self._detail(event)
         form = StepWriteSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         event = services.take_step(request.user, event, step, **form.validated_data)

@@ -31,6 +31,7 @@ class EventForm(forms.Form):
     lng = forms.DecimalField(label=_("Longitude"), max_digits=12, decimal_places=8, required=False,
                              widget=forms.HiddenInput)
     crs = forms.ChoiceField(label=_("Coordinate system"), choices=list(geo.SYSTEMS.items()), initial=geo.WGS84,
+                            required=False,
                             widget=forms.HiddenInput)
     reporter_name = forms.CharField(label=_("Reporter"), max_length=60, required=False)
     reporter_phone = forms.CharField(label=_("Reporter's phone"), max_length=20, required=False,
@@ -39,6 +40,10 @@ class EventForm(forms.Form):
     def __init__(self, *args, towns=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["town"].queryset = towns if towns is not None else OrgUnit.objects.none()
+        if towns is not None and towns.count() > 500:
+            # A county office or above: a code box instead of a select of thousands of towns.
+            self.fields["town"].widget = forms.TextInput(attrs={"inputmode": "numeric"})
+            self.fields["town"].help_text = _("The town's division code, e.g. 330109113.")
 
 
 class PublicReportForm(EventForm):

@@ -4,9 +4,16 @@ The API viewsets are registered on the project's one router in townbrain/urls.py
 they live in the `api` namespace with every other endpoint.
 """
 
-from django.urls import path
+from django.urls import include, path
 
-from . import views
+from . import open311, views
+
+open311_patterns = [
+    path("services.json", open311.services_list, name="services"),
+    path("services/<slug:code>.json", open311.service_definition, name="service"),
+    path("requests.json", open311.requests_list, name="requests"),
+    path("requests/<int:pk>.json", open311.request_detail, name="request"),
+]
 
 urlpatterns = [
     path("events/", views.EventQueueView.as_view(), name="event-list"),
@@ -14,4 +21,5 @@ urlpatterns = [
     path("events/<int:pk>/", views.event_detail, name="event-detail"),
     path("report/", views.public_report, name="event-public-report"),
     path("notifications/", views.notification_list, name="notification-list"),
+    path("open311/v2/", include((open311_patterns, "open311"))),
 ]

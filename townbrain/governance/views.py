@@ -71,7 +71,7 @@ def _towns_for(user):
 @login_required
 def event_create(request):
     towns = _towns_for(request.user)
-    form = forms.EventForm(request.POST or None, towns=towns[:2000])
+    form = forms.EventForm(request.POST or None, towns=towns)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -80,7 +80,7 @@ def event_create(request):
                 address=d["address"], reporter_name=d["reporter_name"], reporter_phone=d["reporter_phone"],
                 source=Source.GRID)
         except ValidationError as exc:
-            form.add_error(None, exc)
+            form.add_error(None, exc.messages)
         else:
             messages.success(request, _("Event #%(id)s reported.") % {"id": event.pk})
             return redirect(event)
@@ -106,7 +106,7 @@ def event_detail(request, pk):
                 services.take_step(request.user, event, step, d["comment"], to=d["to"], verdict=d["verdict"],
                                    days=d["days"])
             except ValidationError as exc:
-                form.add_error(None, exc)
+                form.add_error(None, exc.messages)
             else:
                 messages.success(request, _("%(step)s: done.") % {"step": STEP_LABELS[step]})
                 return redirect(event)
@@ -114,6 +114,8 @@ def event_detail(request, pk):
     return render(request, "governance/event_detail.html", {
         "event": event, "form": form, "steps": [(s, STEP_LABELS[s]) for s in steps], "step_names": steps,
         "timeline": event.steps.all(), "phone": services.shown_phone(request.user, event),
+        "handled_by": event.handler.username if event.handler_id else event.department or (
+            event.office.name if event.office_id else ""),
         "unit": event.town, "breadcrumb": event.town.ancestors(),
     })
 
@@ -158,7 +160,7 @@ def public_report(request):
                     services.PUBLIC, d["town"], d["category"], d["description"], lat=d["lat"], lng=d["lng"],
                     crs=d["crs"], address=d["address"], reporter_phone=d["reporter_phone"], source=Source.CITIZEN)
             except ValidationError as exc:
-                form.add_error(None, exc)
+                form.add_error(None, exc.messages)
             else:
                 done = event.pk
     challenge = forms.new_challenge()

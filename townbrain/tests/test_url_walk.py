@@ -66,6 +66,7 @@ PUBLIC = {
     "api:schema",  # the OpenAPI document: shapes of the API, no data
     "api:docs",  # Swagger UI (vendored assets) reading the schema
     "api:redoc",  # ReDoc, same
+    "event-public-report",  # citizens report a problem without an account (rate-limited, a sum to solve)
 }
 
 
@@ -141,7 +142,14 @@ def world(users):
     acceptance_evidence = acceptance_services.add_evidence(
         users["dayang"], acceptance, ContentFile(acceptance_demo.png(), name="大洋镇照片.png"), acceptance.items.first())
     acceptance_services.open_acceptance(users["guali"], programme, own, 2020)
+    from townbrain.governance import services as event_services
+    from townbrain.governance.models import EventCategory
+
+    event = event_services.report_event(users["dayang"], other, EventCategory.objects.get(code="zf-city-stall"),
+                                        "大洋镇菜场门口占道经营", reporter_phone="13812341234")
+    event_services.report_event(users["guali"], own, EventCategory.objects.get(code="zf-city-stall"), "瓜沥镇占道经营")
     return SimpleNamespace(
+        event=event,
         acceptance=acceptance,
         acceptance_item=acceptance.items.first(),
         acceptance_evidence=acceptance_evidence,
@@ -245,6 +253,13 @@ FILL.update({
     ("api:assessment-result-detail", "pk"): lambda w: w.assessment_result.pk,
     ("api:assessment-scheme-detail", "code"): lambda w: w.scheme.code,
     ("api:assessment-scheme-export", "code"): lambda w: w.scheme.code,
+    ("event-detail", "pk"): lambda w: w.event.pk,  # 大洋镇菜场门口占道经营
+    ("api:event-detail", "pk"): lambda w: w.event.pk,
+    ("api:event-step", "pk"): lambda w: w.event.pk,
+    ("api:event-step", "step"): lambda w: "accept",
+    ("api:event-category-detail", "code"): lambda w: "zf-city-stall",
+    ("open311:service", "code"): lambda w: "zf-city-stall",
+    ("open311:request", "pk"): lambda w: w.event.pk,
 })
 
 # Query strings some patterns need to name the other town's data.
@@ -266,6 +281,8 @@ SHARED = {
     "assessment-scheme-detail": "assessment schemes (考核办法) are published reference data; editing needs a system admin",
     "api:assessment-scheme-detail": "assessment schemes are published reference data",
     "api:assessment-scheme-export": "the YAML of a published assessment scheme",
+    "api:event-category-detail": "event categories (大类/小类 and their deadlines) are reference data",
+    "open311:service": "an Open311 service definition: a category; its town list is the caller's own area",
 }
 
 
@@ -280,7 +297,7 @@ class Route:
 
     @property
     def is_api(self) -> bool:
-        return (self.name or "").startswith("api:")
+        return (self.name or "").startswith(("api:", "open311:"))  # Open311 answers 401 like the API
 
     def __str__(self):
         return self.name or self.pattern
