@@ -165,7 +165,7 @@ dest=$(fresh_dir geo)
 cp "$pkg/LICENSE" "$dest/LICENSE"
 python3 - "$pkg" "$dest" <<'PY'
 import json, pathlib, sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 pkg, dest = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
 SKIP = ("tai2_wan1_", "xianggang", "aomen")
@@ -231,6 +231,56 @@ def geometry(polys, tolerance):
     return {"type": "MultiPolygon", "coordinates": out} if out else None
 
 
+def area(polys):
+    """Area (square degrees) of the polygons' outer rings, to compare two drawings of one place."""
+    return sum(abs(sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(p[0], p[0][1:]))) / 2 for p in polys if p)
+
+
+def dissolve(polys):
+    """The outline of polygons that share their borders point for point (one city's counties): the
+    edges no neighbour shares, chained into rings. Where two neighbours' borders do not meet point
+    for point (a few places per city), a chain stops; chains are then joined end to nearest start."""
+    edges = Counter()
+    for poly in polys:
+        for ring in poly:
+            pts = [(round(x * 1024), round(y * 1024)) for x, y in ring]  # the source's 1/1024° grid
+            edges.update((a, b) for a, b in zip(pts, pts[1:]) if a != b)
+    nexts, indegree = defaultdict(list), Counter()
+    for (a, b), n in edges.items():
+        if (b, a) not in edges:
+            nexts[a] += [b] * n
+            indegree[b] += n
+    chains = []
+    # Walk from the points where chains must begin first, then round what is left (closed rings).
+    starts = [v for v in nexts if len(nexts[v]) > indegree[v]]
+    while nexts:
+        start = cur = next((v for v in starts if v in nexts), None) or next(iter(nexts))
+        chain = [start]
+        while cur in nexts:
+            nxt = nexts[cur].pop()
+            if not nexts[cur]:
+                del nexts[cur]
+            chain.append(nxt)
+            cur = nxt
+            if cur == start:
+                break
+        chains.append(chain)
+    rings = [c for c in chains if c[0] == c[-1]]
+    open_ = [c for c in chains if c[0] != c[-1]]
+    while open_:
+        chain = open_.pop()
+        while True:
+            end = chain[-1]
+            gap = lambda c: (c[0][0] - end[0]) ** 2 + (c[0][1] - end[1]) ** 2  # noqa: E731
+            nearest = min(open_, key=gap, default=None)
+            if nearest is None or gap(chain) <= gap(nearest):
+                rings.append(chain + [chain[0]])
+                break
+            open_.remove(nearest)
+            chain += nearest
+    return [[[(x / 1024, y / 1024) for x, y in ring]] for ring in rings if len(ring) >= 4]
+
+
 def load(path):
     data = json.loads(path.read_text(encoding="utf-8"))
     return data["features"], bool(data.get("UTF8Encoding"))
@@ -262,17 +312,27 @@ for path in sorted((pkg / "geojson" / "shape-with-internal-borders").glob("*.geo
         if geo:
             cities[group].append({"type": "Feature", "properties": {
                 "key": adcode or f"{group}:{name}", "adcode": adcode, "name": name}, "geometry": geo})
-    # The province map's feature for this file: the city's outline without inner borders, or, for a
-    # file that spans two city codes (重庆 5001 and 5002), the counties of each code together.
+    # The province map's feature for this file: the city's outline without inner borders. The
+    # package's own outline (shape-only/) leaves parts of a few cities out (杭州 lacks most of 建德
+    # and 淳安, 金华 a piece too), so it is used only when its area is that of the city's counties;
+    # otherwise, and for a file that spans two city codes (重庆 5001 and 5002), the outline is
+    # dissolved from the counties.
+    county_polys = {group: [p for f in features if (str(f.get("id") or "")[:4] or group) == group
+                            for p in polygons(f["geometry"], encoded) if f["geometry"]["coordinates"]]
+                    for group in groups}
     if len(groups) == 1:
         group = next(iter(groups))
         outline, enc = load(pkg / "geojson" / "shape-only" / path.name)
         polys = [p for f in outline for p in polygons(f["geometry"], enc)]
+        whole = area(county_polys[group])
+        if abs(area(polys) - whole) > 0.005 * whole:
+            polys = dissolve(county_polys[group])
+            if abs(area(polys) - whole) > 0.02 * whole:
+                print(f"vendor-assets: geo: outline of {stem} is {area(polys):.3f}, its counties {whole:.3f}",
+                      file=sys.stderr)
         parts = [(group, outline[0]["properties"]["name"], polys, stem)]
     else:
-        parts = [(group, group, [p for f in features if str(f.get("id") or "").startswith(group)
-                                 for p in polygons(f["geometry"], encoded)], f"{stem}:{group}")
-                 for group in sorted(groups)]
+        parts = [(group, group, dissolve(county_polys[group]), f"{stem}:{group}") for group in sorted(groups)]
     for group, name, polys, key in parts:
         geo = geometry(polys, 0.005)
         if geo:

@@ -58,10 +58,16 @@ _NATIONALITIES = re.compile(
 # their polygons carry the placeholder's code but never its name.
 _PLACEHOLDERS = ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划")
 
+# Counties renamed under a new code since the polygons were drawn, where the place's name changed
+# too (盘县 became 盘州市 in 2017): the old name's place as the new name reads it.
+RENAMED = {"盘县": "盘州", "滦县": "滦州"}
+
 
 def stem(name: str) -> str:
     """The place in a unit's name: without nationalities and the kind suffix (三都水族自治县 → 三都)."""
     text = _NATIONALITIES.sub("", name.strip())
+    if text in RENAMED:
+        return RENAMED[text]
     for suffix in _SUFFIXES:
         # Keep two-character names whole: 沙县 is the place 沙县 (now 沙县区), not 沙.
         if text.endswith(suffix) and len(text) - len(suffix) >= 2:
@@ -120,8 +126,6 @@ def _selection(request, user, unit):
             raise Http404(_("Unknown programme “%(code)s”.") % {"code": code})
     else:
         programme = default_programme(user, unit)
-    if programme is None:
-        raise Http404(_("There is no programme yet."))
     text = request.GET.get("period", "").strip().replace("-", "")
     try:
         period = periods.month_id(*periods.parse_month(text)) if text else latest_period(user, unit, programme)
@@ -148,14 +152,14 @@ def map_data(request, code):
     unit = get_unit(request, code)
     programme, period, figure = _selection(request, user, unit)
     name, unit_label, fmt = FIGURES[figure]
-    query = {"programme": programme.code, "period": period}
+    query = {"programme": programme.code if programme else "", "period": period}
 
     level = unit.level
     key = map_key(unit.code)
     features = geo_index().get(key, []) if key else []
     regions, focus, unmatched, points = [], [], [], []
     if level in ("province", "city"):
-        result = rollups.compute(user, unit, period, programme)
+        result = _rollup(user, unit, period, programme)
         found = match(features, [(c["code"], c["name"]) for c in result["children"]])
         figures_of = {c["code"]: c for c in result["children"]}
         for fkey, _adcode, fname in features:
@@ -175,7 +179,7 @@ def map_data(request, code):
         if county is None:
             raise Http404(_("This unit has no county to draw."))
         county_visible = OrgUnit.objects.restrict(user, "view").filter(code=county.code).exists()
-        result = rollups.compute(user, county, period, programme)
+        result = _rollup(user, county, period, programme)
         found = match(features, [(county.code, county.name)])
         focus = sorted(found)
         value = result[figure] if county_visible else None
@@ -207,10 +211,17 @@ def map_data(request, code):
         "legend": {"figure": figure, "name": str(name), "unit": str(unit_label),
                    "min": min(values, default=0), "max": max(values, default=0)},
         "figures": {k: str(v[0]) for k, v in FIGURES.items()},
-        "programme": programme.code,
+        "programme": programme.code if programme else "",
         "period": period,
         "system": POLYGON_SYSTEM,
     }, json_dumps_params={"ensure_ascii": False})
+
+
+def _rollup(user, org, period, programme) -> dict:
+    """rollups.compute(), or no figures at all before any programme exists."""
+    if programme is None:
+        return {"children": [], **dict.fromkeys(FIGURES)}
+    return rollups.compute(user, org, period, programme)
 
 
 def _number(value):
