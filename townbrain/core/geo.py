@@ -42,14 +42,26 @@ def system_of(text) -> str:
         raise UnknownSystem(str(text)) from None
 
 
+CHOICES = list(SYSTEMS.items())  # for forms and serializers: the system is always named
+
+
+def in_china(lat, lng) -> bool:
+    """Whether the offsets apply: GCJ-02 shifts only points in China (prcoords' rough box), and
+    Baidu gives WGS-84 outside China ("境外地区使用WGS84坐标"), so elsewhere every system is WGS-84."""
+    return prcoords.sanity_in_china_p(prcoords.Coords(float(lat), float(lng)))
+
+
 def to_wgs84(lat, lng, system: str = WGS84) -> tuple[Decimal, Decimal]:
     """(lat, lng) given in `system`, as WGS-84 Decimals rounded to the stored six places.
 
-    Outside China GCJ-02/BD-09 are not offset, and prcoords leaves such points as they are.
+    Outside China every system is WGS-84 and the point is kept as it is (prcoords would still
+    apply Baidu's own offset there).
     """
     system = system_of(system)
     lat, lng = float(lat), float(lng)
-    if system == GCJ02:
+    if not in_china(lat, lng):
+        pass
+    elif system == GCJ02:
         point = prcoords.gcj_wgs_bored(prcoords.Coords(lat, lng))
         lat, lng = point.lat, point.lon
     elif system == BD09:
@@ -62,7 +74,9 @@ def from_wgs84(lat, lng, system: str) -> tuple[float, float]:
     """The WGS-84 point as `system` shows it (for maps drawn on GCJ-02 or BD-09 tiles)."""
     system = system_of(system)
     point = prcoords.Coords(float(lat), float(lng))
-    if system == GCJ02:
+    if not in_china(point.lat, point.lon):
+        pass
+    elif system == GCJ02:
         point = prcoords.wgs_gcj(point)
     elif system == BD09:
         point = prcoords.wgs_bd(point)
