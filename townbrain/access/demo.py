@@ -44,6 +44,17 @@ DEMO_PROFILES = {
                   "notes": "农业型美丽城镇样板创建；“乡村小脑”智慧平台。"},
 }
 
+# Centre points of a few more Hangzhou towns, so the cockpit map of 萧山区, 建德市, 淳安县 and 临安区
+# shows points: APPROXIMATE positions of the town seats (WGS-84, to about a kilometre), for the demo
+# only. An office enters its own from a survey or a map, naming the map's coordinate system.
+DEMO_CENTRES = {
+    "330109101": (Decimal("29.975"), Decimal("120.128")),  # 河上镇 (萧山区), approximate
+    "330109105": (Decimal("30.005"), Decimal("120.248")),  # 临浦镇 (萧山区), approximate
+    "330182104": (Decimal("29.548"), Decimal("119.481")),  # 梅城镇 (建德市), approximate
+    "330127100": (Decimal("29.606"), Decimal("119.040")),  # 千岛湖镇 (淳安县), approximate
+    "330112108": (Decimal("30.162"), Decimal("119.228")),  # 昌化镇 (临安区), approximate
+}
+
 
 def ensure_superuser(username: str, password: str, validate: bool = False):
     """The first administrator: a superuser with a system-admin membership at the top unit it can find."""
@@ -75,4 +86,6 @@ def load_demo(villages: bool = True, progress=None) -> dict:
             services.grant_membership(SYSTEM, user, unit, role)
     for code, profile in DEMO_PROFILES.items():
         update_org_profile(SYSTEM, OrgUnit.objects.get(code=code), **profile)
+    for code, (latitude, longitude) in DEMO_CENTRES.items():
+        update_org_profile(SYSTEM, OrgUnit.objects.get(code=code), latitude=latitude, longitude=longitude)
     return {**counts, "users_created": created}

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from . import audit
+from . import audit, geo
 from .models import OrgUnit
 from .scope import require
 
@@ -16,10 +16,33 @@ def refuse_unknown(fields, allowed) -> None:
         raise ValidationError({name: _("This field cannot be changed here.") for name in sorted(unknown)})
 
 
-def update_org_profile(actor, unit: OrgUnit, **fields) -> OrgUnit:
-    """Change an org unit's profile (type, population, area, centre point, notes)."""
+def point_in_wgs84(fields: dict, crs: str = geo.WGS84) -> dict:
+    """`fields` with latitude/longitude given in `crs` (WGS-84, GCJ-02 from Amap/Tencent, BD-09
+    from Baidu) turned into the WGS-84 the profile stores. A point in another system than WGS-84
+    needs both coordinates in the same change: one alone cannot be converted."""
+    try:
+        system = geo.system_of(crs)
+    except geo.UnknownSystem:
+        raise ValidationError({"crs": _("Unknown coordinate system “%(crs)s”: use WGS-84, GCJ-02 or BD-09.")
+                                      % {"crs": crs}}) from None
+    lat, lng = fields.get("latitude"), fields.get("longitude")
+    if system == geo.WGS84 or (lat is None and lng is None):
+        return fields
+    if lat is None or lng is None:
+        raise ValidationError({"crs": _("Give both latitude and longitude to convert a point from %(crs)s.")
+                                      % {"crs": geo.SYSTEMS[system]}})
+    lat, lng = geo.to_wgs84(lat, lng, system)
+    return {**fields, "latitude": lat, "longitude": lng}
+
+
+def update_org_profile(actor, unit: OrgUnit, crs: str = geo.WGS84, **fields) -> OrgUnit:
+    """Change an org unit's profile (type, population, area, centre point, notes).
+
+    `crs` names the system of the centre point as given; it is stored (and audited) as WGS-84.
+    """
     refuse_unknown(fields, OrgUnit.PROFILE_FIELDS)
     require(actor, "change", unit.code)
+    fields = point_in_wgs84(fields, crs)
     with transaction.atomic():
         unit = OrgUnit.objects.select_for_update().get(pk=unit.pk)
         before = audit.snapshot(unit, OrgUnit.PROFILE_FIELDS)

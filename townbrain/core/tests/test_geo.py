@@ -9,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from townbrain.core import geo
+from townbrain.core.models import AuditEntry, OrgUnit
+from townbrain.core.services import update_org_profile
 
 # Points well inside China (GCJ-02 and BD-09 shift them), in degrees.
 china_lat = st.floats(min_value=18.5, max_value=53.0, allow_nan=False)
@@ -87,3 +89,66 @@ def test_stored_to_six_places():
 
 def test_every_system_has_a_choice():
     assert [key for key, _label in geo.CHOICES] == [geo.WGS84, geo.GCJ02, geo.BD09]
+
+
+# -- the town profile: the system is named, the point stored as WGS-84 ----------------------------------
+
+GUALI = "330109113"
+GUALI_WGS = (Decimal("30.183300"), Decimal("120.455000"))
+
+
+def test_profile_form_names_the_system_and_stores_wgs84(client_for):
+    client = client_for("guali")
+    page = client.get(f"/org/{GUALI}/edit/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'name="crs"' in page and "GCJ-02 (Amap, Tencent)" in page and "BD-09 (Baidu)" in page
+    gcj = [round(v, 6) for v in geo.from_wgs84(*GUALI_WGS, geo.GCJ02)]  # what Amap shows for the point
+    response = client.post(f"/org/{GUALI}/edit/", {"latitude": gcj[0], "longitude": gcj[1], "crs": "gcj02",
+                                                   "notes": "centre from Amap"})
+    assert response.status_code == 302
+    unit = OrgUnit.objects.get(code=GUALI)
+    assert metres(unit.latitude, unit.longitude, *GUALI_WGS) < 0.2
+    assert (unit.latitude, unit.longitude) == geo.to_wgs84(*gcj, geo.GCJ02)
+    row = AuditEntry.objects.get(action="orgunit.update", object_id=GUALI)
+    assert row.changes["latitude"] == [None, str(unit.latitude)]
+    assert row.changes["longitude"] == [None, str(unit.longitude)]
+
+
+def test_profile_form_without_a_system_means_wgs84(client_for):
+    client_for("guali").post(f"/org/{GUALI}/edit/", {"latitude": "30.1833", "longitude": "120.455"})
+    unit = OrgUnit.objects.get(code=GUALI)
+    assert (unit.latitude, unit.longitude) == GUALI_WGS
+
+
+def test_profile_form_refuses_half_a_point_in_another_system(client_for):
+    response = client_for("guali").post(f"/org/{GUALI}/edit/", {"latitude": "30.18", "crs": "bd09"},
+                                        HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "Give both latitude and longitude" in response.content.decode()
+    assert not AuditEntry.objects.exists()
+
+
+def test_api_takes_a_baidu_point_and_returns_wgs84(api_for):
+    bd = [round(v, 6) for v in geo.from_wgs84(*GUALI_WGS, geo.BD09)]
+    response = api_for("guali").patch(f"/api/orgunits/{GUALI}/", {"latitude": bd[0], "longitude": bd[1],
+                                                                 "crs": "bd09"}, format="json")
+    assert response.status_code == 200, response.content
+    data = response.json()
+    assert "crs" not in data  # write-only: what comes back is always WGS-84
+    assert metres(data["latitude"], data["longitude"], *GUALI_WGS) < 0.2
+    row = AuditEntry.objects.get(action="orgunit.update")
+    assert row.changes["latitude"][1] == data["latitude"]
+
+
+@pytest.mark.parametrize("payload", [{"latitude": 30.18, "crs": "gcj02"}, {"latitude": 30.18, "longitude": 120.4,
+                                                                           "crs": "utm"}])
+def test_api_refuses_what_cannot_be_converted(api_for, payload):
+    response = api_for("guali").patch(f"/api/orgunits/{GUALI}/", payload, format="json")
+    assert response.status_code == 400 and "crs" in response.json()
+    assert not AuditEntry.objects.exists()
+
+
+def test_service_converts_for_every_caller(users):
+    gcj = geo.from_wgs84(*GUALI_WGS, geo.GCJ02)
+    unit = update_org_profile(users["guali"], OrgUnit.objects.get(code=GUALI), crs="高德",
+                              latitude=gcj[0], longitude=gcj[1])
+    assert metres(unit.latitude, unit.longitude, *GUALI_WGS) < 0.2
