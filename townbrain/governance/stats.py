@@ -7,7 +7,8 @@ The events counted are those reported (上报) in the period under the org unit.
 - open_overdue: not closed, the clock running and the deadline passed (as of `now`);
 - on_time_rate 按期办结率 = closed_on_time ÷ (closed + open_overdue) × 100 — so a month of unfinished
   work past its deadlines never looks like 100%; None when the divisor is 0;
-- satisfaction_rate 满意率 = (满意 + 基本满意) ÷ reviewed × 100, over the events reviewed (回访);
+- satisfaction_rate 满意率 = (满意 + 基本满意) ÷ reviews × 100, over every 回访 of these events (a
+  不满意 before a 重办 still counts);
 - reopen_rate 重办率 = events reopened at least once ÷ (closed + reopened and open again) × 100;
 - avg_hours: the average hours from 上报 to 结案 over the closed events.
 
@@ -19,7 +20,7 @@ from datetime import datetime
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from .models import CLOCK_RUNNING, DONE, Verdict
+from .models import CLOCK_RUNNING, DONE, Step, Verdict
 
 
 def period_bounds(period: str) -> tuple[datetime, datetime]:
@@ -51,12 +52,16 @@ def compute(queryset, now=None) -> dict:
         closed=Count("pk", filter=done),
         closed_on_time=Count("pk", filter=done & Q(closed_on_time=True)),
         open_overdue=Count("pk", filter=Q(status__in=CLOCK_RUNNING, deadline__lt=now)),
-        reviewed=Count("pk", filter=~Q(verdict="")),
-        satisfied=Count("pk", filter=Q(verdict__in=[Verdict.SATISFIED, Verdict.BASICALLY])),
         reopened_events=Count("pk", filter=Q(reopened__gt=0)),
         reopened_open=Count("pk", filter=Q(reopened__gt=0) & ~done),
     )
     figures["reopened"] = figures.pop("reopened_events")
+    # 满意率 counts every 回访, not only the last: an event reviewed 不满意 and then 满意 after 重办
+    # counts one of each, as the hotline bulletins do.
+    reviews = Step.objects.filter(event__in=queryset.values("pk"), step=Step.Kind.REVIEW).aggregate(
+        reviewed=Count("pk"),
+        satisfied=Count("pk", filter=Q(detail__verdict__in=[Verdict.SATISFIED, Verdict.BASICALLY])))
+    figures.update(reviews)
     hours = [(c - r).total_seconds() / 3600 for r, c in
              queryset.filter(done, closed_at__isnull=False).values_list("reported_at", "closed_at")]
     figures["on_time_rate"] = _rate(figures["closed_on_time"], figures["closed"] + figures["open_overdue"])
