@@ -242,25 +242,29 @@ def render_docx(cockpit, template: Path | None = None) -> bytes:
 
 # --- xlsx -----------------------------------------------------------------------------------
 
-_INT = re.compile(r"^-?\d{1,3}(,\d{3})*$|^-?\d+$")
-_DEC = re.compile(r"^-?\d+\.(\d+)$")
-_PCT = re.compile(r"^-?\d+(\.(\d+))?%$")
+_NUMBER = re.compile(r"^(-?)(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(%?)$")
 
 
 def as_number(text) -> tuple[object, str | None]:
-    """A figure as the panels wrote it ("1,892", "97.0%", "86.37") → (number, Excel format) so
-    Excel shows exactly the cockpit's text yet sums and sorts; anything else stays text."""
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
+    """A figure as the panels wrote it ("1,892", "97.0%", "86.37", "1,234.50") → (number, Excel
+    format) so Excel shows exactly the cockpit's text yet sums and sorts; anything else stays text."""
+    if isinstance(text, bool):
         return text, None
-    s = str(text).strip()
-    if _INT.match(s):
-        return int(s.replace(",", "")), "#,##0"
-    if m := _PCT.match(s):
-        places = len(m.group(2) or "")
-        return round(float(s[:-1]) / 100, places + 2), "0" + ("." + "0" * places if places else "") + "%"
-    if m := _DEC.match(s):
-        return float(s), "0." + "0" * len(m.group(1))
-    return text, None
+    if isinstance(text, int):
+        return text, "#,##0"
+    if isinstance(text, float):
+        return text, "General"
+    m = _NUMBER.match(str(text).strip())
+    if not m:
+        return text, None
+    sign, whole, decimals, pct = m.groups()
+    value = float(f"{sign}{whole.replace(',', '')}.{decimals or '0'}")
+    places = "." + "0" * len(decimals) if decimals else ""
+    if pct:
+        return round(value / 100, len(decimals or "") + 2), f"0{places}%"
+    if not decimals:
+        return int(value), "#,##0"
+    return value, ("#,##0" if "," in whole else "0") + places
 
 
 def _sheet_name(title: str, taken: set) -> str:

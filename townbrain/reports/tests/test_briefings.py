@@ -262,3 +262,11 @@ def test_page_download(client_for, ledger):
     assert client.get(reverse("briefing-download", args=[OTHER, "xlsx"])).status_code == 404
     assert client.get(reverse("briefing-download", args=[OWN, "txt"])).status_code == 404
     assert client.get(reverse("briefing-download", args=[OWN, "xlsx"]), {"period": "201901"}).status_code == 404
+
+
+@pytest.mark.parametrize("text, number, fmt", [
+    ("1,892", 1892, "#,##0"), ("97.0%", 0.97, "0.0%"), ("66.7%", 0.667, "0.0%"), ("86.37", 86.37, "0.00"),
+    ("1,234.50", 1234.5, "#,##0.00"), ("—", "—", None), ("2020-03-01", "2020-03-01", None), (7, 7, "#,##0"),
+])
+def test_xlsx_keeps_the_cockpits_figures_as_numbers(text, number, fmt):
+    assert briefing.as_number(text) == (number, fmt)
