@@ -159,10 +159,30 @@ def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
+def _ems(text) -> float:
+    """How wide a text runs, in ems: a Chinese character is one, a Latin letter or digit about half."""
+    return sum(1.0 if ord(ch) > 0x2E80 else 0.55 for ch in str(text))
+
+
 def _paired(table) -> dict:
-    """A table with each header and cell paired with whether its column holds numbers (right-aligned)."""
+    """A table with each header and cell paired with whether its column holds numbers (right-aligned),
+    and column widths in % from what the columns hold.
+
+    The PDF lays tables out with fixed widths: left to the automatic layout, a wide table squeezes
+    its text columns to their narrowest (one Chinese character a line) to make room for the numbers.
+    """
     numeric = list(table.numeric) + [False] * (len(table.columns) - len(table.numeric))
+    weights = []
+    for i, header in enumerate(table.columns):
+        cells = [str(row[i]) for row in table.rows if i < len(row)]
+        longest = max((_ems(c) for c in cells), default=0)
+        # Codes and dates (HZ2020-0321, 2020-03-21) do not break, nor do numbers: room for the longest.
+        whole = max((_ems(c) for c in cells if not any(ch.isspace() or ord(ch) > 0x2E80 for ch in c)), default=0)
+        # A header may wrap onto two lines; other text wraps beyond 14 ems.
+        weights.append(max(min(longest, 14), whole, _ems(header) / 2, 2.5) + 1)
+    total = sum(weights) or 1
     return {"key": table.key, "title": table.title, "header": list(zip(table.columns, numeric, strict=True)),
+            "widths": [f"{100 * w / total:.1f}%" for w in weights],
             "rows": [list(zip(row, numeric, strict=False)) for row in table.rows]}  # a short row: fewer cells
 
 
