@@ -17,7 +17,7 @@ class EventFilterSet(filters.FilterSet):
     source = filters.ChoiceFilter(label=_("Source"), choices=Source.choices)
     category = filters.CharFilter(label=_("Category (code)"), method="by_category")
     overdue = filters.BooleanFilter(label=_("Overdue now"), method="by_overdue")
-    open = filters.BooleanFilter(label=_("Open"), method="by_open")
+    open = filters.BooleanFilter(label=_("Not yet closed"), method="by_open")
 
     class Meta:
         model = Event
