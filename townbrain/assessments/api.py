@@ -3,6 +3,7 @@
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
@@ -148,7 +149,50 @@ class WhatIfSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
-class RunViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, RestrictedReadOnlyViewSet):
+class PublishedSerializer(serializers.Serializer):
+    file = serializers.FileField(required=False, help_text=gettext_lazy(
+        "The published table (xlsx, xls, csv, json) with 乡镇代码 or 乡镇, 得分, 等级 (and 名次)"))
+    rows = serializers.ListField(child=serializers.DictField(), required=False, help_text=gettext_lazy(
+        "Or the rows: [{town or name, score, grade, rank}]"))
+    title = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    published_on = serializers.DateField(required=False, allow_null=True)
+
+
+class PublishedMixin:
+    @extend_schema(request=PublishedSerializer, responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get", "post"])
+    def published(self, request, pk=None):
+        """The province's published list for this run's programme, year and area, beside the computed
+        results: which towns differ and the criteria that cost them points. POST records (or
+        replaces) the list, from a file or rows; it needs the right to manage the run's area."""
+        from .models import PublishedList
+
+        run = self.get_object()
+        if request.method == "POST":
+            form = PublishedSerializer(data=request.data)
+            form.is_valid(raise_exception=True)
+            d = form.validated_data
+            if "file" in d:
+                upload = d["file"]
+                rows = services.read_published(upload.read(), upload.name)
+            elif "rows" in d:
+                rows = [{k: "" if v is None else str(v) for k, v in row.items()} for row in d["rows"]]
+            else:
+                raise ValidationError({"file": [_("Give the published table as a file or as rows.")]})
+            published = services.record_published(request.user, run.programme, run.year, rows, area=run.area,
+                                                   title=d.get("title", ""), published_on=d.get("published_on"))
+        else:
+            published = PublishedList.objects.restrict(request.user, "view").filter(
+                programme=run.programme, year=run.year, area=run.area).first()
+            if published is None:  # nothing published yet: the computed side alone
+                return Response({"id": None, "title": "", "year": run.year, "area": run.area, "published_on": None,
+                                 **services.compare_published(request.user, None, run=run)})
+        return Response({"id": published.pk, "title": published.title, "year": published.year,
+                         "area": published.area, "published_on": published.published_on,
+                         **services.compare_published(request.user, published)})
+
+
+class RunViewSet(PublishedMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, RestrictedReadOnlyViewSet):
     """Assessment runs: a scheme applied to a programme's towns for a year.
 
     Seen by whoever works in (or above) the run's area; the results inside are scoped by town.

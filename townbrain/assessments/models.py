@@ -264,3 +264,56 @@ class Result(models.Model):
         if Run.objects.filter(pk=self.run_id, frozen=True).exists():
             raise PermissionError("results of a frozen assessment run cannot be deleted")
         return super().delete(*args, **kwargs)
+
+
+class PublishedList(TimeStampedModel):
+    """The official outcome the province published for a programme and year (e.g. 特色小镇 2019:
+    39 优秀, 10 警告, 4 降格), recorded beside TownBrain's own runs so the two can be compared.
+    One list per programme, year and area; recording it again replaces it."""
+
+    scope_field = "area"
+
+    programme = models.ForeignKey(Programme, verbose_name=_("programme"), on_delete=models.PROTECT,
+                                  related_name="+")
+    year = models.PositiveSmallIntegerField(_("year"))
+    area = models.CharField(_("area (division code)"), max_length=12, blank=True)
+    area_name = models.CharField(_("area"), max_length=100, blank=True)
+    title = models.CharField(_("title"), max_length=200, blank=True,
+                             help_text=_("As published, e.g. 2020年度特色小镇考核结果."))
+    published_on = models.DateField(_("published on"), null=True, blank=True)
+    recorded_by_name = models.CharField(_("recorded by"), max_length=150, blank=True)
+
+    objects = models.Manager.from_queryset(RunQuerySet)()
+
+    class Meta:
+        ordering = ["programme_id", "-year", "area"]
+        constraints = [models.UniqueConstraint(fields=["programme", "year", "area"],
+                                               name="assessments_published_once")]
+        verbose_name = _("published result list")
+        verbose_name_plural = _("published result lists")
+
+    def __str__(self):
+        return self.title or f"{self.programme} {self.year}"
+
+
+class PublishedResult(models.Model):
+    """One town's line in a published list: the score and grade as the province printed them."""
+
+    scope_field = "town__code"
+
+    published = models.ForeignKey(PublishedList, on_delete=models.CASCADE, related_name="results")
+    town = models.ForeignKey(OrgUnit, verbose_name=_("town"), on_delete=models.PROTECT, related_name="+")
+    score = models.DecimalField(_("score"), max_digits=9, decimal_places=2, null=True, blank=True)
+    grade = models.CharField(_("grade"), max_length=30)
+    rank = models.PositiveIntegerField(_("rank"), null=True, blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["published_id", "rank", "town_id"]
+        constraints = [models.UniqueConstraint(fields=["published", "town"], name="assessments_published_town_once")]
+        verbose_name = _("published result")
+        verbose_name_plural = _("published results")
+
+    def __str__(self):
+        return f"{self.town_id} {self.grade} {self.score}"

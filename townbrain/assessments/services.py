@@ -601,3 +601,206 @@ def official_schemes(programme: Programme, year: int) -> list[Scheme]:
 
 def method_label(method: str) -> str:
     return str(Method(method).label)
+
+
+# --- published results ---------------------------------------------------------------------------------
+# When the province publishes its list (town, score, grade), an office records it next to the runs;
+# the comparison says which towns the list and TownBrain's computed runs disagree on, and which of
+# the town's criteria cost it points in the computed run (the published table has only totals).
+
+PUBLISHED_HEADERS = {
+    "town": ("乡镇代码", "乡镇（街道）代码", "代码", "town", "town_code", "code"),
+    "name": ("乡镇", "乡镇名称", "乡镇（街道）", "乡镇街道", "名称", "name", "town_name"),
+    "score": ("得分", "分数", "总分", "考核得分", "score"),
+    "grade": ("等级", "考核等级", "考核结果", "结果", "grade"),
+    "rank": ("名次", "排名", "rank"),
+}
+
+
+def _cell(value) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", "" if value is None else str(value)).strip()
+
+
+def read_published(data: bytes, filename: str = "") -> list[dict]:
+    """The rows of a published table (xlsx, xls, csv, json): [{town, name, score, grade, rank}]; a
+    header row with a town code or name and a grade is looked for in the first rows."""
+    from townbrain.exchange.readers import UnreadableFile, read_grid
+
+    try:
+        grid = read_grid(data, filename)
+    except UnreadableFile as exc:
+        raise ValidationError(str(exc)) from None
+    lookup = {alias.lower(): key for key, aliases in PUBLISHED_HEADERS.items() for alias in aliases}
+    header = None
+    for index, row in enumerate(grid.rows[:20]):
+        columns = {i: lookup[_cell(c).lower()] for i, c in enumerate(row) if _cell(c).lower() in lookup}
+        if "grade" in columns.values() and ({"town", "name"} & set(columns.values())):
+            header = index
+            break
+    if header is None:
+        raise ValidationError(_("No header row with the town (乡镇代码 or 乡镇) and the grade (等级) was found."))
+    rows = []
+    for row in grid.rows[header + 1:]:
+        item = {key: _cell(row[i]) if i < len(row) else "" for i, key in columns.items()}
+        if any(item.values()):
+            rows.append(item)
+    return rows
+
+
+def _decimal(text: str, what: str, line: int):
+    if text in ("", "-", "—"):
+        return None
+    try:
+        return Decimal(text.replace(",", ""))
+    except ArithmeticError:
+        raise ValidationError(_("Line %(line)s: %(what)s “%(value)s” is not a number.")
+                              % {"line": line, "what": what, "value": text}) from None
+
+
+def record_published(actor, programme: Programme, year: int, rows: list[dict], *, area: str = "",
+                     title: str = "", published_on=None):
+    """Record (or replace) the published list of `programme` for `year` in `area` from its rows
+    ({town: code or name: name, score, grade, rank}). Every row is checked first — the town
+    (by code, or by name among the programme's towns in the area), a grade one of the
+    programme's official schemes knows — and nothing is saved while one is wrong. The same list
+    again changes nothing. Returns the PublishedList."""
+    from .models import PublishedList, PublishedResult
+
+    year = int(year)
+    area, area_name = run_area({"programme": programme.code, "roles": []}, year, area or None)
+    require(actor, "manage", area)
+    grades = {g["name"] for s in official_schemes(programme, year) for g in s.grades}
+    enrolled = engine.enrolled_queryset(programme, year, (), area).values_list("town_id", "town__name")
+    by_name: dict[str, list[str]] = {}
+    for code, name in enrolled:
+        by_name.setdefault(name, []).append(code)
+    errors, lines, seen = [], [], set()
+    for line, row in enumerate(rows, start=1):
+        try:
+            code = row.get("town") or ""
+            if code:
+                code = codes.normalize(code)
+                if not OrgUnit.objects.filter(code=code, level=Level.TOWN).exists():
+                    raise ValidationError(_("Line %(line)s: there is no town %(code)s.") % {"line": line, "code": code})
+            else:
+                found = by_name.get(row.get("name") or "", [])
+                if len(found) != 1:
+                    raise ValidationError(
+                        (_("Line %(line)s: “%(name)s” names more than one town of the programme; give 乡镇代码.")
+                         if found else _("Line %(line)s: “%(name)s” is not a town of the programme in %(area)s."))
+                        % {"line": line, "name": row.get("name") or "", "area": area_name})
+                code = found[0]
+            if area and not code.startswith(area):
+                raise ValidationError(_("Line %(line)s: %(code)s is outside %(area)s.")
+                                      % {"line": line, "code": code, "area": area_name})
+            if code in seen:
+                raise ValidationError(_("Line %(line)s: %(code)s is listed twice.") % {"line": line, "code": code})
+            grade = row.get("grade") or ""
+            if grade not in grades:
+                raise ValidationError(_("Line %(line)s: “%(grade)s” is not a grade of %(programme)s (%(grades)s).")
+                                      % {"line": line, "grade": grade, "programme": programme.name,
+                                         "grades": ", ".join(sorted(grades))})
+            score = _decimal(row.get("score") or "", _("score"), line)
+            rank = _decimal(row.get("rank") or "", _("rank"), line)
+            seen.add(code)
+            lines.append((code, score, grade, None if rank is None else int(rank)))
+        except (ValidationError, codes.InvalidCode) as exc:
+            errors.extend(exc.messages if isinstance(exc, ValidationError) else [f"{line}: {exc}"])
+    if errors:
+        raise ValidationError(errors)
+    if not lines:
+        raise ValidationError(_("The published list has no rows."))
+    lines.sort()
+    with transaction.atomic():
+        published = PublishedList.objects.select_for_update().filter(programme=programme, year=year, area=area).first()
+        before = {}
+        if published is not None:
+            old = sorted((r.town_id, r.score, r.grade, r.rank) for r in published.results.all())
+            if old == lines and (published.title, published.published_on) == (title, published_on):
+                return published
+            before = {"title": published.title, "towns": len(old),
+                      "grades": grade_distribution(_count(g for _t, _s, g, _r in old))}
+            published.results.all().delete()
+        else:
+            published = PublishedList(programme=programme, year=year, area=area)
+        published.area_name, published.title, published.published_on = area_name, title, published_on
+        published.recorded_by_name = getattr(actor, "username", "") or "system"
+        published.full_clean(validate_unique=False, validate_constraints=False)
+        published.save()
+        PublishedResult.objects.bulk_create([PublishedResult(published=published, town_id=t, score=s, grade=g, rank=r)
+                                             for t, s, g, r in lines])
+        after = {"title": title, "towns": len(lines), "grades": grade_distribution(_count(g for *_x, g, _r in lines))}
+        audit.record(actor, "published.record", published, before, after, org_code=area)
+    return published
+
+
+def _count(grades) -> dict:
+    counts: dict[str, int] = {}
+    for g in grades:
+        counts[g] = counts.get(g, 0) + 1
+    return counts
+
+
+def _ordered(counts: dict, order: list[str]) -> dict:
+    """Grade counts in the schemes' order (best first), unknown grades after."""
+    out = {g: counts[g] for g in order if counts.get(g)}
+    out.update({g: n for g, n in counts.items() if g not in out and n})
+    return out
+
+
+def compare_published(user, published, *, run=None) -> dict:
+    """The published list beside the computed results of the frozen official runs of the same
+    programme, year and area (the latest per scheme), for the towns `user` may view.
+
+    {"published": "39 优秀 / …", "computed": "…", "towns": n, "differences": [{town, name,
+    published_score, published_grade, computed_score, computed_grade, score_gap, criteria: [{criterion,
+    name, value, points, max, lost, failed}]}], "only_published": [codes], "only_computed": [codes]}
+    A town differs when the grade differs or the scores differ by 0.01 or more; its criteria are
+    those that cost it points in the computed run, the costliest first. With no list yet
+    (`published` None), the computed side of `run`'s programme, year and area alone.
+    """
+    from . import breakdown
+    from .models import PublishedResult
+
+    where = published or run
+    runs = {}
+    for found in (Run.objects.filter(programme=where.programme, year=where.year, area=where.area,
+                                     kind=Run.Kind.OFFICIAL, frozen=True).order_by("created", "id")):
+        runs[found.scheme_id] = found  # the latest frozen run of each scheme
+    computed = {}
+    for run in runs.values():
+        for r in Result.objects.restrict(user, "view").filter(run=run).select_related("town"):
+            computed[r.town_id] = (r, run.snapshot)
+    listed = {r.town_id: r for r in PublishedResult.objects.restrict(user, "view").filter(published=published)
+              .select_related("town")} if published is not None else {}
+    order = [g["name"] for run in runs.values() for g in run.snapshot.get("grades", [])]
+    differences = []
+    for code in sorted(listed.keys() & computed.keys()):
+        p, (r, spec) = listed[code], computed[code]
+        gap = None if p.score is None else round(float(r.score) - float(p.score), 2)
+        if p.grade == r.grade and (gap is None or abs(gap) < 0.01):
+            continue
+        criteria = []
+        for item in breakdown.expand(spec, r.breakdown):
+            top, points = item.get("max"), item.get("points")
+            if item.get("bonus") or top is None:
+                continue
+            lost = round(float(top) - float(points or 0), 2)
+            if lost > 0 or item.get("failed"):
+                criteria.append({k: item.get(k) for k in ("criterion", "name", "value", "points", "max", "failed")}
+                                | {"lost": lost})
+        criteria.sort(key=lambda c: (-c["lost"], c["criterion"]))
+        differences.append({"town": code, "name": p.town.name, "published_score": None if p.score is None else float(p.score),
+                            "published_grade": p.grade, "computed_score": float(r.score),
+                            "computed_grade": r.grade, "score_gap": gap, "criteria": criteria})
+    return {
+        "published": grade_distribution(_ordered(_count(p.grade for p in listed.values()), order)),
+        "computed": grade_distribution(_ordered(_count(r.grade for r, _s in computed.values()), order)),
+        "towns": len(listed),
+        "runs": sorted(run.pk for run in runs.values()),
+        "differences": differences,
+        "only_published": sorted(listed.keys() - computed.keys()),
+        "only_computed": sorted(computed.keys() - listed.keys()),
+    }

@@ -250,6 +250,7 @@ FILL.update({
     ("api:assessment-run-freeze", "pk"): lambda w: w.assessment_run.pk,
     ("api:assessment-run-compare", "pk"): lambda w: w.assessment_run.pk,
     ("api:assessment-run-what-if", "pk"): lambda w: w.assessment_run.pk,
+    ("api:assessment-run-published", "pk"): lambda w: w.assessment_run.pk,
     ("api:assessment-result-detail", "pk"): lambda w: w.assessment_result.pk,
     ("api:assessment-scheme-detail", "code"): lambda w: w.scheme.code,
     ("api:assessment-scheme-export", "code"): lambda w: w.scheme.code,

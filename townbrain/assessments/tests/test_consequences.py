@@ -231,6 +231,13 @@ def test_demo_years_end_to_end(demo_towns):
     moved = set(EnrolmentEvent.objects.filter(kind="role").values_list("town_id", flat=True))
     tese = Programme.objects.get(code="tese")
     assert moved <= {t.code for t in engine.enrolled_towns(tese, 2020, roles=["chuangjian"])}
+    # the demo's published list differs from the computed run in one town, by name and criteria
+    from townbrain.assessments.models import PublishedList
+
+    published = PublishedList.objects.get(programme__code="xiaochengshi", year=2020)
+    comparison = services.compare_published(SYSTEM, published)
+    (diff,) = comparison["differences"]
+    assert (diff["computed_grade"], diff["published_grade"]) == ("达标", "良好") and diff["criteria"]
     # idempotent, and deterministic in what it wrote
     before = (EnrolmentEvent.objects.count(), Run.objects.count(), AuditEntry.objects.count())
     assert demo_rulebooks.load() == {"rulebook_runs": 0}
