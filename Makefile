@@ -25,7 +25,9 @@ system-deps:
 	bash scripts/install-system-deps.sh
 
 # The demo's administrator gets the published demo password (never prompt in `make demo`).
+# The cockpit offers PDF briefings: WeasyPrint needs Pango and the CJK font.
 demo: install
+	bash scripts/install-system-deps.sh --demo
 	TOWNBRAIN_ADMIN_PASSWORD=townbrain-demo $(BIN)/townbrain init
 	$(BIN)/townbrain demo
 	$(BIN)/townbrain serve --port 8000

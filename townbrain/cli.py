@@ -407,6 +407,22 @@ def bench_rollups(output, database, reads, saves, ledger_reads):
     click.echo(figures["summary"])
 
 
+@bench.command("cockpit")
+@click.option("--output", default="docs/performance.md", show_default=True)
+@click.option("--database", default="townbrain_bench", show_default=True,
+              help="PostgreSQL database holding the national dataset of `bench rollups` (made when missing).")
+@click.option("--reads", default=30, show_default=True, type=int, help="Cockpit pages per org unit.")
+@command("bench cockpit")
+def bench_cockpit(output, database, reads):
+    """The cockpit page and a province's briefings on the national dataset (PostgreSQL)."""
+    from townbrain.bench.cockpit import run
+    from townbrain.bench.report import write_section
+
+    figures = run(database=database, reads=reads, echo=click.echo)
+    write_section(output, "cockpit and briefings (PostgreSQL)", figures)
+    click.echo(figures["summary"])
+
+
 @main.group()
 def rollups():
     """The live roll-up table (projects by org unit, month, programme, category, role and batch)."""

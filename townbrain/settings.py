@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "townbrain.exchange",
     "townbrain.acceptance",
     "townbrain.governance",
+    "townbrain.cockpit",
+    "townbrain.reports",
 ]
 
 MIDDLEWARE = [

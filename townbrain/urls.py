@@ -10,6 +10,7 @@ from townbrain.access import api as access_api
 from townbrain.access import views as access_views
 from townbrain.assessments import api as assessments_api
 from townbrain.assessments import views as assessments_views
+from townbrain.cockpit import views as cockpit_views
 from townbrain.core import api_views as core_api
 from townbrain.core import views as core_views
 from townbrain.exchange import api as exchange_api
@@ -23,6 +24,7 @@ from townbrain.programmes import api as programmes_api
 from townbrain.programmes import views as programmes_views
 from townbrain.projects import api as projects_api
 from townbrain.projects import views as projects_views
+from townbrain.reports import api as reports_api
 
 router = DefaultRouter()
 router.register("orgunits", core_api.OrgUnitViewSet, basename="orgunit")
@@ -60,15 +62,18 @@ api_urls = [
     path("standard/<str:kind>/", exchange_api.StandardKindView.as_view(), name="standard-kind"),
     path("standard/<str:kind>/template.xlsx", exchange_api.TemplateView.as_view(), name="standard-template"),
     path("warnings/", projects_api.WarningsView.as_view(), name="warnings"),
+    path("briefings/", reports_api.BriefingView.as_view(), name="briefings"),
     path("", include(router.urls)),
 ]
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", cockpit_views.cockpit_home, name="home"),
+    path("", include("townbrain.cockpit.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("i18n/catalog.js", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("org-picker/", core_views.org_picker, name="org-picker"),
     path("org/", core_views.OrgUnitListView.as_view(), name="orgunit-list"),
     path("org/<str:code>/", core_views.orgunit_detail, name="orgunit-detail"),
     path("org/<str:code>/edit/", core_views.orgunit_edit, name="orgunit-edit"),

@@ -92,6 +92,7 @@ def run(database: str = "townbrain_bench", reads: int = 30, briefings: int = 3, 
     from townbrain.reports.briefing import render
 
     brief = {}
+    render(figures.build(user, unit, meili, "202009"), "pdf")  # load WeasyPrint and the fonts once, untimed
     for fmt in ("pdf", "xlsx", "docx"):
         runs = []
         for _i in range(briefings if fmt == "pdf" else 1):

@@ -115,6 +115,28 @@ def cockpit(request, code):
     return render(request, "cockpit/cockpit.html", _context(request, unit))
 
 
+def screen_layout(cockpit, map_url: str) -> dict:
+    """The big screen: a strip of headline figures always in view, and slides of two charts that rotate.
+
+    The strip holds every card of the projects panel and the first (headline) card of each other
+    panel; the slides take each panel's charts two at a time, the map beside the leftover chart.
+    """
+    cards, slides = [], []
+    for panel, data in cockpit.sections:
+        if panel.key == "projects":
+            cards += [(panel.key, card) for card in data.cards]
+        elif data.cards and panel.key != "area":
+            cards.append((panel.key, data.cards[0]))
+        charts = [(panel.key, chart) for chart in data.charts]
+        for i in range(0, len(charts), 2):
+            pair = charts[i:i + 2]
+            slides.append({"title": panel.title, "charts": pair,
+                           "map": bool(map_url) and panel.key == "projects" and len(pair) == 1})
+        if map_url and panel.key == "projects" and len(charts) % 2 == 0:
+            slides.append({"title": panel.title, "charts": [], "map": True})
+    return {"screen_cards": cards, "slides": slides}
+
+
 @login_required
 @require_safe
 def cockpit_panels(request, code):
@@ -123,6 +145,9 @@ def cockpit_panels(request, code):
     context = _context(request, unit)
     if request.GET.get("since") == context["cockpit"].fingerprint():
         return HttpResponse(status=204)
+    if context["screen"]:
+        context.update(screen_layout(context["cockpit"], context["map_url"]))
+        return render(request, "cockpit/_screen_body.html", context)
     return render(request, "cockpit/_panels.html", context)
 
 
@@ -134,5 +159,6 @@ def big_screen(request, code):
     context = _context(request, unit)
     context["rotate_seconds"] = SCREEN_ROTATE_SECONDS
     context["screen"] = True
+    context.update(screen_layout(context["cockpit"], context["map_url"]))
     context["cockpit_url"] = reverse("cockpit", args=[unit.code])
     return render(request, "cockpit/screen.html", context)

@@ -94,6 +94,9 @@ class Panel:
     order: int
     build: Callable[[Context], PanelData | None]
     template: str = ""  # the cockpit page's own template for this panel; "" = the generic one
+    # True for a panel whose figures do not depend on the month (the area's units): a month in which
+    # only such panels have something is a month without data (no briefing for it).
+    timeless: bool = False
 
 
 _PANELS: dict[str, Panel] = {}

@@ -41,4 +41,4 @@ def build(ctx: Context) -> PanelData | None:
     return PanelData(cards=cards) if cards else None
 
 
-PANEL = Panel("area", gettext_lazy("The area (辖区概况)"), 0, build)
+PANEL = Panel("area", gettext_lazy("The area (辖区概况)"), 0, build, timeless=True)

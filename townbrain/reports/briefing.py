@@ -75,9 +75,8 @@ class NoData(BriefingError):
 def _about_the_month(panel) -> bool:
     """Whether a panel's figures belong to the month. The area panel (units, enrolled towns) shows
     whatever the month, so that the cockpit is never empty; a briefing of it alone would report
-    nothing, so a month in which only such panels speak is a month without data. A panel may say
-    so itself with a `timeless` attribute; the area panel is known by its key until it does."""
-    return not getattr(panel, "timeless", panel.key == "area")
+    nothing, so a month in which only such `timeless` panels speak is a month without data."""
+    return not panel.timeless
 
 
 def cockpit_for(user, code, programme: str | None = None, period: str | None = None):

@@ -222,6 +222,7 @@ FILL = {
 }
 
 FILL.update({
+    ("briefing-download", "fmt"): lambda w: "xlsx",  # 大洋镇's briefing as a spreadsheet
     ("acceptance-detail", "pk"): lambda w: w.acceptance.pk,  # 大洋镇's 2020 acceptance
     ("acceptance-evidence", "pk"): lambda w: w.acceptance_evidence.pk,  # its evidence photo
     ("api:acceptance-detail", "pk"): lambda w: w.acceptance.pk,

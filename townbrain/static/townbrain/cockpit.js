@@ -26,7 +26,7 @@
       textStyle: { fontSize: font },
       tooltip: { trigger: spec.kind === "pie" ? "item" : "axis", confine: true },
       legend: { top: 0, type: "scroll", textStyle: { fontSize: font } },
-      grid: { left: 8, right: 24, top: 36, bottom: 8, containLabel: true },
+      grid: { left: 8, right: spec.kind === "hbar" ? 56 : 24, top: 36, bottom: 8, containLabel: true },
       animation: !big
     };
     if (spec.kind === "pie") {
@@ -71,7 +71,10 @@
       var script = document.getElementById(el.getAttribute("data-chart"));
       if (!script) return;
       var spec = JSON.parse(script.textContent);
-      if (spec.kind === "hbar") el.style.height = Math.max(260, spec.categories.length * 26 + 60) + "px";
+      // A ranking grows with its units on a page; on the big screen every chart fills its slide.
+      if (spec.kind === "hbar" && !document.body.hasAttribute("data-screen")) {
+        el.style.height = Math.max(260, spec.categories.length * 26 + 60) + "px";
+      }
       var chart = window.echarts.init(el, dark() ? "dark" : null);
       chart.setOption(option(spec));
       if (spec.links && spec.links.length) {
