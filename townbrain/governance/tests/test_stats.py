@@ -27,7 +27,7 @@ from townbrain.core import panels
 from townbrain.core.models import OrgUnit
 
 from .. import services, stats
-from ..models import Event
+from ..models import Event, EventCategory
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2020, 11, 10, 12, 0, tzinfo=SH)
@@ -131,3 +131,19 @@ def test_cockpit_panel(fixtures, people):
     guizhou = OrgUnit.objects.get(code="52")
     assert panel.build(panels.Context(people["guizhou"], guizhou, None, "202010")) is None
     assert panel.build(panels.Context(people["jiande"], county, None, "202010")) is None
+
+
+@pytest.mark.django_db
+def test_stats_api_by_platform_category_and_children(api_for, fixtures, report):
+    other_platform = report(cat=EventCategory.objects.get(code="bm-help-streetlight"), at=at(2020, 10, 3, 9, 0))
+    api = api_for("xiaoshan")
+    everything = api.get("/api/events/stats/?org=330109&period=202010").json()
+    assert everything["received"] == 7 and other_platform.platform == "bianmin"
+    zhifa = api.get("/api/events/stats/?org=330109&period=202010&platform=zhifa").json()
+    assert {k: zhifa[k] for k in EXPECTED_XIAOSHAN} == EXPECTED_XIAOSHAN
+    by_group = api.get("/api/events/stats/?org=330109&period=202010&category=zf-city").json()
+    assert by_group["received"] == 6
+    assert api.get("/api/events/stats/?org=330109&period=202010&platform=nope").status_code == 400
+    children = api.get("/api/events/stats/?org=330109&period=202010&platform=zhifa&children=1").json()["children"]
+    assert [(c["org"], c["received"], c["on_time_rate"]) for c in children] == [
+        ("330109001", 2, 0.0), ("330109113", 4, 33.3)]
