@@ -45,6 +45,11 @@ def parse_names(value) -> str:
     return services.normalize_names(n.clean_text(value))
 
 
+def _plain(value):
+    """A field value as the audit snapshot holds it (an activity type by its code, the foreign key's target)."""
+    return value.code if isinstance(value, ActivityType) else audit.snapshot_value(value)
+
+
 FIGURES = ("chief_designer_count", "resident_planner_count", "adviser_count", "problems_found", "problems_solved")
 
 
@@ -75,9 +80,8 @@ class ExpertActivitiesKind(Kind):
         if activity_type is None:
             raise RowError({"activity_type": _("The activity-type vocabulary is empty; a province office must "
                                                "add the types first.")})
-        # The type goes to the service as its code (what the audit snapshot holds), the unmatched word beside it.
         key = (town.code, v["date"], activity_type.code, word, names)
-        fields = {"date": v["date"], "town": town, "activity_type": activity_type.code, "type_word": word,
+        fields = {"date": v["date"], "town": town, "activity_type": activity_type, "type_word": word,
                   "expert_names": names}
         # Figures in the file are applied (an empty cell is 0); columns absent from the file keep their value.
         fields.update({k: v[k] for k in FIGURES if k in v})
@@ -90,7 +94,7 @@ class ExpertActivitiesKind(Kind):
             self.existing[target["key"]] = obj
             return "created", obj, None
         before = audit.snapshot(existing, services.ACTIVITY_FIELDS)
-        changed = {k: val for k, val in fields.items() if audit.snapshot_value(val) != before.get(k)}
+        changed = {k: val for k, val in fields.items() if _plain(val) != before.get(k)}
         if not changed:
             return "unchanged", existing, None
         obj = services.update_activity(actor, existing, **changed)

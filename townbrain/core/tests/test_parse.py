@@ -122,3 +122,22 @@ def test_imports_and_the_entry_service_read_numbers_alike(text):
     except ValidationError:
         entered = "refused"
     assert imported == entered
+
+
+@pytest.mark.parametrize(("typed", "number"), [("1,234.5", Decimal("1234.5")), ("１２３４", Decimal("1234")),
+                                               ("(12)", Decimal("-12")), ("300万元", Decimal("300"))])
+def test_the_form_field_reads_numbers_like_an_import(typed, number):
+    from townbrain.core.parse import NumberField
+
+    field = NumberField(units=("万元", "万"), max_digits=14, decimal_places=2)
+    assert field.clean(typed) == number
+
+
+def test_the_form_field_refuses_what_an_import_refuses():
+    from townbrain.core.parse import NumberField
+
+    with pytest.raises(ValidationError):
+        NumberField().clean("12,50")
+    with pytest.raises(ValidationError):
+        NumberField(allow_negative=False).clean("(12)")
+    assert NumberField(required=False).clean("") is None

@@ -206,3 +206,26 @@ def test_cli_json_summary_has_warnings_and_exit_zero(tmp_path):
     assert applied.returncode == 0 and json.loads(applied.stdout)["status"] == "applied"
     text = _cli("import", str(path), "--kind", "projects", home=home)
     assert text.returncode == 0 and "1 warnings" in text.stdout and "row 2, 实际完工日期" in text.stdout
+
+
+def test_the_plan_page_counts_warnings_apart_and_the_batch_and_activity_pages_keep_them(users, client_for):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = client_for("guali")
+    response = client.post("/imports/upload/", {"kind": "projects",
+                                                "file": SimpleUploadedFile("p.xlsx", xlsx([HEADER, completed()]))})
+    token = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+    html = client.get(f"/imports/plan/{token}/").content.decode()
+    assert 'id="plan-warnings">1<' in html and 'id="warnings"' in html and 'id="errors"' not in html
+    assert f'action="/imports/plan/{token}/"' in html and 'type="submit"' in html  # warnings do not stop it
+    applied = client.post(f"/imports/plan/{token}/")
+    assert applied.status_code == 302
+    assert 'id="warnings"' in client.get(applied["Location"]).content.decode()
+    # An expert activity with an unknown type word shows its warning on its own page.
+    from townbrain.experts.models import ExpertActivity
+
+    rows = [["活动日期", "乡镇代码", "活动类型", "驻镇规划师人次"], ["2020-06-20", "330109113", "督查", 1]]
+    assert run_import(users["guali"], xlsx(rows), "a.xlsx", "expert_activities")["status"] == "applied"
+    activity = ExpertActivity.objects.get()
+    page = client.get(reverse("expert-activity-edit", args=[activity.pk])).content.decode()
+    assert 'id="record-warnings"' in page and "督查" in page
