@@ -16,7 +16,8 @@ from townbrain.core.api import RestrictedReadOnlyViewSet
 from . import pipeline, standard
 from .filters import ImportBatchFilterSet
 from .kinds import KINDS
-from .models import ImportBatch
+from .models import DataWarning, ImportBatch
+from .quality_filters import DataWarningFilterSet
 from .readers import MIB
 
 ALLOWED_SUFFIXES = (".xlsx", ".xls", ".ods", ".csv", ".json", ".txt")
@@ -26,7 +27,7 @@ class ImportBatchSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImportBatch
         fields = ["id", "kind", "actor_name", "created", "file_name", "file_hash", "org_code", "counts", "errors",
-                  "state", "undone_at"]
+                  "warnings", "state", "undone_at"]
         read_only_fields = fields
 
 
@@ -129,3 +130,30 @@ class TemplateView(APIView):
                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         resp["Content-Disposition"] = f'attachment; filename="townbrain-{kind}-template.xlsx"'
         return resp
+
+
+class DataWarningSerializer(serializers.ModelSerializer):
+    message = serializers.CharField(read_only=True, help_text=_("In the user's language"))
+    url = serializers.CharField(source="get_absolute_url", read_only=True, help_text=_("The record's page"))
+
+    class Meta:
+        model = DataWarning
+        fields = ["id", "object_type", "object_id", "object_repr", "town", "rule", "column", "value", "message",
+                  "first_seen", "resolved_at", "batch", "url"]
+        read_only_fields = fields
+
+
+class DataWarningViewSet(RestrictedReadOnlyViewSet):
+    """The data-quality list (数据质量清单): records saved but incomplete or unusual, in your area. Filters:
+    q, org (subtree), kind (project, expertactivity), rule, state (open — the default —, resolved, all),
+    since (first seen from). The register is brought up to date for `org` (or your area) first."""
+
+    queryset = DataWarning.objects.select_related("town")
+    serializer_class = DataWarningSerializer
+    filterset_class = DataWarningFilterSet
+
+    def list(self, request, *args, **kwargs):
+        from .quality_views import refresh_area
+
+        refresh_area(request.user, request.query_params.get("org"))
+        return super().list(request, *args, **kwargs)

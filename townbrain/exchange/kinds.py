@@ -14,6 +14,7 @@ from townbrain.projects import services as project_services
 from townbrain.projects.models import ProgressReport, Project, Status
 
 from . import normalize as n
+from .deal_kind import DEALS
 from .expert_kind import EXPERT_ACTIVITIES
 from .kind import BatchKind, Column, Kind, RowError, restore
 
@@ -24,7 +25,14 @@ __all__ = ["KINDS", "PLANNED_KINDS", "Column", "Kind", "RowError", "EXPERT_ACTIV
 # The standard writes statuses in Chinese whatever the user's language (exports use this table too).
 STATUS_CHINESE = {"planned": "谋划", "preparing": "前期", "started": "开工", "completed": "完工",
                   "suspended": "暂停", "cancelled": "取消"}
-STATUS_SYNONYMS = {"在建": "started", "竣工": "completed", "停工": "suspended"}
+# How offices word the six statuses in their own sheets (the statuses themselves are the lifecycle of
+# DOMAIN §4 and drive the figures, so they stay fixed; the words for them need not).
+STATUS_SYNONYMS = {
+    "在建": "started", "已开工": "started", "施工中": "started", "在建中": "started",
+    "竣工": "completed", "已完工": "completed", "已竣工": "completed", "已完成": "completed",
+    "前期准备": "preparing", "前期工作": "preparing", "谋划中": "planned", "储备": "planned",
+    "停工": "suspended", "暂缓": "suspended", "缓建": "suspended", "已取消": "cancelled", "终止": "cancelled",
+}
 
 
 def _status(value) -> str | None:
@@ -361,6 +369,6 @@ INDICATOR_VALUES = IndicatorValuesKind(
     ],
 )
 
-KINDS = {k.name: k for k in (PROJECTS, PROGRESS, INDICATOR_VALUES, EXPERT_ACTIVITIES)}
+KINDS = {k.name: k for k in (PROJECTS, PROGRESS, INDICATOR_VALUES, EXPERT_ACTIVITIES, DEALS)}
 # Kinds the data standard names whose model is not built yet (none at present; get_kind says so).
 PLANNED_KINDS = ()

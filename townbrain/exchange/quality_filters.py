@@ -29,6 +29,12 @@ class DataWarningFilterSet(filters.FilterSet):
         model = DataWarning
         fields = ["q", "org", "kind", "rule", "state", "since"]
 
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None and not data.get("state"):
+            data = data.copy()
+            data["state"] = "open"  # what is left to do, unless asked otherwise
+        super().__init__(data, *args, **kwargs)
+
     def search(self, queryset, name, value):
         value = value.strip()
         if not value:

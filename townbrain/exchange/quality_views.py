@@ -43,23 +43,25 @@ class QualityListView(LoginRequiredMixin, RestrictedListView):
         return super().base_queryset().select_related("town")
 
     def get_filterset(self):
-        data = self.request.GET.copy()
-        data.setdefault("state", "open")  # what is left to do, unless asked otherwise
-        return self.filterset_class(data, queryset=self.base_queryset(), request=self.request)
+        # Always bound: the filter set's default (open problems) applies to the plain page too.
+        return self.filterset_class(self.request.GET.copy(), queryset=self.base_queryset(), request=self.request)
 
     def get(self, request, *args, **kwargs):
-        for prefix in self._areas():
-            for object_type in quality.SUBJECTS:
-                quality.sync(object_type, prefix=prefix)
+        refresh_area(request.user, request.GET.get("org"))
         return super().get(request, *args, **kwargs)
 
-    def _areas(self) -> list[str]:
-        """The subtrees to bring up to date: ?org= when the user may see it, else the user's own."""
-        try:
-            org = codes.normalize(self.request.GET.get("org", "")) if self.request.GET.get("org") else ""
-        except codes.InvalidCode:
-            org = ""
-        if org and allows(self.request.user, "view", org):
-            return [org]
-        prefixes = scope_prefixes(self.request.user, "view")
-        return [""] if prefixes is ALL else sorted(prefixes)
+
+def refresh_area(user, org: str | None) -> None:
+    """Bring the register up to date for ?org= when the user may see it, else for the user's own area."""
+    try:
+        org = codes.normalize(org) if org else ""
+    except codes.InvalidCode:
+        org = ""
+    if org and allows(user, "view", org):
+        areas = [org]
+    else:
+        prefixes = scope_prefixes(user, "view")
+        areas = [""] if prefixes is ALL else sorted(prefixes)
+    for prefix in areas:
+        for object_type in quality.SUBJECTS:
+            quality.sync(object_type, prefix=prefix)

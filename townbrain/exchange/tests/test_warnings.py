@@ -229,3 +229,36 @@ def test_the_plan_page_counts_warnings_apart_and_the_batch_and_activity_pages_ke
     activity = ExpertActivity.objects.get()
     page = client.get(reverse("expert-activity-edit", args=[activity.pk])).content.decode()
     assert 'id="record-warnings"' in page and "督查" in page
+
+
+def test_the_api_lists_the_open_warnings_of_the_users_area(users, api_for):
+    own = make_project("330109113", status="completed", actual_start=date(2020, 3, 1))
+    make_project("330182107", status="completed", actual_start=date(2020, 3, 1))
+    api = api_for("guali")
+    listed = api.get("/api/data-warnings/").json()
+    assert [(w["object_id"], w["rule"], w["column"], w["town"]) for w in listed["results"]] == [
+        (str(own.pk), "completion_date_missing", "实际完工日期", "330109113")]
+    assert listed["results"][0]["url"] == reverse("project-detail", args=[own.pk])
+    assert api.get("/api/data-warnings/", {"org": "330182107"}).json()["count"] == 0
+    Project.objects.filter(pk=own.pk).update(actual_completion=date(2020, 10, 1))
+    assert api.get("/api/data-warnings/").json()["count"] == 0
+    assert api.get("/api/data-warnings/", {"state": "resolved"}).json()["count"] == 1
+    quality.sync("project", prefix="330182107")  # (as the other town's list would)
+    other = api.get(f"/api/data-warnings/{DataWarning.objects.get(town_id='330182107').pk}/")
+    assert other.status_code == 404
+
+
+@pytest.mark.parametrize(("word", "status"), [("已开工", "started"), ("施工中", "started"), ("已竣工", "completed"),
+                                              ("前期准备", "preparing"), ("暂缓", "suspended"), ("终止", "cancelled")])
+def test_status_words_offices_use(word, status):
+    from townbrain.exchange.kinds import _status
+
+    assert _status(word) == status
+
+
+def test_an_ambiguous_status_word_is_refused():
+    from townbrain.exchange import normalize as n
+    from townbrain.exchange.kinds import _status
+
+    with pytest.raises(n.BadValue):
+        _status("未开工")
