@@ -12,7 +12,8 @@
   `last_name`, `media_url` → `[{"service_request_id", "service_notice", "account_id"}]`.
 - `GET requests/<id>.json` — `[request]`.
 
-`jurisdiction_id` is a division code (a county, or any unit: its subtree). Every call needs a user: the
+`jurisdiction_id` is a division code (a county, or any unit: its subtree). `services.json` is public (the
+categories, nothing of any place); every other call needs a user: the
 `api_key` parameter (the user's API token, from POST /api/auth/token/), a `Token` header or a session;
 anonymous calls answer 401. Events are personal data and the house rule is "every read through
 restrict()", so unlike FixMyStreet the list is not public; what a key sees is its user's area, and
@@ -73,14 +74,19 @@ def _jurisdiction(request, user):
     return code
 
 
-def endpoint(methods):
-    """Authenticate, answer errors in the standard's shape, and refuse other methods."""
+def endpoint(methods, public=False):
+    """Authenticate, answer errors in the standard's shape, and refuse other methods.
+
+    `public`: anonymous callers are let in (the service list: categories, no data of any place).
+    """
 
     def deco(view):
         @csrf_exempt  # the api_key authenticates; a session POST without a key is refused below
         @require_http_methods(methods)
         def wrapper(request, *args, **kwargs):
             user = _user(request)
+            if user is None and public and not (request.GET.get("api_key") or request.GET.get("jurisdiction_id")):
+                return view(request, None, None, *args, **kwargs)
             if user is None:
                 return _error(401, _("Give a valid api_key."))
             if request.method == "POST" and not (request.POST.get("api_key") or request.GET.get("api_key")):
@@ -115,7 +121,7 @@ def _towns(user, jurisdiction):
     return towns.order_by("code")
 
 
-@endpoint(["GET"])
+@endpoint(["GET"], public=True)
 def services_list(request, user, jurisdiction):
     leaves = EventCategory.objects.filter(parent__isnull=False).select_related("parent")
     return JsonResponse([_service(c) for c in leaves], safe=False)

@@ -45,9 +45,11 @@ from townbrain.exchange.pipeline import run_import
 from townbrain.exchange.views import stash
 from townbrain.experts import services as expert_services
 from townbrain.indicators import services as indicator_services
+from townbrain.investment.tests import walk as deal_walk
 from townbrain.programmes import services as programme_services
 from townbrain.programmes.models import Programme
 from townbrain.projects import services as project_services
+from townbrain.publicity.tests import walk as publicity_walk
 from townbrain.testing.users import make_user
 
 OWN = "330109113"  # 瓜沥镇 (萧山区): the town of the users under test
@@ -67,6 +69,7 @@ PUBLIC = {
     "api:docs",  # Swagger UI (vendored assets) reading the schema
     "api:redoc",  # ReDoc, same
     "event-public-report",  # citizens report a problem without an account (rate-limited, a sum to solve)
+    "open311:services",  # the Open311 service list: event categories, no data of any place
 }
 
 
@@ -149,6 +152,7 @@ def world(users):
                                         "大洋镇菜场门口占道经营", reporter_phone="13812341234")
     event_services.report_event(users["guali"], own, EventCategory.objects.get(code="zf-city-stall"), "瓜沥镇占道经营")
     return SimpleNamespace(
+        **deal_walk.seed(users), **publicity_walk.seed(users),
         event=event,
         acceptance=acceptance,
         acceptance_item=acceptance.items.first(),
@@ -262,6 +266,15 @@ FILL.update({
     ("api:event-category-detail", "code"): lambda w: "zf-city-stall",
     ("open311:service", "code"): lambda w: "zf-city-stall",
     ("open311:request", "pk"): lambda w: w.event.pk,
+    ("deal-detail", "pk"): lambda w: w.deal.pk,  # 大洋镇农旅综合体 (招商)
+    ("api:deal-detail", "pk"): lambda w: w.deal.pk,
+    ("api:deal-funds-detail", "pk"): lambda w: w.deal_receipt.pk,
+    ("article-detail", "pk"): lambda w: w.article.pk,  # 大洋镇's article, quota and honour
+    ("api:article-detail", "pk"): lambda w: w.article.pk,
+    ("quota-detail", "pk"): lambda w: w.article_quota.pk,
+    ("api:article-quota-detail", "pk"): lambda w: w.article_quota.pk,
+    ("honour-detail", "pk"): lambda w: w.honour.pk,
+    ("api:honour-detail", "pk"): lambda w: w.honour.pk,
 })
 
 # Query strings some patterns need to name the other town's data.

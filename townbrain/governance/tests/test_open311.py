@@ -30,7 +30,11 @@ def get(path, **params):
 
 
 def test_anonymous_and_bad_keys_get_401(people):
-    for path in ("services.json", "requests.json", "services/zf-city-stall.json", "requests/1.json"):
+    # The service list is public, as in every GeoReport server: categories, nothing of any place.
+    public = get("services.json")
+    assert public.status_code == 200 and {r["service_code"] for r in public.json()} >= {"zf-city-stall"}
+    assert get("services.json", jurisdiction_id="330109").status_code == 401  # naming a place needs a key
+    for path in ("requests.json", "services/zf-city-stall.json", "requests/1.json"):
         response = get(path)
         assert response.status_code == 401
         assert response.json()[0]["code"] == 401
