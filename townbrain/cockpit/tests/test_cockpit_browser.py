@@ -8,6 +8,7 @@ $TOWNBRAIN_SCREENSHOTS (or a tmp dir): look at them.
 """
 
 import importlib
+import subprocess
 from datetime import date
 from decimal import Decimal
 
@@ -93,6 +94,7 @@ def test_drill_down_by_clicking_a_bar_and_a_row(browser, live_server, shots):  #
     page.wait_for_selector("#chart-projects-ranking canvas")
     page.wait_for_timeout(500)
     # Click the first bar of the ranking (a county) where ECharts drew it.
+    page.locator("#chart-projects-ranking").scroll_into_view_if_needed()
     box = page.locator("#chart-projects-ranking").bounding_box()
     x, y = page.evaluate("""() => {
       const chart = echarts.getInstanceByDom(document.querySelector('#chart-projects-ranking'));
@@ -132,3 +134,18 @@ def test_language_switch_and_big_screen(browser, live_server, shots):  # noqa: F
                          " document.documentElement.scrollWidth <= innerWidth]") == [True, True]
     assert page.locator(".tb-slide-on").count() == 1
     page.screenshot(path=str(shots / "big-screen.png"))
+
+
+def test_a_downloaded_pdf_briefing_holds_the_cockpits_figures(expected, browser, live_server, shots, tmp_path):  # noqa: F811
+    page = page_at(browser, live_server, "desktop")
+    log_in(page, "hangzhou")
+    shown = page.inner_text('[data-card="projects.start_rate"] .tb-kpi-value').strip()
+    assert shown == expected["hangzhou"]
+    with page.expect_download() as download:
+        page.click("#briefing-links a[href*='briefing.pdf']")
+    pdf = tmp_path / "briefing.pdf"
+    download.value.save_as(pdf)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "杭州市" in text and shown in text
+    assert "工作简报" in text or "briefing" in text  # the title, in the page's language
