@@ -3,7 +3,7 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -11,7 +11,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from townbrain.core.api import RestrictedReadOnlyViewSet
+from townbrain.core.api import RestrictedReadOnlyViewSet, RestrictedViewSetMixin
 
 from . import pipeline, standard
 from .filters import ImportBatchFilterSet
@@ -143,10 +143,11 @@ class DataWarningSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DataWarningViewSet(RestrictedReadOnlyViewSet):
+class DataWarningViewSet(RestrictedViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """The data-quality list (数据质量清单): records saved but incomplete or unusual, in your area. Filters:
     q, org (subtree), kind (project, expertactivity), rule, state (open — the default —, resolved, all),
-    since (first seen from). The register is brought up to date for `org` (or your area) first."""
+    since (first seen from). The register is brought up to date for `org` (or your area) first. A list only:
+    a warning is looked at through its record (`url`)."""
 
     queryset = DataWarning.objects.select_related("town")
     serializer_class = DataWarningSerializer
