@@ -45,7 +45,7 @@
     return u.pathname + u.search;
   }
 
-  function option(data, names, dark, big) {
+  function option(data, names, dark, big, narrow) {
     var font = big ? 18 : 12;
     var text = dark ? "#e6e7e9" : "#1d273b";
     var edge = dark ? "#9aa0ac" : "#ffffff";
@@ -86,13 +86,16 @@
     }
 
     var pointStyle = { borderColor: dark ? "#1d273b" : "#ffffff", borderWidth: 1.5 };
+    // Town names beside their points; where they would overlap, ECharts drops the later ones.
+    var pointLabel = { show: true, position: "right", fontSize: big ? 14 : 11, color: text,
+      formatter: function (p) { return p.data.tb.name; } };
     return {
       backgroundColor: "transparent",
       textStyle: { fontSize: font, color: text },
       tooltip: { trigger: "item", confine: true, formatter: tip },
       visualMap: {
         type: "continuous", min: lo, max: hi, calculable: false, realtime: false,
-        seriesIndex: [0, 1, 3], left: 8, bottom: 8, itemHeight: big ? 160 : 110,
+        seriesIndex: [0, 1, 3], left: 8, bottom: 8, itemHeight: big ? 160 : (narrow ? 70 : 110), itemWidth: narrow ? 12 : 20,
         text: [String(hi) + (percent ? "%" : ""), String(lo) + (percent ? "%" : "")],
         textStyle: { color: text, fontSize: font },
         inRange: { color: colours },
@@ -115,9 +118,10 @@
       series: [
         { type: "map", geoIndex: 0, data: regions, cursor: "pointer" },
         { type: "scatter", coordinateSystem: "geo", data: valued, symbolSize: big ? 16 : 11,
-          itemStyle: pointStyle, cursor: "pointer", zlevel: 1 },
+          itemStyle: pointStyle, label: pointLabel, labelLayout: { hideOverlap: true }, cursor: "pointer", zlevel: 1 },
         { type: "scatter", coordinateSystem: "geo", data: unvalued, symbolSize: big ? 14 : 9,
-          itemStyle: Object.assign({ color: "#868e96" }, pointStyle), cursor: "pointer", zlevel: 1 },
+          itemStyle: Object.assign({ color: "#868e96" }, pointStyle), label: pointLabel,
+          labelLayout: { hideOverlap: true }, cursor: "pointer", zlevel: 1 },
         { type: "effectScatter", coordinateSystem: "geo", data: marked, symbolSize: big ? 20 : 14,
           rippleEffect: { scale: 3, brushType: "stroke" }, itemStyle: pointStyle, cursor: "pointer",
           label: { show: true, position: "right", fontSize: font, color: text,
@@ -154,7 +158,7 @@
         var chart = window.echarts.getInstanceByDom(el);
         if (chart) chart.dispose();
         chart = window.echarts.init(el, isDark(el) ? "dark" : null);
-        chart.setOption(option(data, names, isDark(el), big));
+        chart.setOption(option(data, names, isDark(el), big, el.clientWidth < 500));
         chart.on("click", function (params) {
           var d = params.data && params.data.tb;
           if (d && d.url) window.location.href = d.url;
