@@ -75,6 +75,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("i18n/catalog.js", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("org-picker/", core_views.org_picker, name="org-picker"),
+    path("org-picker/", core_views.org_picker, name="org-picker"),
     path("org/", core_views.OrgUnitListView.as_view(), name="orgunit-list"),
     path("org/<str:code>/", core_views.orgunit_detail, name="orgunit-detail"),
     path("org/<str:code>/edit/", core_views.orgunit_edit, name="orgunit-edit"),

@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -14,7 +14,7 @@ from . import audit_labels, codes
 from .filters import AuditFilterSet, OrgUnitFilterSet
 from .forms import OrgUnitProfileForm
 from .lists import Column, RestrictedListView, table_rows
-from .models import AuditEntry, OrgUnit
+from .models import AuditEntry, Level, OrgUnit
 from .scope import ALL, allows, scope_prefixes
 from .services import update_org_profile
 
@@ -63,6 +63,29 @@ def breadcrumb(request, unit: OrgUnit) -> list[OrgUnit]:
     for ancestor in ancestors:
         ancestor.linked = allows(request.user, "view", ancestor.code)
     return ancestors
+
+
+PICKER_LIMIT = 20
+
+
+@login_required
+@require_safe
+def org_picker(request):
+    """Suggestions for an org-unit box (`OrgPickerInput`): units the user may see whose name holds
+    `?q=` or whose code starts with it, provinces to towns (villages would drown the towns), at most
+    PICKER_LIMIT, higher levels first. JSON: {"results": [{"code", "name", "label"}]}."""
+    q = request.GET.get("q", "").strip()
+    units = OrgUnit.objects.restrict(request.user, "view").exclude(level=Level.VILLAGE)
+    if q:
+        digits = q.translate(codes.FULLWIDTH)
+        units = units.filter(code__startswith=digits) if digits.isdigit() else units.filter(name__icontains=q)
+    # Higher levels first (a county before its towns): shorter codes first among the first matches by code.
+    found = list(units.select_related("parent").order_by("code")[:500])
+    found.sort(key=lambda u: (len(u.code), u.code))
+    results = [{"code": u.code, "name": u.name,
+                "label": f"{u.name} · {u.parent.name}" if u.parent_id else u.name}
+               for u in found[:PICKER_LIMIT]]
+    return JsonResponse({"results": results})
 
 
 @login_required
