@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from townbrain.core.filters import DivisionCodeFilter
+from townbrain.core.filters import DivisionCodeFilter, YesNoFilter
 from townbrain.core.roles import Role
 
 from .models import Membership
@@ -12,8 +12,8 @@ from .models import Membership
 class UserFilterSet(filters.FilterSet):
     q = filters.CharFilter(label=_("Search"), method="search")
     under = DivisionCodeFilter(label=_("Under (code)"), method="filter_under")
-    role = filters.ChoiceFilter(label=_("Role"), choices=Role.choices, method="filter_role")
-    is_active = filters.BooleanFilter(label=_("Active"))
+    role = filters.ChoiceFilter(label=_("Role"), choices=Role.choices, method="filter_role", empty_label=_("All"))
+    is_active = YesNoFilter(label=_("Active"))
 
     class Meta:
         model = get_user_model()
@@ -41,7 +41,7 @@ class MembershipFilterSet(filters.FilterSet):
     user = filters.CharFilter(label=_("User name"), field_name="user__username")
     org_unit = DivisionCodeFilter(label=_("Org unit"), field_name="org_unit_id")
     under = DivisionCodeFilter(label=_("Under (code)"), field_name="org_unit__code", lookup_expr="startswith")
-    role = filters.ChoiceFilter(label=_("Role"), choices=Role.choices)
+    role = filters.ChoiceFilter(label=_("Role"), choices=Role.choices, empty_label=_("All"))
 
     class Meta:
         model = Membership

@@ -6,8 +6,9 @@ from .models import ImportBatch
 
 
 class ImportBatchFilterSet(filters.FilterSet):
-    kind = filters.ChoiceFilter(label=_("Kind"), choices=[(k.name, k.label) for k in KINDS.values()])
-    state = filters.ChoiceFilter(label=_("State"), choices=ImportBatch.State.choices)
+    kind = filters.ChoiceFilter(label=_("Kind"), choices=[(k.name, k.label) for k in KINDS.values()],
+                              empty_label=_("All"))
+    state = filters.ChoiceFilter(label=_("State"), choices=ImportBatch.State.choices, empty_label=_("All"))
     file_name = filters.CharFilter(label=_("File name"), lookup_expr="icontains")
 
     class Meta:

@@ -5,7 +5,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from townbrain.core.filters import DivisionCodeFilter
+from townbrain.core.filters import DivisionCodeFilter, YesNoFilter
 
 from .models import COUNT_FIELDS, ActivityType, Expert, ExpertActivity, ExpertAssignment, ExpertKind
 
@@ -16,10 +16,10 @@ class YearFilter(filters.NumberFilter):
 
 class ExpertFilterSet(filters.FilterSet):
     q = filters.CharFilter(label=_("Search"), method="search")
-    kind = filters.ChoiceFilter(label=_("Kind of expert"), choices=ExpertKind.choices)
+    kind = filters.ChoiceFilter(label=_("Kind of expert"), choices=ExpertKind.choices, empty_label=_("All"))
     org = DivisionCodeFilter(label=_("Managing office (subtree)"), field_name="home__code", lookup_expr="startswith")
     town = DivisionCodeFilter(label=_("Assigned to town"), method="filter_town")
-    active = filters.BooleanFilter(label=_("Active"))
+    active = YesNoFilter(label=_("Active"))
 
     class Meta:
         model = Expert
@@ -39,7 +39,7 @@ class AssignmentFilterSet(filters.FilterSet):
     expert = filters.NumberFilter(label=_("Expert id"), field_name="expert_id")
     town = DivisionCodeFilter(label=_("Town"), field_name="town_id")
     org = DivisionCodeFilter(label=_("Org unit (subtree)"), field_name="town__code", lookup_expr="startswith")
-    role = filters.ChoiceFilter(label=_("Role"), choices=ExpertKind.choices)
+    role = filters.ChoiceFilter(label=_("Role"), choices=ExpertKind.choices, empty_label=_("All"))
 
     class Meta:
         model = ExpertAssignment
@@ -52,8 +52,10 @@ class ActivityFilterSet(filters.FilterSet):
     year = YearFilter(label=_("Year"), method="filter_year", min_value=1900, max_value=2100)
     date_from = filters.DateFilter(label=_("From date"), field_name="date", lookup_expr="gte")
     date_to = filters.DateFilter(label=_("To date"), field_name="date", lookup_expr="lte")
-    type = filters.ChoiceFilter(label=_("Activity type"), field_name="activity_type", choices=ActivityType.choices)
-    kind = filters.ChoiceFilter(label=_("With experts of kind"), choices=ExpertKind.choices, method="filter_kind")
+    type = filters.ChoiceFilter(label=_("Activity type"), field_name="activity_type", choices=ActivityType.choices,
+                                empty_label=_("All"))
+    kind = filters.ChoiceFilter(label=_("With experts of kind"), choices=ExpertKind.choices, method="filter_kind",
+                                empty_label=_("All"))
     q = filters.CharFilter(label=_("Expert name"), field_name="expert_names", lookup_expr="icontains")
     expert = filters.NumberFilter(label=_("Expert id"), field_name="experts", method="filter_expert")
 

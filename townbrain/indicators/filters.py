@@ -20,8 +20,8 @@ class DataValueFilterSet(filters.FilterSet):
 
 class DataElementFilterSet(filters.FilterSet):
     q = filters.CharFilter(label=_("Search"), method="search")
-    value_type = filters.ChoiceFilter(label=_("Value type"), choices=ValueType.choices)
-    aggregation = filters.ChoiceFilter(label=_("Aggregation"), choices=Aggregation.choices)
+    value_type = filters.ChoiceFilter(label=_("Value type"), choices=ValueType.choices, empty_label=_("All"))
+    aggregation = filters.ChoiceFilter(label=_("Aggregation"), choices=Aggregation.choices, empty_label=_("All"))
 
     class Meta:
         model = DataElement

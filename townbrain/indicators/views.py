@@ -98,6 +98,36 @@ def _entry_url(code: str, period: str, query: str = "") -> str:
     return f"{url}?{query}" if query else url
 
 
+def latest_value_period(user, code: str) -> str | None:
+    """The latest period holding data values in what `user` sees of unit `code` and below: the one
+    ending last; of a year and its December, the year (yearly indicators are the common case).
+    None when there are none; the pages then fall back to last year."""
+    found = (DataValue.objects.restrict(user, "view").filter(org_unit__code__startswith=code)
+             .values_list("period", flat=True).distinct())
+    if not found:
+        return None
+
+    def key(period):
+        months = periods.months_of(period)
+        return months[-1], len(months)
+
+    return max(found, key=key)
+
+
+def period_default(request, code: str | None = None):
+    """For a page's period field: the latest period with values under the page's (or the user's) unit."""
+
+    def latest() -> str:
+        raw = code or request.GET.get("org", "").strip() or default_org(request.user)
+        try:
+            unit_code = codes.normalize(raw)
+        except codes.InvalidCode:
+            return default_period()
+        return latest_value_period(request.user, unit_code) or default_period()
+
+    return latest
+
+
 def _unit_or_404(user, code: str) -> OrgUnit:
     return get_object_or_404(OrgUnit.objects.restrict(user, "view"), code=code)
 
@@ -163,7 +193,7 @@ def entry(request, code, period=None):
     """Every data element of one org unit and period: editors type values and comments, viewers read them."""
     unit = get_unit(request, code)  # 404 outside the user's area
     if period is None:
-        period = default_period()
+        period = period_default(request, unit.code)()
     else:
         try:
             canonical = periods.canonical(period)
@@ -376,7 +406,7 @@ INDICATOR_SORTS = {"rank", "-rank", "code", "-code", "name", "-name"}
 def indicator_detail(request, code):
     """An indicator's formula and its value for an org unit and period, and for each unit below it, ranked."""
     indicator = get_object_or_404(Indicator, code=code)
-    form = OrgPeriodForm(request.GET, user=request.user)
+    form = OrgPeriodForm(request.GET, user=request.user, extra_defaults={"period": period_default(request)})
     context = {"indicator": indicator, "form": form}
     if form.is_valid():
         org = _unit_or_404(request.user, form.cleaned_data["org"])
@@ -470,7 +500,7 @@ VIOLATION_EXPORT = [
 @require_safe
 def validation(request):
     """Run every validation rule for an org unit (and the units below it with values) and a period."""
-    form = ValidationForm(request.GET, user=request.user)
+    form = ValidationForm(request.GET, user=request.user, extra_defaults={"period": period_default(request)})
     context = {"form": form}
     if form.is_valid():
         org = _unit_or_404(request.user, form.cleaned_data["org"])

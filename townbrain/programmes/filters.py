@@ -4,7 +4,7 @@ import django_filters as filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from townbrain.core.filters import DivisionCodeFilter
+from townbrain.core.filters import ChoiceFilterSet, DivisionCodeFilter, ProgrammeFilter, ProgrammePartFilter
 
 from .models import Enrolment, Target
 
@@ -13,7 +13,7 @@ class TargetFilterSet(filters.FilterSet):
     q = filters.CharFilter(label=_("Search"), method="search")
     org_unit = DivisionCodeFilter(label=_("Org unit (code)"), field_name="org_unit_id")
     under = DivisionCodeFilter(label=_("Under (code)"), field_name="org_unit__code", lookup_expr="startswith")
-    programme = filters.CharFilter(label=_("Programme"), field_name="programme__code")
+    programme = ProgrammeFilter(field_name="programme__code")
     year = filters.NumberFilter(label=_("Year"))
     measure = filters.CharFilter(label=_("Measure"))
 
@@ -29,13 +29,13 @@ class TargetFilterSet(filters.FilterSet):
                                | Q(org_unit__name__icontains=value))
 
 
-class EnrolmentFilterSet(filters.FilterSet):
+class EnrolmentFilterSet(ChoiceFilterSet):
     q = filters.CharFilter(label=_("Search"), method="search")
     town = DivisionCodeFilter(label=_("Town (code)"), field_name="town_id")
     under = DivisionCodeFilter(label=_("Under (code)"), field_name="town__code", lookup_expr="startswith")
-    programme = filters.CharFilter(label=_("Programme"), field_name="programme__code")
-    role = filters.CharFilter(label=_("Role"), field_name="role__code")
-    batch = filters.CharFilter(label=_("Batch"), field_name="batch__code")
+    programme = ProgrammeFilter(field_name="programme__code")
+    role = ProgrammePartFilter(label=_("Role"), field_name="role__code", model_path="programmes.ProgrammeRole")
+    batch = ProgrammePartFilter(label=_("Batch"), field_name="batch__code", model_path="programmes.Batch")
     year_joined = filters.NumberFilter(label=_("Year joined"))
     active_in = filters.NumberFilter(label=_("Enrolled in year"), method="filter_active_in")
 

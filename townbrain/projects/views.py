@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
+from townbrain.access.scoping import default_org
 from townbrain.core import codes, exports, periods
 from townbrain.core.lists import Column, RestrictedListView
 from townbrain.core.models import Level, OrgUnit
@@ -23,29 +24,34 @@ from townbrain.programmes import services as programme_services
 from townbrain.programmes.forms import TargetForm
 from townbrain.programmes.models import Programme, Target
 
-from . import rollups, services, warnings
+from . import latest, rollups, services, warnings
 from .filters import ProjectFilterSet
 from .forms import WARNING_KINDS, ProgressForm, RollupForm, WarningForm, default_period
 from .models import Project
 from .schedule import curves_for, schedule_state
 
+# Column priorities: on a phone the ledger shows what a town editor looks a project up by (code,
+# name, status, progress); the rest appear from md (768 px) or lg (992 px) up, and every column is
+# in the exports whatever the screen.
+MD_UP, LG_UP = "d-none d-md-table-cell", "d-none d-lg-table-cell"
 PROJECT_COLUMNS = [
-    Column("code", gettext_lazy("Project code"), sort="code", link=True, url=lambda p: reverse("project-detail", args=[p.pk])),
-    Column("name", gettext_lazy("Project name"), sort="name"),
-    Column("town.name", gettext_lazy("Town"), sort="town_id"),
-    Column("programme.name", gettext_lazy("Programme")),
-    Column("category.name", gettext_lazy("Category")),
+    Column("code", gettext_lazy("Project code"), sort="code", link=True, url=lambda p: reverse("project-detail", args=[p.pk]),
+           classes="text-nowrap"),
+    Column("name", gettext_lazy("Project name"), sort="name", link=True, url=lambda p: reverse("project-detail", args=[p.pk])),
+    Column("town.name", gettext_lazy("Town"), sort="town_id", classes=MD_UP),
+    Column("programme.name", gettext_lazy("Programme"), classes=LG_UP),
+    Column("category.name", gettext_lazy("Category"), classes=MD_UP),
     Column("status", gettext_lazy("Status"), sort="status"),
     Column("total_investment", gettext_lazy("Total investment (10k yuan)"), sort="total_investment",
-           num_format='#,##0.00 "万元"', classes="text-end"),
+           num_format='#,##0.00 "万元"', classes=f"text-end {LG_UP}"),
     Column("annual_plan", gettext_lazy("Annual plan (10k yuan)"), sort="annual_plan", num_format='#,##0.00 "万元"',
-           classes="text-end"),
+           classes=f"text-end {LG_UP}"),
     Column("cumulative_investment", gettext_lazy("Cumulative (10k yuan)"), sort="cumulative_investment",
-           num_format='#,##0.00 "万元"', classes="text-end"),
+           num_format='#,##0.00 "万元"', classes=f"text-end {MD_UP}"),
     Column("progress_percent", gettext_lazy("Progress (%)"), sort="progress_percent", num_format='0.0"%"',
            classes="text-end"),
-    Column("planned_start", gettext_lazy("Planned start"), sort="planned_start"),
-    Column("actual_start", gettext_lazy("Actual start"), sort="actual_start"),
+    Column("planned_start", gettext_lazy("Planned start"), sort="planned_start", classes=LG_UP),
+    Column("actual_start", gettext_lazy("Actual start"), sort="actual_start", classes=MD_UP),
 ]
 
 
@@ -61,12 +67,24 @@ class ProjectListView(LoginRequiredMixin, RestrictedListView):
         return super().base_queryset().select_related("town", "programme", "category")
 
 
+def report_period(reports, today=None) -> str:
+    """The month the report form offers: the one after the latest report, but not past last month
+    (the month offices report on); last month when there is no report yet."""
+    last_month = default_period(today)
+    if not reports:
+        return last_month
+    year, month = periods.parse_month(reports[-1].period)
+    following = periods.month_id(year + month // 12, month % 12 + 1)
+    return min(following, last_month)
+
+
 @login_required
 def project_detail(request, pk):
     project = get_object_or_404(Project.objects.restrict(request.user, "view")
                                 .select_related("town", "programme", "category"), pk=pk)
     can_report = allows(request.user, "change", project.town_id)
-    form = ProgressForm(request.POST or None)
+    reports = list(project.reports.order_by("period"))
+    form = ProgressForm(request.POST or None, initial={"period": report_period(reports)})
     if request.method == "POST":
         if not can_report:
             raise PermissionDenied(_("You may not report for this project."))
@@ -81,7 +99,6 @@ def project_detail(request, pk):
             else:
                 messages.success(request, _("Report for %(period)s saved.") % {"period": period})
                 return redirect("project-detail", pk=project.pk)
-    reports = list(project.reports.order_by("period"))
     latest = reports[-1] if reports else None
     curve = curves_for([project.pk]).get(project.pk)  # the project's own plan curve, when it has one
     state = (schedule_state(project, periods.month_end(latest.period), latest.progress_percent, curve)
@@ -122,11 +139,36 @@ def _export_figures(fmt: str, filename: str, rows: list[dict]):
     return exports.response(fmt, filename, headers, keys, ([r.get(k) for k in keys] for r in rows), **kw)
 
 
+def with_latest_period(request):
+    """The page's query with the programme and month filled in where missing: the programme with the
+    most projects in the unit and the latest month holding data there (`latest.py`), never an empty
+    calendar month (the demo is of 2020). What the user typed is left as it is."""
+    data = request.GET.copy()
+    if data.get("programme", "").strip() and data.get("period", "").strip():
+        return data
+    try:
+        code = codes.normalize(data.get("org", "").strip() or default_org(request.user))
+    except codes.InvalidCode:
+        return data  # the form says what is wrong with the code
+    org = OrgUnit.objects.restrict(request.user, "view").filter(code=code).first()
+    if org is None:
+        return data
+    if data.get("programme", "").strip():
+        programme = Programme.objects.filter(code=data["programme"].strip()).first()
+    else:
+        programme = latest.default_programme(request.user, org)
+        if programme is not None:
+            data["programme"] = programme.code
+    if not data.get("period", "").strip() and programme is not None:
+        data["period"] = latest.latest_period(request.user, org, programme, today=timezone.localdate())
+    return data
+
+
 @login_required
 @require_safe
 def rollup_page(request):
     """Live roll-up of one org unit, month and programme (optionally one category, role, batch), per child unit."""
-    form = RollupForm(request.GET, user=request.user)
+    form = RollupForm(with_latest_period(request), user=request.user)
     context = {"form": form}
     if form.is_valid():
         d = form.cleaned_data
@@ -188,7 +230,7 @@ WARNING_EXPORT = [
 @require_safe
 def warning_list(request):
     """Missing monthly reports, projects not started, projects behind plan — for an org unit, month, programme."""
-    form = WarningForm(request.GET, user=request.user)
+    form = WarningForm(with_latest_period(request), user=request.user)
     context = {"form": form}
     if form.is_valid():
         d = form.cleaned_data
