@@ -504,6 +504,9 @@ class _progress:
 from townbrain.acceptance.cli import register as _register_acceptance  # noqa: E402
 
 _register_acceptance(main, command, _actor)
+from townbrain.reporting.cli import register as _register_reporting  # noqa: E402
+
+_register_reporting(main, command, _actor)
 
 if __name__ == "__main__":
     main()

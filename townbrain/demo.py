@@ -11,13 +11,14 @@ from townbrain.assessments.demo_rulebooks import load as load_rulebooks
 from townbrain.experts.demo import load as load_experts
 from townbrain.governance.demo import load as load_events
 from townbrain.projects.demo import load as load_projects
+from townbrain.reporting.demo import load as load_reporting
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USERS", "load_demo"]
 
 
 def load_demo(villages: bool = True, progress=None) -> dict:
     summary = load_people(villages=villages, progress=progress)
-    for load in (load_projects, load_assessments, load_rulebooks, load_experts, load_acceptances):
+    for load in (load_projects, load_reporting, load_assessments, load_rulebooks, load_experts, load_acceptances):
         summary.update(load(progress=progress))
     summary.update(load_events(progress=progress))
     return summary

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "townbrain.programmes",
     "townbrain.projects",
     "townbrain.indicators",
+    "townbrain.reporting",
     "townbrain.experts",
     "townbrain.assessments",
     "townbrain.exchange",

@@ -64,6 +64,7 @@ api_urls = [
     path("standard/<str:kind>/template.xlsx", exchange_api.TemplateView.as_view(), name="standard-template"),
     path("warnings/", projects_api.WarningsView.as_view(), name="warnings"),
     path("briefings/", reports_api.BriefingView.as_view(), name="briefings"),
+    path("reporting/", include("townbrain.reporting.api_urls")),
     path("", include(router.urls)),
 ]
 
@@ -134,4 +135,5 @@ urlpatterns = [
     path("users/<int:pk>/", access_views.user_detail, name="user-detail"),
     path("api/", include((api_urls, "api"))),
     path("", include("townbrain.governance.urls")),
+    path("", include("townbrain.reporting.urls")),
 ]

@@ -8,25 +8,22 @@ one per town), so an assessment of 40,000 towns reads them in bulk:
               start_rate (started ÷ planned to start in the year × 100), investment_rate
               (investment done ÷ annual plan × 100), planned (planned to start in the year),
               started, laggards (滞后项目 at the end of the year)
-- reporting.* from the monthly reports (projects/warnings.py's rule): a town owes a report for
-              every month from its first started project on, due by the
-              `TOWNBRAIN_REPORT_DEADLINE_DAY`-th of the next month; only months whose deadline has
-              passed count. missing (months with no report), late (months whose first report
-              came after the deadline), on_time_rate (months reported on time ÷ months owed × 100)
+- reporting.* from the reporting cycle (reporting/timeliness.py year_figures): a town owes a
+              month from its first started project on (or once it submitted it); a month counts
+              once its deadline (reporting/deadlines.py: rules, overrides, working days) has passed.
+              missing (months not submitted), late (months first submitted after the deadline),
+              on_time_rate (months submitted on time ÷ months owed × 100)
 - experts.*   from the expert activities (一库三师, experts/models.py) dated in the year, whatever
               the programme, in one grouped query: activities (count), person_times (人次 of
               the three kinds together), problems_solved. A town without activities has 0.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Min, Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-
-from townbrain.core import periods
 
 
 @dataclass(frozen=True)
@@ -121,39 +118,7 @@ def _projects(programme, year: int, towns: list[str]) -> dict[str, dict]:
 
 
 def _reporting(programme, year: int, towns: list[str], today: date) -> dict[str, dict]:
-    from townbrain.projects.models import ProgressReport, Project, Status
-    from townbrain.projects.warnings import report_deadline
+    # The reporting cycle's own timeliness: first submission against the deadline (working days).
+    from townbrain.reporting.timeliness import year_figures
 
-    wanted = set(towns)
-    months = [periods.month_id(year, m) for m in range(1, 13)]
-    deadline = {m: report_deadline(m) for m in months}
-    due = [m for m in months if today > deadline[m]]
-    month_end = {m: periods.month_end(m) for m in due}
-    first_start = {}
-    rows = (Project.objects.filter(programme=programme, actual_start__isnull=False,
-                                   actual_start__lte=periods.month_end(months[-1]))
-            .exclude(status=Status.COMPLETED).values("town_id").annotate(first=Min("actual_start"))
-            .values_list("town_id", "first"))
-    for town, first in rows:
-        if town in wanted:
-            first_start[town] = first
-    first_report = defaultdict(dict)
-    reports = (ProgressReport.objects.filter(project__programme=programme, period__in=due)
-               .values("project__town_id", "period").annotate(first=Min("created"))
-               .values_list("project__town_id", "period", "first"))
-    for town, period, created in reports:
-        if town in wanted:
-            first_report[town][period] = (timezone.localtime(created) if timezone.is_aware(created) else created).date()
-    figures = {}
-    for town in towns:
-        start = first_start.get(town)
-        owed = [m for m in due if start is not None and start <= month_end[m]]
-        got = first_report.get(town, {})
-        missing = sum(1 for m in owed if m not in got)
-        late = sum(1 for m in owed if m in got and got[m] > deadline[m])
-        figures[town] = {
-            "missing": missing,
-            "late": late,
-            "on_time_rate": (len(owed) - missing - late) * 100 / len(owed) if owed else None,
-        }
-    return figures
+    return year_figures(programme, year, towns, today)

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from townbrain.core import audit, bulk, periods
+from townbrain.core import audit, bulk, locks, periods
 from townbrain.core.parse import BadValue, parse_number
 from townbrain.core.scope import require
 
@@ -69,6 +69,8 @@ class ValueBatch:
         self.actor = actor
         self.now: dict[tuple, DataValue | None] = {}  # (element id, unit code, period): the value the batch holds
         self.read: dict[tuple, DataValue] = {}  # as stored when the batch began
+        # A town's values of a period submitted, approved or locked in the reporting cycle refuse changes.
+        self.locks = locks.Guard(actor, "values")
 
     def check(self, items) -> list:
         """[(element, org unit, period, raw value, comment)] -> for each, (value, snapshot before or
@@ -89,8 +91,18 @@ class ValueBatch:
                 parsed.append((element, unit, period, number, text, comment))
             except (ValidationError, PermissionDenied) as exc:
                 parsed.append(exc)
+        self.locks.prefetch({(p[1].code, None, p[2]) for p in parsed if not isinstance(p, Exception)})
+        parsed = [p if isinstance(p, Exception) else self._unlocked(p) for p in parsed]
         self._load([p for p in parsed if not isinstance(p, Exception)])
         return [p if isinstance(p, Exception) else self._store(*p) for p in parsed]
+
+    def _unlocked(self, item):
+        """The parsed item, or the Locked error when its town's period is locked."""
+        try:
+            self.locks.check(item[1].code, None, item[2])
+        except locks.Locked as exc:
+            return exc
+        return item
 
     def _load(self, parsed) -> None:
         """Lock and read the stored values the items name (one query)."""
@@ -122,6 +134,7 @@ class ValueBatch:
     def remove(self, value: DataValue) -> None:
         """Remove a stored value (read by the caller)."""
         require(self.actor, "delete", value.org_unit_id)
+        self.locks.check(value.org_unit_id, None, value.period)
         key = (value.element_id, value.org_unit_id, value.period)
         self.read.setdefault(key, value)
         self.now[key] = None

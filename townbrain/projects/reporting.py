@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from townbrain.core import audit, bulk, periods
+from townbrain.core import audit, bulk, locks, periods
 from townbrain.core.scope import require
 from townbrain.core.services import refuse_unknown
 
@@ -81,6 +81,8 @@ class ReportBatch:
         self.touched: dict[tuple[int, str], dict] = {}  # (project, period) changed: its snapshot as read
         self.curves: dict = {}
         self.memo: dict = {}
+        # A period submitted, approved or locked in the reporting cycle refuses changes (core/locks.py).
+        self.locks = locks.Guard(actor, "progress")
 
     def load(self, project_ids) -> None:
         """Lock the projects (in key order, so two writers cannot deadlock) and read their reports."""
@@ -101,6 +103,8 @@ class ReportBatch:
         """Check [(project, period, figures)] in order: for each, (report, snapshot before or None,
         "created" | "updated" | "unchanged") or the error that refuses it."""
         self.load([project.pk for project, _period, _figures in items])
+        loaded = [(self.projects.get(project.pk), period) for project, period, _figures in items]
+        self.locks.prefetch({(p.town_id, p.programme_id, str(period)) for p, period in loaded if p is not None})
         results = []
         for project, period, figures in items:
             try:
@@ -124,6 +128,7 @@ class ReportBatch:
         except periods.InvalidPeriod as exc:
             raise ValidationError({"period": str(exc)}) from exc
         project = self._project(project_id, "change")
+        self.locks.check(project.town_id, project.programme_id, period)
         reports = self.reports[project_id]
         existing = reports.get(period)
         before = audit.snapshot(existing, REPORT_FIELDS) if existing else {}
@@ -147,6 +152,7 @@ class ReportBatch:
         project = self._project(project_id, "delete")
         reports = self.reports[project_id]
         if period in reports:
+            self.locks.check(project.town_id, project.programme_id, period)
             self.touched.setdefault((project_id, period), audit.snapshot(reports[period], REPORT_FIELDS))
             del reports[period]
             self._sync(project)

@@ -277,6 +277,10 @@ FILL.update({
     ("api:honour-detail", "pk"): lambda w: w.honour.pk,
 })
 
+FILL.update({(name, kw): fill for name in ("reporting-board", "reporting-town", "api:reporting-step") for kw, fill in (
+    ("org", lambda w: OTHER), ("town", lambda w: OTHER), ("programme", lambda w: w.programme.code),
+    ("period", lambda w: "202005"), ("step", lambda w: "submit"))})  # 大洋镇's reporting period
+
 # Query strings some patterns need to name the other town's data.
 QUERY = {
     "api:indicator-value": f"?org={OTHER}&period=2020",

@@ -11,7 +11,6 @@ from townbrain.core.models import OrgUnit
 from townbrain.core.scope import SYSTEM
 from townbrain.projects import rollups
 from townbrain.projects import services as projects
-from townbrain.projects.models import ProgressReport
 
 TOWN, OTHER = "330109113", "330182107"
 
@@ -52,16 +51,21 @@ def test_project_rates_match_the_rollup(ledger):
 
 
 def test_reporting_missing_and_late(ledger):
-    a = ledger.projects.get(code="A")
-    # The December report was entered now: after its deadline (2021-01-05). Move one report to on time.
-    report = ProgressReport.objects.get(project=a, period="202012")
-    ProgressReport.objects.filter(pk=report.pk).update(created=timezone.make_aware(datetime(2021, 1, 3)))
+    # Timeliness is the reporting cycle's (reporting/timeliness.py): the first submission against the deadline.
+    from townbrain.reporting import services as reporting
+
+    def submit(town, period, when):
+        reporting.take_step(SYSTEM, OrgUnit.objects.get(code=town), ledger, period, "submit",
+                            at=timezone.make_aware(when))
+
+    submit(TOWN, "202012", datetime(2021, 1, 4))  # due 5 January 2021: on time
+    submit(OTHER, "202006", datetime(2020, 7, 10))  # due Monday 6 July (the 5th is a Sunday): late
     got = sources.compute(["reporting.missing", "reporting.late", "reporting.on_time_rate"], ledger, 2020,
                           [TOWN, OTHER, "330182100"], today=date(2021, 3, 1))
     # 瓜沥镇 owes March–December (10 months): December on time, 9 missing.
     assert got["reporting.missing"][TOWN] == 9 and got["reporting.late"][TOWN] == 0
     assert got["reporting.on_time_rate"][TOWN] == 10
-    # 大洋镇 owes February–December (11): June reported late, 10 missing.
+    # 大洋镇 owes February–December (11): June submitted late, 10 missing.
     assert got["reporting.missing"][OTHER] == 10 and got["reporting.late"][OTHER] == 1
     # 梅城镇 has no started project: owes nothing.
     assert got["reporting.missing"]["330182100"] == 0 and "330182100" not in got["reporting.on_time_rate"]
@@ -78,5 +82,5 @@ def test_system_sources_in_a_scheme(ledger, spec_of):
          "method": "deduction", "per": 1, "points": 5},
     ])
     results = {r.town: r.breakdown for r in engine.run(spec, 2020).results}
-    assert results[TOWN] == {"values": [50.0, 9.5], "points": [3.0, 0.0]}  # 9 missing + 1 late: 扣完为止
+    assert results[TOWN] == {"values": [50.0, 10.0], "points": [3.0, 0.0]}  # 10 missing: 扣完为止
     assert results["330182100"]["values"][1] == 0.0 and results["330182100"]["points"][1] == 5.0

@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ReportingConfig(AppConfig):
+    name = "townbrain.reporting"
+    label = "reporting"
+    verbose_name = _("Reporting cycle (填报 → 审核 → 锁定)")
+
+    def ready(self):
+        # The write paths below this app (projects' ReportBatch, indicators' ValueBatch) ask
+        # core/locks.py; the cockpit reads panels from core/panels.py. Both registries learn ours here.
+        from townbrain.core import locks, panels
+
+        from . import locks as reporting_locks
+        from . import panels as reporting_panels
+        from .models import Kind
+
+        locks.register(Kind.PROGRESS, reporting_locks.provider(Kind.PROGRESS))
+        locks.register(Kind.VALUES, reporting_locks.provider(Kind.VALUES))
+        panels.register(reporting_panels.PANEL)
