@@ -10,7 +10,9 @@ from townbrain.assessments.demo import load as load_assessments
 from townbrain.assessments.demo_rulebooks import load as load_rulebooks
 from townbrain.experts.demo import load as load_experts
 from townbrain.governance.demo import load as load_events
+from townbrain.investment.demo import load as load_deals
 from townbrain.projects.demo import load as load_projects
+from townbrain.publicity.demo import load as load_publicity
 from townbrain.reporting.demo import load as load_reporting
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USERS", "load_demo"]
@@ -21,4 +23,6 @@ def load_demo(villages: bool = True, progress=None) -> dict:
     for load in (load_projects, load_reporting, load_assessments, load_rulebooks, load_experts, load_acceptances):
         summary.update(load(progress=progress))
     summary.update(load_events(progress=progress))
+    summary.update(load_deals(progress=progress))
+    summary.update(load_publicity(progress=progress))
     return summary

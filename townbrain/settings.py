@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "townbrain.assessments",
     "townbrain.exchange",
     "townbrain.acceptance",
+    "townbrain.investment",
+    "townbrain.publicity",
     "townbrain.governance",
     "townbrain.cockpit",
     "townbrain.reports",
@@ -211,7 +213,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"ExpertKindEnum": "townbrain.experts.models.ExpertKind",
                             "MembershipRoleEnum": "townbrain.core.roles.Role",
                             "OfficeRoleEnum": "townbrain.access.forms.OFFICE_ROLES",
-                            "AcceptanceStageEnum": "townbrain.acceptance.models.Stage"},
+                            "AcceptanceStageEnum": "townbrain.acceptance.models.Stage",
+                            "DealStageEnum": "townbrain.investment.models.Stage",
+                            "OutletLevelEnum": "townbrain.publicity.models.OutletLevel",
+                            "HonourKindEnum": "townbrain.publicity.models.HonourKind"},
 }
 
 SESSION_COOKIE_HTTPONLY = True

@@ -20,10 +20,12 @@ from townbrain.experts import views as experts_views
 from townbrain.governance import api as governance_api
 from townbrain.indicators import api as indicators_api
 from townbrain.indicators import views as indicators_views
+from townbrain.investment import api as investment_api
 from townbrain.programmes import api as programmes_api
 from townbrain.programmes import views as programmes_views
 from townbrain.projects import api as projects_api
 from townbrain.projects import views as projects_views
+from townbrain.publicity import api as publicity_api
 from townbrain.reports import api as reports_api
 
 router = DefaultRouter()
@@ -51,6 +53,11 @@ router.register("indicators", indicators_api.IndicatorViewSet, basename="indicat
 router.register("validationrules", indicators_api.ValidationRuleViewSet, basename="validationrule")
 router.register("events", governance_api.EventViewSet, basename="event")
 router.register("event-categories", governance_api.CategoryViewSet, basename="event-category")
+router.register("deals", investment_api.DealViewSet, basename="deal")
+router.register("deal-funds", investment_api.ReceiptViewSet, basename="deal-funds")
+router.register("articles", publicity_api.ArticleViewSet, basename="article")
+router.register("article-quotas", publicity_api.QuotaViewSet, basename="article-quota")
+router.register("honours", publicity_api.HonourViewSet, basename="honour")
 
 api_urls = [
     path("auth/token/", access_api.TokenView.as_view(), name="token"),
@@ -135,5 +142,7 @@ urlpatterns = [
     path("users/<int:pk>/", access_views.user_detail, name="user-detail"),
     path("api/", include((api_urls, "api"))),
     path("", include("townbrain.governance.urls")),
+    path("", include("townbrain.investment.urls")),
+    path("", include("townbrain.publicity.urls")),
     path("", include("townbrain.reporting.urls")),
 ]

@@ -16,6 +16,16 @@ one per town), so an assessment of 40,000 towns reads them in bulk:
 - experts.*   from the expert activities (一库三师, experts/models.py) dated in the year, whatever
               the programme, in one grouped query: activities (count), person_times (人次 of
               the three kinds together), problems_solved. A town without activities has 0.
+- deals.*     from the 招商 deals (investment/models.py) signed in the year, whatever the programme,
+              in one grouped query, each deal as it stands now: count (deals signed), signed_amount
+              and funds_in_place (万元), funds_rate (资金到位率: in place ÷ signed × 100), fulfilment_rate
+              (履约率: deals with funds in place, started or producing ÷ deals × 100), started (开工 or
+              投产), producing (投产). A town without deals has 0 and no rates.
+- publicity.* from articles (宣传稿件) published and honours (表彰) awarded in the year and the 定期约稿
+              quotas whose period lies in it (publicity/models.py): articles, articles_high (中央 and
+              省级 outlets), quota_rate (articles delivered towards the quotas, at most each quota,
+              ÷ articles owed × 100; no rate without quotas), honours (先进单位 and 先进个人 placed at
+              the town; an honour of a county office is not a town's).
 """
 
 from dataclasses import dataclass
@@ -46,6 +56,17 @@ SOURCES = {s.key: s for s in (
     Source("experts.activities", _("Expert activities (一库三师)"), "", "experts"),
     Source("experts.person_times", _("Expert person-times (一库三师, 人次)"), "人次", "experts"),
     Source("experts.problems_solved", _("Problems solved by experts (一库三师)"), "", "experts"),
+    Source("deals.count", _("Deals signed in the year (招商, 个)"), "个", "deals"),
+    Source("deals.signed_amount", _("Amount signed in the year (招商, 万元)"), "万元", "deals"),
+    Source("deals.funds_in_place", _("Funds in place of the year's deals (万元)"), "万元", "deals"),
+    Source("deals.funds_rate", _("Funds in place rate (资金到位率)"), "%", "deals"),
+    Source("deals.fulfilment_rate", _("Deals that went ahead (履约率)"), "%", "deals"),
+    Source("deals.started", _("Deals started (开工)"), "个", "deals"),
+    Source("deals.producing", _("Deals producing (投产)"), "个", "deals"),
+    Source("publicity.articles", _("Publicity articles (宣传稿件, 篇)"), "篇", "publicity"),
+    Source("publicity.articles_high", _("Articles in central and provincial outlets (篇)"), "篇", "publicity"),
+    Source("publicity.quota_rate", _("Article quota fulfilment (约稿完成率)"), "%", "publicity"),
+    Source("publicity.honours", _("Honours (表彰: 先进单位 and 先进个人)"), "项", "publicity"),
 )}
 
 CHUNK = 2000
@@ -74,7 +95,75 @@ def compute(keys, programme, year: int, towns, today: date | None = None) -> dic
             if SOURCES[key].family == "experts":
                 name = key.split(".", 1)[1]
                 out[key] = {t: f[name] for t, f in figures.items()}
+    for family, figures_of in (("deals", _deals), ("publicity", _publicity)):
+        if family in families:
+            figures = figures_of(year, towns)
+            for key in keys:
+                if SOURCES[key].family == family:
+                    name = key.split(".", 1)[1]
+                    out[key] = {t: f[name] for t, f in figures.items() if f.get(name) is not None}
     return out
+
+
+def _in_year(rows, field: str, year: int, towns: list[str], town_field: str = "town_id"):
+    rows = rows.filter(**{f"{field}__gte": date(year, 1, 1), f"{field}__lte": date(year, 12, 31)})
+    return rows.filter(**{f"{town_field}__in": towns}) if len(towns) <= CHUNK else rows
+
+
+def _deals(year: int, towns: list[str]) -> dict[str, dict]:
+    from django.db.models import Q
+
+    from townbrain.investment.models import Deal
+    from townbrain.investment.services import AHEAD, STARTED
+
+    wanted = set(towns)
+    rows = (_in_year(Deal.objects.all(), "signed_on", year, towns).order_by().values("town_id")
+            .annotate(n=Count("id"), signed=Sum("signed_amount"), funds=Sum("funds_in_place"),
+                      ahead=Count("id", filter=AHEAD), started=Count("id", filter=STARTED),
+                      producing=Count("id", filter=Q(stage="producing")))
+            .values_list("town_id", "n", "signed", "funds", "ahead", "started", "producing"))
+    figures = {town: {"count": 0, "signed_amount": 0, "funds_in_place": 0, "started": 0, "producing": 0}
+               for town in towns}
+    for town, n, signed, funds, ahead, started, producing in rows:
+        if town in wanted:
+            figures[town] = {"count": n, "signed_amount": float(signed or 0), "funds_in_place": float(funds or 0),
+                             "funds_rate": float(funds * 100 / signed) if signed else None,
+                             "fulfilment_rate": ahead * 100 / n, "started": started, "producing": producing}
+    return figures
+
+
+def _publicity(year: int, towns: list[str]) -> dict[str, dict]:
+    from collections import defaultdict
+
+    from django.db.models import Q
+
+    from townbrain.publicity.models import Article, Honour, Quota
+    from townbrain.publicity.services import quotas_in_year, with_counted
+
+    wanted = set(towns)
+    figures = {town: {"articles": 0, "articles_high": 0, "honours": 0} for town in towns}
+    articles = (_in_year(Article.objects.all(), "published_on", year, towns).order_by().values("town_id")
+                .annotate(n=Count("id"), high=Count("id", filter=Q(level__in=("central", "provincial"))))
+                .values_list("town_id", "n", "high"))
+    for town, n, high in articles:
+        if town in wanted:
+            figures[town].update(articles=n, articles_high=high)
+    honours = (_in_year(Honour.objects.all(), "awarded_on", year, towns, "unit_id").order_by().values("unit_id")
+               .annotate(n=Count("id")).values_list("unit_id", "n"))
+    for town, n in honours:
+        if town in wanted:
+            figures[town]["honours"] = n
+    quotas = quotas_in_year(Quota.objects.all(), year)
+    if len(towns) <= CHUNK:
+        quotas = quotas.filter(town_id__in=towns)
+    owed, delivered = defaultdict(int), defaultdict(int)
+    for town, articles_owed, counted in with_counted(quotas.order_by()).values_list("town_id", "articles", "counted"):
+        owed[town] += articles_owed
+        delivered[town] += min(articles_owed, counted)
+    for town, n in owed.items():
+        if town in wanted and n:
+            figures[town]["quota_rate"] = delivered[town] * 100 / n
+    return figures
 
 
 def _experts(year: int, towns: list[str]) -> dict[str, dict]:

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class InvestmentConfig(AppConfig):
+    name = "townbrain.investment"
+    label = "investment"
+    verbose_name = _("Investment attraction (招商)")
+
+    def ready(self):
+        from townbrain.core.panels import register
+
+        from . import panels
+
+        register(panels.PANEL)

@@ -1,0 +1,181 @@
+"""The one write path for articles (宣传稿件), quotas (定期约稿) and honours (表彰), and their figures.
+
+Each record belongs to one org unit (`SCOPE`): the service checks the actor's right there (and there
+again after a change that moves it), validates, saves and writes the audit row in one transaction.
+"""
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from townbrain.core import audit, periods
+from townbrain.core.audit_labels import register_actions
+from townbrain.core.models import Level
+from townbrain.core.scope import require
+from townbrain.core.services import refuse_unknown
+
+from .models import LEVEL_RANK, Article, Honour, HonourKind, OutletLevel, Quota
+
+register_actions({
+    "article.create": gettext_lazy("Recorded article"),
+    "article.update": gettext_lazy("Edited article"),
+    "article.delete": gettext_lazy("Deleted article"),
+    "quota.create": gettext_lazy("Set article quota"),
+    "quota.update": gettext_lazy("Edited article quota"),
+    "quota.delete": gettext_lazy("Deleted article quota"),
+    "honour.create": gettext_lazy("Recorded honour"),
+    "honour.update": gettext_lazy("Edited honour"),
+    "honour.delete": gettext_lazy("Deleted honour"),
+})
+
+FIELDS = {
+    Article: ("town", "level", "outlet", "published_on", "title", "link"),
+    Quota: ("town", "period", "articles", "min_level", "note"),
+    Honour: ("unit", "kind", "recipient", "title", "issuer", "awarded_on", "occasion", "reason"),
+}
+SCOPE = {Article: "town_id", Quota: "town_id", Honour: "unit_id"}
+TEXT = {Article: ("outlet", "title"), Quota: ("note",), Honour: ("recipient", "title", "issuer", "occasion")}
+# The fields two records may not share (the natural key an import would match on), and the field told.
+KEYS = {Article: (("town", "published_on", "outlet", "title"), "title"), Quota: (("town", "period"), "period"),
+        Honour: (("unit", "awarded_on", "kind", "recipient", "title"), "recipient")}
+
+
+def _town_only(obj, field: str, errors: dict) -> None:
+    unit = getattr(obj, field)
+    if unit is not None and unit.level != Level.TOWN:
+        errors[field] = _("This record belongs to a town (9-digit code); %(code)s is a %(level)s.") % {
+            "code": unit.code, "level": unit.get_level_display()}
+
+
+def validate(obj) -> None:
+    errors = {}
+    if isinstance(obj, Article | Quota) and obj.town_id:
+        _town_only(obj, "town", errors)
+    if isinstance(obj, Quota) and obj.period:
+        try:
+            obj.period = periods.canonical(obj.period)
+        except periods.InvalidPeriod as exc:
+            errors["period"] = str(exc)
+    if isinstance(obj, Quota) and "period" not in errors and obj.period:
+        obj.starts_on, obj.ends_on = period_dates(obj.period)
+        obj.min_rank = LEVEL_RANK.get(obj.min_level, 0)
+    if isinstance(obj, Quota) and obj.articles is not None and obj.articles < 1:
+        errors["articles"] = _("A quota asks for at least one article.")
+    for name in TEXT[type(obj)]:
+        setattr(obj, name, " ".join((getattr(obj, name) or "").split()))
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_key(obj) -> None:
+    fields, told = KEYS[type(obj)]
+    clash = type(obj).objects.filter(**{f: getattr(obj, f) for f in fields}).exclude(pk=obj.pk)
+    if clash.exists():
+        raise ValidationError({told: _("The same %(what)s is already on record.") % {
+            "what": type(obj)._meta.verbose_name}})
+
+
+def _action(model, verb: str) -> str:
+    return f"{model._meta.model_name}.{verb}"
+
+
+def create(actor, model, **fields):
+    """A new article, quota or honour (`model`), from its fields."""
+    refuse_unknown(fields, FIELDS[model])
+    obj = model(**fields)
+    require(actor, "add", getattr(obj, SCOPE[model]) or "")
+    validate(obj)
+    obj.full_clean(validate_unique=False, validate_constraints=False)
+    with transaction.atomic():
+        _check_key(obj)
+        obj.save()
+        audit.record(actor, _action(model, "create"), obj, {}, audit.snapshot(obj, FIELDS[model]),
+                     org_code=getattr(obj, SCOPE[model]))
+    return obj
+
+
+def update(actor, obj, **fields):
+    model = type(obj)
+    refuse_unknown(fields, FIELDS[model])
+    require(actor, "change", getattr(obj, SCOPE[model]))
+    with transaction.atomic():
+        obj = model.objects.select_for_update().get(pk=obj.pk)
+        before = audit.snapshot(obj, FIELDS[model])
+        for name, value in fields.items():
+            setattr(obj, name, value)
+        # Moving a record to another unit needs the right there too.
+        require(actor, "change", getattr(obj, SCOPE[model]))
+        validate(obj)
+        obj.full_clean(validate_unique=False, validate_constraints=False)
+        _check_key(obj)
+        after = audit.snapshot(obj, FIELDS[model])
+        if after != before:
+            obj.save()
+            audit.record(actor, _action(model, "update"), obj, before, after, org_code=getattr(obj, SCOPE[model]))
+    return obj
+
+
+def delete(actor, obj) -> None:
+    model = type(obj)
+    require(actor, "delete", getattr(obj, SCOPE[model]))
+    with transaction.atomic():
+        audit.record(actor, _action(model, "delete"), obj, audit.snapshot(obj, FIELDS[model]), {},
+                     org_code=getattr(obj, SCOPE[model]))
+        obj.delete()
+
+
+# --- figures -----------------------------------------------------------------------------------------
+
+def period_dates(period: str) -> tuple[date, date]:
+    months = periods.months_of(period)
+    return periods.month_start(months[0]), periods.month_end(months[-1])
+
+
+def article_summary(queryset) -> dict:
+    """Articles of `queryset` in all and by outlet level (中央 / 省 / 市 / 县)."""
+    agg = queryset.order_by().aggregate(articles=Count("id"), **{
+        level.value: Count("id", filter=Q(level=level.value)) for level in OutletLevel})
+    return {"articles": agg["articles"], "by_level": {level.value: agg[level.value] for level in OutletLevel}}
+
+
+RANK = Case(*(When(level=level, then=Value(rank)) for level, rank in LEVEL_RANK.items()), default=Value(0),
+            output_field=IntegerField())
+
+
+def with_counted(quotas):
+    """Quotas annotated with `counted`: the town's articles published in the quota's period in an outlet of
+    its lowest level or above (one subquery, so pages sort and page by it and exports carry it)."""
+    if "counted" in quotas.query.annotations:
+        return quotas
+    articles = (Article.objects.filter(town_id=OuterRef("town_id"), published_on__gte=OuterRef("starts_on"),
+                                       published_on__lte=OuterRef("ends_on"))
+                .annotate(rank=RANK).filter(rank__gte=OuterRef("min_rank"))
+                .order_by().values("town_id").annotate(n=Count("id")).values("n"))
+    return quotas.annotate(counted=Coalesce(Subquery(articles, output_field=IntegerField()), 0))
+
+
+def quota_summary(quotas) -> dict:
+    """Quotas, articles owed, articles delivered towards them (at most the quota each), 约稿完成率 (%) and
+    quotas met in full."""
+    rows = list(with_counted(quotas.order_by()).values_list("articles", "counted"))
+    owed = sum(a for a, _c in rows)
+    delivered = sum(min(a, c) for a, c in rows)
+    return {"quotas": len(rows), "owed": owed, "delivered": delivered,
+            "fulfilment_rate": round(delivered * 100 / owed, 1) if owed else None,
+            "met": sum(1 for a, c in rows if c >= a)}
+
+
+def honour_summary(queryset) -> dict:
+    agg = queryset.order_by().aggregate(honours=Count("id"), units=Count("id", filter=Q(kind=HonourKind.UNIT)),
+                                        people=Count("id", filter=Q(kind=HonourKind.PERSON)))
+    return {"honours": agg["honours"], "units": agg["units"], "people": agg["people"]}
+
+
+def quotas_in_year(queryset, year: int):
+    """The quotas whose period lies in `year` (2020, 2020S1, 2020Q3, 202009 …)."""
+    return queryset.filter(period__startswith=str(year))

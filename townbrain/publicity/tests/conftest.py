@@ -1,0 +1,12 @@
+import pytest
+
+OWN, OTHER = "330109113", "330182107"
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are checked in English (the source strings)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
