@@ -134,6 +134,11 @@ class Event(TimeStampedModel):
             models.Index(fields=["town", "deadline"], name="governance_event_open_town",
                          opclasses=["text_pattern_ops", "timestamptz_ops"], include=["id"],
                          condition=models.Q(status__in=OPEN)),
+            # The queue's order itself: a busy county's first page walks the open events by deadline
+            # and stops after 50 of its own instead of sorting all of them.
+            # (PostgreSQL's ascending index keeps NULLs last, as the queue orders; SQLite cannot say it.)
+            models.Index(fields=["deadline", "id"], name="governance_event_open_due",
+                         condition=models.Q(status__in=OPEN)),
             # The statistics of an area and period, read from the index alone (PostgreSQL).
             models.Index(fields=["town", "reported_at"], name="governance_event_stats",
                          opclasses=["text_pattern_ops", "timestamptz_ops"],
