@@ -146,7 +146,7 @@ def update_deal(actor, deal: Deal, *, funds_in_place=None, funds_on: date | None
     require(actor, "change", deal.town_id)
     today = timezone.localdate()
     with transaction.atomic():
-        deal = Deal.objects.select_for_update().select_related("town", "project").get(pk=deal.pk)
+        deal = Deal.objects.select_for_update(of=("self",)).select_related("town", "project").get(pk=deal.pk)
         before = audit.snapshot(deal, SNAPSHOT_FIELDS)
         for name, value in fields.items():
             setattr(deal, name, value)
@@ -185,7 +185,7 @@ def add_receipt(actor, deal: Deal, *, date: date, amount, note: str = "") -> Fun
         raise ValidationError({"date": _("Funds cannot arrive before the deal was signed (%(date)s).") % {
             "date": deal.signed_on}})
     with transaction.atomic():
-        deal = Deal.objects.select_for_update().select_related("town").get(pk=deal.pk)
+        deal = Deal.objects.select_for_update(of=("self",)).select_related("town").get(pk=deal.pk)
         before = audit.snapshot(deal, SNAPSHOT_FIELDS)
         if deal.funds_in_place + amount < 0:
             raise ValidationError({"amount": _("The funds in place cannot fall below 0.")})
@@ -203,7 +203,7 @@ def delete_receipt(actor, receipt: FundsReceipt) -> None:
     deal = receipt.deal
     require(actor, "change", deal.town_id)
     with transaction.atomic():
-        deal = Deal.objects.select_for_update().select_related("town").get(pk=deal.pk)
+        deal = Deal.objects.select_for_update(of=("self",)).select_related("town").get(pk=deal.pk)
         before = audit.snapshot(deal, SNAPSHOT_FIELDS)
         receipt.delete()
         _refresh_funds(deal)
