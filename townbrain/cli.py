@@ -507,6 +507,9 @@ _register_acceptance(main, command, _actor)
 from townbrain.reporting.cli import register as _register_reporting  # noqa: E402
 
 _register_reporting(main, command, _actor)
+from townbrain.governance.cli import register as _register_events  # noqa: E402
+
+_register_events(main, command, _actor)
 
 if __name__ == "__main__":
     main()
