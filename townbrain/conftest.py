@@ -17,7 +17,7 @@ from townbrain.testing.users import make_user
 # identically, in the SQLite pass of the same command, so they are deselected there, not run twice.
 # A test that reaches PostgreSQL on its own (pg_database) counts as a database test.
 DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback",
-                     "live_server", "pg_database"}
+                     "live_server", "pg_database", "shipped_data"}
 
 
 def uses_database(item) -> bool:
@@ -38,6 +38,14 @@ def _fast_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "uploads"
     # Production hashing costs ~0.3 s per password; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def shipped_data(transactional_db):
+    """A transactional database holding what the migrations ship (see townbrain/testing/shipped.py)."""
+    from townbrain.testing.shipped import restore
+
+    restore()
 
 
 @pytest.fixture

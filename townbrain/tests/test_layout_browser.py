@@ -77,10 +77,10 @@ def shots(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def ledger(django_db_serialized_rollback, users, tree):
+def ledger(shipped_data, users, tree):
     """瓜沥镇 and 大洋镇 with projects of long names in several categories, September reports, and an
     acceptance each: enough for every page to hold a table. The programmes come from a data
-    migration, so the database is restored after each test (serialized rollback), not flushed bare."""
+    migration, put back after the previous live-server test's flush (shipped_data)."""
     meili = Programme.objects.get(code="meili")
     categories = list(meili.categories.order_by("id"))
     text = (assessment_services.FIXTURES / "meili.yaml").read_text(encoding="utf-8")

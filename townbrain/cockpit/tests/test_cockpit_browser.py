@@ -7,13 +7,11 @@ works; nothing is wider than the window at 1366×768 or at 390×844. Screenshots
 $TOWNBRAIN_SCREENSHOTS (or a tmp dir): look at them.
 """
 
-import importlib
 import subprocess
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.apps import apps as django_apps
 
 from townbrain.core.models import OrgUnit
 from townbrain.core.numbers import percent
@@ -24,7 +22,6 @@ from townbrain.projects.tests.test_projects import make_project
 from townbrain.tests.test_browser import assert_fits, browser, log_in, open_page, shots  # noqa: F401
 
 pytestmark = pytest.mark.browser
-ship_programmes = importlib.import_module("townbrain.programmes.migrations.0002_ship_programmes")
 
 SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
 OWN = "330109113"
@@ -41,10 +38,8 @@ PAINTED = """(sel) => {
 
 
 @pytest.fixture
-def audit_rows(users, live_server):
+def audit_rows(shipped_data, users, live_server):
     """The ledger the pages show (named audit_rows: the shared `browser` fixture waits for it)."""
-    # live_server tests flush the database between tests, the shipped programmes with it.
-    ship_programmes.forwards(django_apps, None)
     gongneng = Programme.objects.get(code="meili").categories.get(code="gongneng")
     for town, n in ((OWN, 4), ("330109001", 2), ("330182107", 3)):
         for i in range(n):
@@ -149,3 +144,21 @@ def test_a_downloaded_pdf_briefing_holds_the_cockpits_figures(expected, browser,
                           check=True).stdout
     assert "杭州市" in text and shown in text
     assert "工作简报" in text or "briefing" in text  # the title, in the page's language
+
+
+def test_the_map_colours_the_units_below(expected, browser, live_server, shots):  # noqa: F811
+    page = page_at(browser, live_server, "desktop")
+    log_in(page, "hangzhou")
+    page.wait_for_selector("[data-tb-map][data-state=drawn]")
+    assert int(page.get_attribute("[data-tb-map]", "data-regions")) >= 2
+    # 萧山区 and 建德市 (the regions are named by code) carry a value each; a legend maps values to colours.
+    option = page.evaluate("""() => {
+      const chart = echarts.getInstanceByDom(document.querySelector('[data-tb-map]'));
+      const o = chart.getOption();
+      return {visualMap: o.visualMap.length, values: o.series[0].data.filter(d => d.value != null).map(d => d.name)};
+    }""")
+    assert option["visualMap"] >= 1 and {"330109", "330182"} <= set(option["values"]), option
+    page.locator("[data-tb-map]").scroll_into_view_if_needed()
+    assert page.evaluate(PAINTED, "[data-tb-map]") > 1000
+    assert "审图号" in page.inner_text(".tb-map-note")
+    assert_fits(page, shots, "cockpit-map-hangzhou")

@@ -207,7 +207,7 @@ def _role_change_outcome(town: str, programme_id) -> str:
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite runs one writer at a time: no locks")
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the migrations' programmes
+@pytest.mark.usefixtures("shipped_data")  # a transactional database with the migrations' programmes
 @pytest.mark.parametrize("how", ["many towns", "import"])
 def test_a_bulk_write_takes_the_programme_locks_not_one_per_town(tree, how, monkeypatch):
     from django.db import transaction

@@ -301,7 +301,7 @@ def test_cli_rebuild(tree, capsys):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite runs one writer at a time")
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keeps the migrations' programmes
+@pytest.mark.usefixtures("shipped_data")  # a transactional database with the migrations' programmes
 def test_a_role_change_waits_for_project_writes_in_the_town(tree):
     import threading
 
