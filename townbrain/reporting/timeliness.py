@@ -57,8 +57,12 @@ def towns_for(user, org: OrgUnit, programme, year: int) -> list[OrgUnit]:
     enrolled = (Enrolment.objects.restrict(user, "view").filter(programme=programme, town__code__startswith=org.code,
                                                                  year_joined__lte=year)
                 .filter(Q(exit_year__isnull=True) | Q(exit_year__gt=year)).values_list("town_id", flat=True))
+    # A town owes reports from the year its first project is planned or started, not for the years before.
     with_projects = (Project.objects.restrict(user, "view").filter(programme=programme, town__code__startswith=org.code)
-                     .exclude(status=ProjectStatus.CANCELLED).order_by().values_list("town_id", flat=True).distinct())
+                     .exclude(status=ProjectStatus.CANCELLED)
+                     .filter(Q(planned_start__year__lte=year) | Q(actual_start__year__lte=year)
+                             | Q(planned_start__isnull=True, actual_start__isnull=True))
+                     .order_by().values_list("town_id", flat=True).distinct())
     codes = set(enrolled) | set(with_projects)
     return list(OrgUnit.objects.filter(code__in=codes).order_by("code")) if codes else []
 
