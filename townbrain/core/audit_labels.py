@@ -56,6 +56,7 @@ register_actions({
     "role.add": _("Added programme role"),
     "batch.add": _("Added batch"),
     "enrolment.save": _("Saved enrolment"),
+    "enrolment.event": _("Recorded enrolment change"),
     "target.save": _("Saved target"),
     # projects
     "project.create": _("Created project"),
@@ -79,6 +80,11 @@ register_actions({
     "run.create": _("Ran assessment"),
     "run.freeze": _("Froze assessment run"),
     "run.delete": _("Deleted assessment run"),
+    "run.consequences": _("Applied the consequences of grades"),
+    "published.record": _("Recorded published results"),
+    # reporting cycle
+    "deadline.rule": _("Set reporting deadline"),
+    "deadline.override": _("Moved a reporting deadline"),
     # exchange (imports)
     "import.apply": _("Applied import"),
     "import.undo": _("Undid import"),

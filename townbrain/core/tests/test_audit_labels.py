@@ -43,6 +43,8 @@ def recorded_actions() -> dict[str, str]:
         for code in re.findall(r"\"([a-z]+\.[a-z_]+)\"", text):
             if code.rsplit(".", 1)[1] in FILE_SUFFIXES:  # a file name ("facilities.yaml"), not an action
                 continue
+            if code.startswith("townbrain."):  # an app's name (apps.is_installed("townbrain.governance"))
+                continue
             found.setdefault(code, str(path.relative_to(PACKAGE)))
     return found
 
