@@ -1,7 +1,9 @@
 """The one write path for core objects: permission, transaction, audit row."""
 
+from decimal import Decimal, InvalidOperation
+
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from . import audit, geo
@@ -42,7 +44,16 @@ def update_org_profile(actor, unit: OrgUnit, crs: str = geo.WGS84, **fields) -> 
     """
     refuse_unknown(fields, OrgUnit.PROFILE_FIELDS)
     require(actor, "change", unit.code)
-    fields = point_in_wgs84(fields, crs)
+    fields = dict(point_in_wgs84(fields, crs))
+    # Decimals at the column's scale, as the database will give them back: 29.975 and 29.975000 are
+    # the same centre, and saving it again must change (and audit) nothing.
+    for name, value in fields.items():
+        field = OrgUnit._meta.get_field(name)
+        if isinstance(field, models.DecimalField) and value not in (None, ""):
+            try:
+                fields[name] = Decimal(str(value)).quantize(Decimal(1).scaleb(-field.decimal_places))
+            except (InvalidOperation, ValueError):
+                pass  # full_clean() below names the field
     with transaction.atomic():
         unit = OrgUnit.objects.select_for_update().get(pk=unit.pk)
         before = audit.snapshot(unit, OrgUnit.PROFILE_FIELDS)
