@@ -5,7 +5,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -23,6 +23,7 @@ from .models import Event, EventCategory, Platform, Source, Verdict
 STEP_PATTERN = "|".join(services.STEP_NAMES)
 
 
+@extend_schema_serializer(component_name="EventCategory")
 class CategorySerializer(serializers.ModelSerializer):
     parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
@@ -53,6 +54,7 @@ class CategoryViewSet(viewsets.ReadOnlyModelViewSet):
         return qs
 
 
+@extend_schema_serializer(component_name="EventStep")
 class StepSerializer(serializers.Serializer):
     step = serializers.CharField()
     actor = serializers.CharField(source="actor_name")
@@ -184,7 +186,9 @@ class EventViewSet(mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
         event = services.report_event(request.user, town, category, d.pop("description"), village=village, **d)
         return self._detail(event, status.HTTP_201_CREATED)
 
-    @extend_schema(request=StepWriteSerializer, responses={200: EventDetailSerializer})
+    @extend_schema(methods=["GET"], operation_id="events_step_retrieve", responses={200: EventDetailSerializer})
+    @extend_schema(methods=["POST"], operation_id="events_step_create", request=StepWriteSerializer,
+                   responses={200: EventDetailSerializer})
     @action(detail=True, methods=["get", "post"], url_path=f"(?P<step>{STEP_PATTERN})", url_name="step")
     def step(self, request, pk=None, step=None):
         """POST: take the workflow step named in the URL, with a `comment` (see the list's description); GET shows the event."""

@@ -102,13 +102,13 @@ class StepView(APIView):
         unit = get_object_or_404(OrgUnit.objects.restrict(request.user, "view"), code=code, level="town")
         return unit, get_object_or_404(Programme, code=programme)
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="reporting_step_retrieve", responses=OpenApiTypes.OBJECT)
     def get(self, request, town, programme, period, step):
         """The town's row, as the step would answer it (nothing is changed)."""
         unit, prog = self._target(request, town, programme)
         return self._row(request, unit, prog, period, _kind(request.query_params.get("kind")))
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="reporting_step_create", request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request, town, programme, period, step):
         unit, prog = self._target(request, town, programme)
         kind = _kind(request.data.get("kind"))
