@@ -212,7 +212,8 @@ def sync(object_type: str, *, ids=None, prefix: str | None = None, batch=None) -
         if key not in found and w.resolved_at is None and w.rule in BY_CODE:
             w.resolved_at = now
             update.append(w)
-    DataWarning.objects.bulk_create(create, batch_size=1000)
+    # Two pages syncing the same area at once may both find a new problem: the second insert is dropped.
+    DataWarning.objects.bulk_create(create, batch_size=1000, ignore_conflicts=True)
     DataWarning.objects.bulk_update(update, ["town_id", "column", "value", "object_repr", "last_seen",
                                              "resolved_at", "first_seen", "batch"], batch_size=1000)
 

@@ -23,7 +23,7 @@ def reporting_deadline(context, programme, period, town=None, org=None):
 
     due = Deadlines().due(programme.pk, period, Kind.PROGRESS)
     left = (due - timezone.localdate()).days
-    status = None
+    status, approved = None, None
     user = context.get("user") or getattr(context.get("request"), "user", None)
     town_code = getattr(town, "code", town) or ""
     if town_code:
@@ -34,5 +34,12 @@ def reporting_deadline(context, programme, period, town=None, org=None):
     else:
         code = getattr(org, "code", org) or ""
         url = reverse("reporting-board", args=[code, programme.code, period]) if code else ""
+        if code and len(code) < 9 and hasattr(org, "code"):
+            # Roll-ups say how much of what they add up is approved; the rest is provisional.
+            from ..timeliness import rows, summary
+
+            s = summary(rows(user, org, programme, period))
+            approved = {"approved": s["approved"], "towns": s["towns"]}
     return {"show": True, "due": due, "left": left, "late": -left if left < 0 else 0, "period": period,
-            "status": status, "url": url, "locked": status in (Status.APPROVED, Status.LOCKED)}
+            "status": status, "url": url, "locked": status in (Status.APPROVED, Status.LOCKED),
+            "approved": approved}

@@ -111,3 +111,12 @@ def test_year_figures_for_assessments(users, meili, ledger):
     # Started in March: March and April due by 1 June (May's deadline is 5 June).
     assert got[GUALI] == {"missing": 0, "late": 1, "on_time_rate": 50.0}
     assert got[DAYANG] == {"missing": 2, "late": 0, "on_time_rate": 0.0}
+
+
+def test_rollups_header_shows_deadline_and_what_is_approved(users, meili, ledger, client_for):
+    submit(users, "guali", GUALI, meili)
+    services.take_step(users["xiaoshan"], OrgUnit.objects.get(code=GUALI), meili, "202009", "approve")
+    page = client_for("xiaoshan").get("/rollups/", {"org": "330109", "programme": "meili", "period": "202009"})
+    text = page.content.decode()
+    assert "tb-deadline" in text and "2020-10-09" in text
+    assert "Approved: 1 of 2 towns; the rest provisional" in text
