@@ -9,6 +9,8 @@ if ! $demo; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   command -v msgfmt >/dev/null 2>&1 || need+=(gettext)
   command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+  # MQTT ingest tests: the broker binary only; each test starts its own on a free port.
+  [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto)
 fi
 # grep without -q: -q exits at the first match, fc-list dies of SIGPIPE and pipefail reports a miss.
 fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null || need+=(fonts-noto-cjk)

@@ -1,4 +1,4 @@
-"""The `townbrain` command: init, demo, serve, load-divisions, createuser, check, bench, report.
+"""The `townbrain` command: init, demo, serve, load-divisions, createuser, check, bench, report, mqtt, sensing.
 
 Every subcommand has --help. Errors print one line `townbrain: error: <reason>` and exit 1.
 Django is set up lazily so `--help` works before any database exists.
@@ -467,6 +467,46 @@ def report_cmd(org_code, period, programme, fmt, output, username):
     data = briefing.render(cockpit, fmt)
     Path(output).write_bytes(data)
     click.echo(f"{output}: {cockpit.title}, {len(data):,} bytes")
+
+
+@main.command("mqtt")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The MQTT broker.")
+@click.option("--port", default=1883, show_default=True, type=int, help="The broker's port.")
+@click.option("--client-id", default="townbrain-ingest", show_default=True,
+              help="The persistent session's client id (keep it the same across restarts).")
+@command("mqtt")
+def mqtt_cmd(host, port, client_id):
+    """Ingest sensor readings from MQTT (townbrain/<town>/<sensor>, QoS 1) until SIGTERM or Ctrl-C."""
+    import logging
+
+    from townbrain.sensing import mqtt
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("townbrain.sensing").setLevel(logging.INFO)
+    stats = mqtt.serve(host, port, client_id=client_id)
+    click.echo(" ".join(f"{k}={v}" for k, v in stats.as_dict().items()))
+
+
+@main.group()
+def sensing():
+    """Sensing (物联感知): upkeep for cron."""
+
+
+@sensing.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@command("sensing check")
+def sensing_check(as_json):
+    """Inactivity alarms, escalation of unacknowledged alarms, partitions and retention, once."""
+    import json
+
+    from townbrain.sensing import mqtt
+
+    result = mqtt.sensing_check()
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        click.echo(" ".join(f"{k}={len(v) if isinstance(v, list) else v}" for k, v in result.items()))
 
 
 class _progress:

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "townbrain.acceptance",
     "townbrain.investment",
     "townbrain.publicity",
+    "townbrain.sensing",
     "townbrain.governance",
     "townbrain.cockpit",
     "townbrain.reports",
@@ -216,7 +217,12 @@ SPECTACULAR_SETTINGS = {
                             "AcceptanceStageEnum": "townbrain.acceptance.models.Stage",
                             "DealStageEnum": "townbrain.investment.models.Stage",
                             "OutletLevelEnum": "townbrain.publicity.models.OutletLevel",
-                            "HonourKindEnum": "townbrain.publicity.models.HonourKind"},
+                            "HonourKindEnum": "townbrain.publicity.models.HonourKind",
+                            "SensorKindEnum": "townbrain.sensing.models.SensorKind",
+                            "ProjectStatusEnum": "townbrain.projects.models.Status",
+                            "EventStatusEnum": "townbrain.governance.models.Status",
+                            "SatisfactionEnum": "townbrain.governance.models.Verdict",
+                            "ReviewVerdictEnum": "townbrain.acceptance.models.ChecklistItem.Verdict"},
 }
 
 SESSION_COOKIE_HTTPONLY = True

@@ -72,6 +72,7 @@ api_urls = [
     path("warnings/", projects_api.WarningsView.as_view(), name="warnings"),
     path("briefings/", reports_api.BriefingView.as_view(), name="briefings"),
     path("reporting/", include("townbrain.reporting.api_urls")),
+    path("", include("townbrain.sensing.api_urls")),
     path("", include(router.urls)),
 ]
 
@@ -82,7 +83,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("i18n/catalog.js", JavaScriptCatalog.as_view(), name="javascript-catalog"),
-    path("org-picker/", core_views.org_picker, name="org-picker"),
     path("org-picker/", core_views.org_picker, name="org-picker"),
     path("org/", core_views.OrgUnitListView.as_view(), name="orgunit-list"),
     path("org/<str:code>/", core_views.orgunit_detail, name="orgunit-detail"),
@@ -142,7 +142,8 @@ urlpatterns = [
     path("users/<int:pk>/", access_views.user_detail, name="user-detail"),
     path("api/", include((api_urls, "api"))),
     path("", include("townbrain.governance.urls")),
+    path("", include("townbrain.reporting.urls")),
+    path("", include("townbrain.sensing.urls")),
     path("", include("townbrain.investment.urls")),
     path("", include("townbrain.publicity.urls")),
-    path("", include("townbrain.reporting.urls")),
 ]

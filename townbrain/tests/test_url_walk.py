@@ -151,7 +151,15 @@ def world(users):
     event = event_services.report_event(users["dayang"], other, EventCategory.objects.get(code="zf-city-stall"),
                                         "大洋镇菜场门口占道经营", reporter_phone="13812341234")
     event_services.report_event(users["guali"], own, EventCategory.objects.get(code="zf-city-stall"), "瓜沥镇占道经营")
+    from townbrain.sensing import ingest as sensing_ingest
+    from townbrain.sensing import services as sensing
+    facility = sensing.create_facility(users["dayang"], other, code="dy-wsc", name="大洋镇污水站", kind="sewage-plant")
+    sensor = sensing.create_sensor(users["dayang"], other, code="dy-cod", kind="cod", facility=facility)[0]
+    alarm_rule = sensing.create_alarm_rule(users["dayang"], sensor=sensor, op=">", value=50, severity="minor")
+    sensing_ingest.ingest(sensor, [{"ts": "2020-06-01T08:00:00+08:00", "value": 60}])
+    sensing.create_sensor(users["guali"], own, code="gl-cod", kind="cod")
     return SimpleNamespace(
+        facility=facility, sensor=sensor, alarm_rule=alarm_rule, alarm=sensor.alarms.get(),
         **deal_walk.seed(users), **publicity_walk.seed(users),
         event=event,
         acceptance=acceptance,
@@ -280,6 +288,12 @@ FILL.update({
 FILL.update({(name, kw): fill for name in ("reporting-board", "reporting-town", "api:reporting-step") for kw, fill in (
     ("org", lambda w: OTHER), ("town", lambda w: OTHER), ("programme", lambda w: w.programme.code),
     ("period", lambda w: "202005"), ("step", lambda w: "submit"))})  # 大洋镇's reporting period
+FILL.update({(name, "code"): lambda w: w.facility.code for name in ("facility-detail", "api:facility-detail")})
+FILL.update({(name, "code"): lambda w: w.sensor.code for name in (
+    "sensor-detail", "api:sensor-detail", "api:sensor-readings", "api:sensor-chart", "api:sensor-token")})
+FILL.update({(name, "pk"): lambda w: w.alarm.pk for name in ("alarm-step", "api:alarm-detail", "api:alarm-ack",
+                                                               "api:alarm-clear")})
+FILL.update({("alarm-step", "step"): lambda w: "ack", ("api:alarm-rule-detail", "pk"): lambda w: w.alarm_rule.pk})
 
 # Query strings some patterns need to name the other town's data.
 QUERY = {

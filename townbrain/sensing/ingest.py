@@ -1,0 +1,144 @@
+"""The ingest path shared by HTTP (`POST /api/ingest/`) and MQTT (`townbrain mqtt`).
+
+A batch is checked item by item — a bad item is rejected with its index and the reason, never
+the whole batch, never a 500 — then, in one transaction: new readings inserted (exact duplicates
+of (sensor, ts) dropped and counted, inside the batch and against what is stored), the hourly and
+daily aggregates upserted, the sensors' last reading and counters moved, and the alarm rules run
+over the new readings in time order. Late and out-of-order readings are stored and aggregated;
+the rules only look at readings newer than the last one they saw (a late reading is history,
+not a new crossing).
+
+Readings are measurements, not changes an office makes: they are counted on the sensor, not
+written to the audit log; alarm rules, alarms and their life cycle are audited.
+"""
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from . import alarms, storage
+from .models import Sensor
+
+FUTURE_SLACK = dt.timedelta(minutes=5)  # a device clock a little ahead is fine; a day ahead is wrong
+MAX_BATCH = 10000
+
+
+@dataclass
+class Result:
+    stored: int = 0
+    duplicates: int = 0
+    rejected: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"stored": self.stored, "duplicates": self.duplicates, "rejected": self.rejected}
+
+
+def parse_item(item, now, oldest) -> tuple[dt.datetime, float]:
+    """(ts, value) of one item, or ValueError with the reason a user can read."""
+    if not isinstance(item, dict):
+        raise ValueError(_("A reading is an object with “ts” and “value”."))
+    raw_ts, raw_value = item.get("ts"), item.get("value")
+    if not isinstance(raw_ts, str):
+        raise ValueError(_("“ts” is missing: give an ISO 8601 time with its offset."))
+    try:
+        ts = parse_datetime(raw_ts.strip())
+    except ValueError:
+        ts = None
+    if ts is None:
+        raise ValueError(_("“ts” is not an ISO 8601 time: %(ts)s") % {"ts": raw_ts[:40]})
+    if timezone.is_naive(ts):
+        raise ValueError(_("“ts” has no offset (e.g. +08:00 or Z): %(ts)s") % {"ts": raw_ts[:40]})
+    if isinstance(raw_value, bool) or not isinstance(raw_value, int | float):
+        raise ValueError(_("“value” is not a number."))
+    value = float(raw_value)
+    if not math.isfinite(value):
+        raise ValueError(_("“value” is not a finite number."))
+    if ts > now + FUTURE_SLACK:
+        raise ValueError(_("“ts” is in the future: %(ts)s") % {"ts": raw_ts[:40]})
+    if oldest is not None and ts < oldest:
+        raise ValueError(_("“ts” is older than the readings kept (%(days)s days).") % {"days": storage.retention_days()})
+    return ts.astimezone(dt.UTC), value
+
+
+def check(items, now=None) -> tuple[list[tuple[dt.datetime, float]], list[dict], int]:
+    """The good readings (first of each ts), the rejected ones by index, the duplicates inside the batch."""
+    now = now or timezone.now()
+    oldest = storage.cutoff(now)
+    good, rejected, seen, duplicates = [], [], set(), 0
+    for index, item in enumerate(items):
+        try:
+            ts, value = parse_item(item, now, oldest)
+        except ValueError as exc:
+            rejected.append({"index": index, "message": str(exc)})
+            continue
+        if ts in seen:
+            duplicates += 1
+            continue
+        seen.add(ts)
+        good.append((ts, value))
+    return good, rejected, duplicates
+
+
+def ingest(sensor: Sensor, items, *, now=None) -> Result:
+    """One sensor's batch (the HTTP door)."""
+    if not isinstance(items, list):
+        return Result(rejected=[{"index": None, "message": _("“readings” is a list.")}])
+    if len(items) > MAX_BATCH:
+        return Result(rejected=[{"index": None, "message": _("At most %(n)s readings per batch.") % {"n": MAX_BATCH}}])
+    return ingest_many([(sensor, items)], now=now)[0]
+
+
+def ingest_many(batches, *, now=None) -> list[Result]:
+    """Several sensors' batches in one transaction (the MQTT runner's unit of work): [(sensor, items)],
+    each sensor once (the runner groups its messages by sensor)."""
+    now = now or timezone.now()
+    results, rows, checked = [], [], []
+    for sensor, items in batches:
+        good, rejected, duplicates = check(items, now)
+        results.append(Result(duplicates=duplicates, rejected=rejected))
+        checked.append((sensor, good))
+        rows.extend((sensor.pk, ts, v) for ts, v in good)
+    with transaction.atomic():
+        new = storage.insert(rows)
+        storage.upsert_aggregates(new)
+        by_sensor: dict[int, list] = {}
+        for s, ts, v in new:
+            by_sensor.setdefault(s, []).append((ts, v))
+        for (sensor, good), result in zip(checked, results, strict=True):
+            fresh = by_sensor.pop(sensor.pk, [])
+            result.stored = len(fresh)
+            result.duplicates += len(good) - len(fresh)
+            _touch(sensor, fresh, len(result.rejected), result.rejected, now)
+            if fresh:
+                fresh.sort()
+                alarms.evaluate(sensor, fresh, now=now)
+    return results
+
+
+def _touch(sensor: Sensor, fresh, n_bad: int, rejected, now) -> None:
+    """Counters and the last reading, with F() so concurrent writers (HTTP and MQTT) add up."""
+    changes = {"last_seen": now}
+    if fresh:
+        changes["readings_stored"] = F("readings_stored") + len(fresh)
+    if n_bad:
+        changes.update(bad_payloads=F("bad_payloads") + n_bad, last_bad_at=now,
+                       last_bad_payload=str(rejected[-1]["message"])[:300])
+    Sensor.objects.filter(pk=sensor.pk).update(**changes)
+    if fresh:
+        ts, value = max(fresh)
+        Sensor.objects.filter(Q(last_ts__isnull=True) | Q(last_ts__lte=ts), pk=sensor.pk).update(
+            last_ts=ts, last_value=value)
+    alarms.heard_from(sensor, now)
+
+
+def count_bad_payload(sensor: Sensor, message: str, now=None) -> None:
+    """A payload that was not JSON at all (MQTT): counted on the sensor, shown on its page."""
+    now = now or timezone.now()
+    Sensor.objects.filter(pk=sensor.pk).update(bad_payloads=F("bad_payloads") + 1, last_bad_at=now,
+                                               last_bad_payload=message[:300])
