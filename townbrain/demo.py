@@ -14,6 +14,7 @@ from townbrain.investment.demo import load as load_deals
 from townbrain.projects.demo import load as load_projects
 from townbrain.publicity.demo import load as load_publicity
 from townbrain.reporting.demo import load as load_reporting
+from townbrain.sensing.demo import load as load_sensing
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USERS", "load_demo"]
 
@@ -25,4 +26,5 @@ def load_demo(villages: bool = True, progress=None) -> dict:
     summary.update(load_events(progress=progress))
     summary.update(load_deals(progress=progress))
     summary.update(load_publicity(progress=progress))
+    summary.update(load_sensing(progress=progress))
     return summary
