@@ -169,11 +169,12 @@ def generate(echo=print) -> None:
     raw = connection.connection  # psycopg3
     with raw.cursor() as cur:
         cur.execute("SET session_replication_role = replica")  # no per-row foreign-key triggers while loading
-        with cur.copy("COPY programmes_enrolment (town_id, programme_id, batch_id, role_id, year_joined, created, "
-                      "updated) FROM STDIN") as copy:
+        with cur.copy("COPY programmes_enrolment (town_id, programme_id, batch_id, role_id, year_joined, flag_reason, "
+                      "created, updated) FROM STDIN") as copy:
             for programme, codes in ((meili, towns), (small, chosen)):
                 for code in codes:
-                    copy.write_row((code, programme.pk, rng.choice(batches[programme.pk]), None, 2019, now, now))
+                    copy.write_row((code, programme.pk, rng.choice(batches[programme.pk]), None, 2019, "", now,
+                                    now))
         echo(f"enrolments: {TOWNS + SMALL:,}")
         rows, total = [], 0
 

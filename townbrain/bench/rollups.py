@@ -95,8 +95,9 @@ def prepare(echo=print) -> dict:
         return {"reused": True}
     timings = {"reused": False}
     with connection.cursor() as cursor:
+        # CASCADE: later apps point at projects (deals, work items …); the bench database holds none of theirs.
         cursor.execute("TRUNCATE projects_rollupcell, projects_monthlyplan, projects_progressreport, "
-                       "projects_project, programmes_enrolment, core_auditentry")
+                       "projects_project, programmes_enrolment, core_auditentry CASCADE")
     if OrgUnit.objects.filter(level="town").count() < TOWNS:
         start = time.perf_counter()
         load_divisions(SYSTEM)
@@ -153,10 +154,10 @@ def generate(echo=print) -> None:
     with raw.cursor() as cur:
         cur.execute("SET session_replication_role = replica")  # no per-row foreign-key triggers while loading
         with cur.copy("COPY programmes_enrolment (town_id, programme_id, batch_id, role_id, year_joined, "
-                      "created, updated) FROM STDIN") as copy:
+                      "flag_reason, created, updated) FROM STDIN") as copy:
             for code in towns:
                 copy.write_row((code, meili.pk, rng.choice(batches), yangban if rng.random() < 0.1 else dabiao,
-                                2020, now, now))
+                                2020, "", now, now))
         echo(f"enrolments: {len(towns):,}")
         project_cols = ("id, code, name, town_id, programme_id, category_id, owner_unit, total_investment, "
                         "annual_plan, planned_start, actual_start, planned_completion, actual_completion, status, "
