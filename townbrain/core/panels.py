@@ -79,6 +79,10 @@ class Table:
     links: list[str] = field(default_factory=list)  # one per row ("" for none)
     numeric: list[bool] = field(default_factory=list)  # per column: right-aligned number
 
+    def __post_init__(self):
+        # A figure that has no value (a rate of nothing) reads "—" on the page and in every briefing.
+        self.rows = [["—" if cell is None else cell for cell in row] for row in self.rows]
+
 
 @dataclass
 class PanelData:

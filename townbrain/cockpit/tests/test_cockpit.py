@@ -195,6 +195,20 @@ def test_a_panel_an_app_registers_is_shown_and_left_out_when_empty(client_for, l
     assert 'id="panel-test-events"' not in town
 
 
+def test_a_table_cell_without_a_value_reads_a_dash(client_for, ledger):
+    def build(ctx):
+        return panels.PanelData(tables=[panels.Table("rates", "满意率", ["单位", "满意率（%）"],
+                                                     [["蜀山街道", None], ["瓜沥镇", 100.0]])])
+
+    panels.register(panels.Panel("test-rates", "Test rates", 99, build))
+    try:
+        page = client_for("xiaoshan").get(reverse("cockpit", args=["330109"])).content.decode()
+    finally:
+        panels._PANELS.pop("test-rates")
+    table = page[page.index('id="panel-test-rates"'):]
+    assert "None" not in table[:table.index("</table>")] and "—" in table[:table.index("</table>")]
+
+
 def test_charts_are_json_data_not_inline_code(client_for, ledger):
     html = client_for("hangzhou").get(reverse("cockpit", args=["3301"])).content.decode()
     assert 'id="chart-projects-trend"' in html and 'id="chart-projects-ranking"' in html
