@@ -73,6 +73,11 @@ BREAKDOWN = inline_serializer("DealBreakdownRow", {
     "started": serializers.IntegerField(), "producing": serializers.IntegerField(),
 }, many=True)
 
+TIMELINE = inline_serializer("DealFundsMonth", {
+    "period": serializers.CharField(help_text="YYYYMM"), "received": serializers.FloatField(help_text="万元"),
+    "in_place": serializers.FloatField(help_text="万元, running total"),
+}, many=True)
+
 FILTER_PARAMS = [
     OpenApiParameter("org", OpenApiTypes.STR, description="division code: the subtree to sum"),
     OpenApiParameter("year", OpenApiTypes.INT, description="year signed, e.g. 2020"),
@@ -120,16 +125,28 @@ class DealViewSet(RestrictedModelViewSet):
         return Response({"org": org, **services.summarise(self.filter_queryset(self.get_queryset()))})
 
     @extend_schema(parameters=[*FILTER_PARAMS, OpenApiParameter(
-        "by", OpenApiTypes.STR, enum=list(services.BREAKDOWNS), description="industry (default), town, month, stage")],
+        "by", OpenApiTypes.STR, enum=list(services.BREAKDOWNS),
+        description="industry (default), unit (one level below org or your area), town, year, month, stage")],
         responses=BREAKDOWN)
     @action(detail=False, methods=["get"], pagination_class=None)
     def breakdown(self, request):
-        """The live roll-up: the summary's figures per industry, town, month of signing or stage."""
-        self._org(request)
+        """The live roll-up: the summary's figures per industry, org unit one level below `org` (`unit`: the
+        cities of a province, the counties of a city, the towns of a county; without `org`, below your area), town,
+        year or month of signing, or stage."""
+        org = self._org(request)
         by = request.query_params.get("by") or "industry"
         if by not in services.BREAKDOWNS:
             raise ValidationError({"by": _("Use one of: %(values)s.") % {"values": ", ".join(services.BREAKDOWNS)}})
-        return Response(services.breakdown(self.filter_queryset(self.get_queryset()), by))
+        qs = self.filter_queryset(self.get_queryset())
+        return Response(services.breakdown(qs, by, org or services.own_area(request.user)))
+
+    @extend_schema(parameters=FILTER_PARAMS, responses=TIMELINE)
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def timeline(self, request):
+        """资金到位 over time: funds received per month (`period`, YYYYMM) for the deals of the filter, and the
+        running total in place (万元). A receipt counts in the month it arrived."""
+        self._org(request)
+        return Response(services.funds_over_time(self.filter_queryset(self.get_queryset())))
 
 
 class ReceiptSerializer(serializers.ModelSerializer):

@@ -14,15 +14,15 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Substr, TruncMonth, TruncYear
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from townbrain.core import audit
+from townbrain.core import audit, codes
 from townbrain.core.audit_labels import register_actions
-from townbrain.core.models import Level
-from townbrain.core.scope import require
+from townbrain.core.models import Level, OrgUnit
+from townbrain.core.scope import ALL, require, scope_prefixes
 from townbrain.core.services import refuse_unknown
 
 from .models import STAGE_ORDER, Deal, DealStage, FundsReceipt, Stage, stage_index
@@ -250,18 +250,43 @@ def summarise(queryset) -> dict:
     return _figures(queryset.order_by().aggregate(**_aggregates()))
 
 
-BREAKDOWNS = ("industry", "town", "month", "stage")
+BREAKDOWNS = ("industry", "unit", "town", "year", "month", "stage")
 
 
-def breakdown(queryset, by: str) -> list[dict]:
-    """The same figures per industry, per town or per month of signing (the live roll-up), largest first."""
+def own_area(user) -> str | None:
+    """The one area `user` sees (a roll-up without `org` lists the units below it), None for several or all."""
+    prefixes = scope_prefixes(user, "view")
+    return next(iter(prefixes)) if prefixes is not ALL and len(prefixes) == 1 else None
+
+
+def child_length(org: str | None) -> int:
+    """Code length of the org units one level below `org` (provinces without one); never below towns, so a
+    town's roll-up is the town itself."""
+    town = codes.LEVEL_LENGTHS["town"]
+    return min(next((n for n in codes.LEVEL_LENGTHS.values() if n > len(org or "")), town), town)
+
+
+def unit_names(keys) -> dict[str, str]:
+    return dict(OrgUnit.objects.filter(code__in=list(keys)).values_list("code", "name"))
+
+
+def breakdown(queryset, by: str, org: str | None = None) -> list[dict]:
+    """The same figures per industry, per org unit one level below `org` (`unit`: the cities of a province,
+    the counties of a city, the towns of a county), per town, per year or month of signing, or per stage:
+    the live roll-up. Industries, units and towns largest first; years and months in order."""
     if by not in BREAKDOWNS:
         raise ValueError(by)
     qs = queryset.order_by()
-    if by == "month":
-        rows = qs.annotate(key=TruncMonth("signed_on")).values("key").annotate(**_aggregates()).order_by("key")
-        return [{"key": r["key"].strftime("%Y%m") if r["key"] else "", "label": r["key"].strftime("%Y-%m")
+    if by in ("year", "month"):
+        trunc, fmt, label = (TruncYear, "%Y", "%Y") if by == "year" else (TruncMonth, "%Y%m", "%Y-%m")
+        rows = qs.annotate(key=trunc("signed_on")).values("key").annotate(**_aggregates()).order_by("key")
+        return [{"key": r["key"].strftime(fmt) if r["key"] else "", "label": r["key"].strftime(label)
                  if r["key"] else "", **_figures(r)} for r in rows]
+    if by == "unit":
+        rows = list(qs.annotate(key=Substr("town_id", 1, child_length(org))).values("key")
+                    .annotate(**_aggregates()).order_by("-signed_sum", "key"))
+        names = unit_names(r["key"] for r in rows)
+        return [{"key": r["key"], "label": names.get(r["key"], r["key"]), **_figures(r)} for r in rows]
     if by == "town":
         rows = qs.values("town_id", "town__name").annotate(**_aggregates()).order_by("-signed_sum", "town_id")
         return [{"key": r["town_id"], "label": r["town__name"], **_figures(r)} for r in rows]
@@ -271,3 +296,16 @@ def breakdown(queryset, by: str) -> list[dict]:
                 if s.value in rows]
     rows = qs.values("industry").annotate(**_aggregates()).order_by("-signed_sum", "industry")
     return [{"key": r["industry"], "label": r["industry"] or _("(no industry)"), **_figures(r)} for r in rows]
+
+
+def funds_over_time(queryset) -> list[dict]:
+    """资金到位 over time: the funds received per month for the deals of `queryset` (a receipt counts in the
+    month it arrived, whenever the deal was signed), with the running total in place."""
+    rows = (FundsReceipt.objects.filter(deal__in=queryset.order_by().values("pk")).order_by()
+            .annotate(month=TruncMonth("date")).values("month").annotate(received=Sum("amount")).order_by("month"))
+    out, total = [], ZERO
+    for r in rows:
+        total += r["received"]
+        out.append({"period": r["month"].strftime("%Y%m"), "received": float(r["received"]),
+                    "in_place": float(total)})
+    return out

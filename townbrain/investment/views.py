@@ -78,7 +78,15 @@ class DealListView(LoginRequiredMixin, RestrictedListView):
             filterset.queryset.none() if filterset.is_bound else filterset.queryset)
         context["figures"] = services.summarise(qs)
         context["by_industry"] = services.breakdown(qs, "industry")[:12]
+        context["by_unit"] = services.breakdown(qs, "unit", _rollup_org(filterset, self.request.user))[:40]
         return context
+
+
+def _rollup_org(filterset, user) -> str | None:
+    """The org unit whose children the page's roll-up lists: the filter's, else the user's one area."""
+    data = filterset.form.cleaned_data if filterset.is_bound and filterset.is_valid() else {}
+    org = data.get("town") or data.get("org")
+    return org or services.own_area(user)
 
 
 def _single_town(user) -> str:

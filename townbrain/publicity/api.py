@@ -38,6 +38,14 @@ class _Writes(RestrictedModelViewSet):
             get_object_or_404(OrgUnit.objects.restrict(request.user, "view"), code=org)
         return org or None
 
+    def _breakdown(self, request, choices, count):
+        org = self._org(request)
+        by = request.query_params.get("by") or "unit"
+        if by not in choices:
+            raise ValidationError({"by": _("Use one of: %(values)s.") % {"values": ", ".join(choices)}})
+        qs = self.filter_queryset(self.get_queryset())
+        return Response(count(qs, by, org or services.own_area(request.user)))
+
 
 def _town_field():
     return ScopedSlugRelatedField(slug_field="code", queryset=OrgUnit.objects.all(),
@@ -111,6 +119,24 @@ HONOUR_SUMMARY = inline_serializer("HonourSummary", {
 })
 PARAMS = [OpenApiParameter("org", OpenApiTypes.STR, description="division code: the subtree to count"),
           OpenApiParameter("year", OpenApiTypes.INT, description="e.g. 2020")]
+LEVELS = inline_serializer("ArticlesByLevelRow", {
+    "central": serializers.IntegerField(), "provincial": serializers.IntegerField(),
+    "city": serializers.IntegerField(), "county": serializers.IntegerField()})
+ARTICLE_BREAKDOWN = inline_serializer("ArticleBreakdownRow", {
+    "key": serializers.CharField(), "label": serializers.CharField(), "articles": serializers.IntegerField(),
+    "by_level": LEVELS}, many=True)
+HONOUR_BREAKDOWN = inline_serializer("HonourBreakdownRow", {
+    "key": serializers.CharField(), "label": serializers.CharField(), "honours": serializers.IntegerField(),
+    "units": serializers.IntegerField(), "people": serializers.IntegerField()}, many=True)
+QUOTA_BREAKDOWN = inline_serializer("QuotaBreakdownRow", {
+    "key": serializers.CharField(), "label": serializers.CharField(), "quotas": serializers.IntegerField(),
+    "owed": serializers.IntegerField(), "delivered": serializers.IntegerField(),
+    "fulfilment_rate": serializers.FloatField(allow_null=True), "met": serializers.IntegerField()}, many=True)
+
+
+def _by_param(choices, default):
+    return OpenApiParameter("by", OpenApiTypes.STR, enum=list(choices),
+                            description=f"{default} (default): unit = one level below org (or below your area)")
 
 
 class ArticleViewSet(_Writes):
@@ -138,6 +164,13 @@ class ArticleViewSet(_Writes):
             quotas = services.quotas_in_year(quotas, int(year))
         return Response({"org": org, **articles, **services.quota_summary(quotas)})
 
+    @extend_schema(parameters=[*PARAMS, _by_param(services.ARTICLE_BREAKDOWNS, "unit")], responses=ARTICLE_BREAKDOWN)
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def breakdown(self, request):
+        """Articles counted per org unit one level below `org` (`unit`), per town, per year or month published,
+        or per outlet level, each with its counts by outlet level. Takes the list's filters."""
+        return self._breakdown(request, services.ARTICLE_BREAKDOWNS, services.article_breakdown)
+
 
 class QuotaViewSet(_Writes):
     """定期约稿: articles a town owes in a period (2020, 2020S1, 2020Q3, 202009), optionally from outlets of a
@@ -149,6 +182,13 @@ class QuotaViewSet(_Writes):
 
     def get_queryset(self):
         return services.with_counted(super().get_queryset())
+
+    @extend_schema(parameters=[*PARAMS, _by_param(services.QUOTA_BREAKDOWNS, "unit")], responses=QUOTA_BREAKDOWN)
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def breakdown(self, request):
+        """约稿完成率 per org unit one level below `org` (`unit`), per town or per period: quotas, articles owed
+        and delivered towards them, fulfilment rate (%), quotas met. Takes the list's filters."""
+        return self._breakdown(request, services.QUOTA_BREAKDOWNS, services.quota_breakdown)
 
 
 class HonourViewSet(_Writes):
@@ -165,3 +205,10 @@ class HonourViewSet(_Writes):
         """Honours in your area or under `org` (in `year`): all, 先进单位 and 先进个人."""
         org = self._org(request)
         return Response({"org": org, **services.honour_summary(self.filter_queryset(self.get_queryset()))})
+
+    @extend_schema(parameters=[*PARAMS, _by_param(services.HONOUR_BREAKDOWNS, "unit")], responses=HONOUR_BREAKDOWN)
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def breakdown(self, request):
+        """Honours counted per org unit one level below `org` (`unit`), per year or month awarded, or per kind:
+        all, 先进单位 and 先进个人. Takes the list's filters."""
+        return self._breakdown(request, services.HONOUR_BREAKDOWNS, services.honour_breakdown)

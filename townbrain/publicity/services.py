@@ -8,15 +8,15 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce, Substr, TruncMonth, TruncYear
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from townbrain.core import audit, periods
+from townbrain.core import audit, codes, periods
 from townbrain.core.audit_labels import register_actions
-from townbrain.core.models import Level
-from townbrain.core.scope import require
+from townbrain.core.models import Level, OrgUnit
+from townbrain.core.scope import ALL, require, scope_prefixes
 from townbrain.core.services import refuse_unknown
 
 from .models import LEVEL_RANK, Article, Honour, HonourKind, OutletLevel, Quota
@@ -179,3 +179,98 @@ def honour_summary(queryset) -> dict:
 def quotas_in_year(queryset, year: int):
     """The quotas whose period lies in `year` (2020, 2020S1, 2020Q3, 202009 …)."""
     return queryset.filter(period__startswith=str(year))
+
+
+# --- counts per org unit and period (the live roll-ups behind the API's breakdowns) -----------------------
+
+ARTICLE_BREAKDOWNS = ("unit", "town", "year", "month", "level")
+HONOUR_BREAKDOWNS = ("unit", "year", "month", "kind")
+QUOTA_BREAKDOWNS = ("unit", "town", "period")
+
+
+def own_area(user) -> str | None:
+    """The one area `user` sees (a roll-up without `org` lists the units below it), None for several or all."""
+    prefixes = scope_prefixes(user, "view")
+    return next(iter(prefixes)) if prefixes is not ALL and len(prefixes) == 1 else None
+
+
+def child_length(org: str | None) -> int:
+    """Code length of the org units one level below `org` (provinces without one); never below towns."""
+    town = codes.LEVEL_LENGTHS["town"]
+    return min(next((n for n in codes.LEVEL_LENGTHS.values() if n > len(org or "")), town), town)
+
+
+def _keyed(queryset, by: str, unit_field: str, date_field: str, org: str | None, choices=None):
+    """`queryset` annotated with `key` (the group) for `by`, and a function labelling a key."""
+    qs = queryset.order_by()
+    if by == "unit":
+        return qs.annotate(key=Substr(unit_field, 1, child_length(org))), "units"
+    if by == "town":
+        return qs.annotate(key=Substr(unit_field, 1, codes.LEVEL_LENGTHS["town"])), "units"
+    if by in ("year", "month"):
+        return qs.annotate(key=(TruncYear if by == "year" else TruncMonth)(date_field)), by
+    return qs.annotate(key=F(by)), dict(choices)
+
+
+def _label_rows(rows: list[dict], how) -> list[dict]:
+    if how == "units":
+        names = dict(OrgUnit.objects.filter(code__in=[r["key"] for r in rows]).values_list("code", "name"))
+        return [{**r, "label": names.get(r["key"], r["key"])} for r in rows]
+    if how in ("year", "month"):
+        fmt, label = ("%Y", "%Y") if how == "year" else ("%Y%m", "%Y-%m")
+        return [{**r, "key": r["key"].strftime(fmt), "label": r["key"].strftime(label)} for r in rows]
+    return [{**r, "label": str(how.get(r["key"], r["key"]))} for r in rows]
+
+
+def article_breakdown(queryset, by: str, org: str | None = None) -> list[dict]:
+    """Articles per org unit one level below `org` (`unit`), per town, per year or month published, or per
+    outlet level: {key, label, articles, by_level}. Units and towns most articles first; periods in order."""
+    if by not in ARTICLE_BREAKDOWNS:
+        raise ValueError(by)
+    qs, how = _keyed(queryset, by, "town_id", "published_on", org, OutletLevel.choices)
+    rows = list(qs.values("key").annotate(articles=Count("id"), **{
+        level.value: Count("id", filter=Q(level=level.value)) for level in OutletLevel}).order_by(
+        "key" if by in ("year", "month") else "-articles", "key"))
+    if by == "level":
+        rows.sort(key=lambda r: -LEVEL_RANK[r["key"]])
+    rows = [{"key": r["key"], "articles": r["articles"], "by_level": {lv.value: r[lv.value] for lv in OutletLevel}}
+            for r in rows]
+    return _label_rows(rows, how)
+
+
+def honour_breakdown(queryset, by: str, org: str | None = None) -> list[dict]:
+    """Honours per org unit one level below `org` (`unit`; an honour of a higher unit counts at that unit),
+    per year or month awarded, or per kind: {key, label, honours, units (先进单位), people (先进个人)}."""
+    if by not in HONOUR_BREAKDOWNS:
+        raise ValueError(by)
+    qs, how = _keyed(queryset, by, "unit_id", "awarded_on", org, HonourKind.choices)
+    rows = list(qs.values("key").annotate(
+        honours=Count("id"), units=Count("id", filter=Q(kind=HonourKind.UNIT)),
+        people=Count("id", filter=Q(kind=HonourKind.PERSON))).order_by(
+        "key" if by in ("year", "month") else "-honours", "key"))
+    return _label_rows([{"key": r["key"], "honours": r["honours"], "units": r["units"], "people": r["people"]}
+                        for r in rows], how)
+
+
+def quota_breakdown(quotas, by: str, org: str | None = None) -> list[dict]:
+    """定期约稿 per org unit one level below `org` (`unit`), per town or per period: the quota summary's
+    figures (quotas, owed, delivered, fulfilment_rate, met) for each."""
+    if by not in QUOTA_BREAKDOWNS:
+        raise ValueError(by)
+    length = child_length(org) if by == "unit" else codes.LEVEL_LENGTHS["town"]
+    groups: dict[str, list] = {}
+    for town, period, owed, counted in with_counted(quotas.order_by()).values_list(
+            "town_id", "period", "articles", "counted"):
+        groups.setdefault(period if by == "period" else town[:length], []).append((owed, counted))
+    rows = []
+    for key, pairs in groups.items():
+        owed = sum(a for a, _c in pairs)
+        delivered = sum(min(a, c) for a, c in pairs)
+        rows.append({"key": key, "quotas": len(pairs), "owed": owed, "delivered": delivered,
+                     "fulfilment_rate": round(delivered * 100 / owed, 1) if owed else None,
+                     "met": sum(1 for a, c in pairs if c >= a)})
+    if by == "period":
+        rows.sort(key=lambda r: r["key"])
+        return [{**r, "label": r["key"]} for r in rows]
+    rows.sort(key=lambda r: (-(r["fulfilment_rate"] or 0), r["key"]))
+    return _label_rows(rows, "units")
