@@ -1,6 +1,5 @@
 """API: events (事件) scoped by town, their workflow steps, statistics; the categories (reference data)."""
 
-from django.db.models import Q
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -9,6 +8,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from townbrain.core import codes, geo
@@ -72,6 +72,7 @@ class EventSerializer(serializers.ModelSerializer):
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     reporter_phone = serializers.SerializerMethodField()
     overdue = serializers.SerializerMethodField()
+    extension_pending = serializers.BooleanField(read_only=True)
     handler = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
@@ -80,7 +81,8 @@ class EventSerializer(serializers.ModelSerializer):
                   "description", "address", "lat", "lng", "source", "reporter_name", "reporter_phone", "media_url",
                   "status", "status_label", "reported_at", "accepted_at", "dispatched_at", "deadline", "overdue",
                   "closed_at", "closed_on_time", "office", "department", "handler", "verdict", "reopened",
-                  "extended", "updated"]
+                  "extended", "extension_pending", "extension_requested_at", "extension_days", "extension_hours",
+                  "updated"]
         read_only_fields = fields
 
     def get_reporter_phone(self, obj) -> str:
@@ -91,12 +93,32 @@ class EventSerializer(serializers.ModelSerializer):
         return obj.is_overdue()
 
 
+@extend_schema_serializer(component_name="EventPhoto")
+class PhotoSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.SerializerMethodField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    uploaded_by = serializers.CharField(source="uploaded_by_name")
+    uploaded_at = serializers.DateTimeField()
+
+    def get_url(self, obj) -> str:
+        request = self.context.get("request")
+        url = obj.get_absolute_url()
+        return request.build_absolute_uri(url) if request else url
+
+
+class PhotoUploadSerializer(serializers.Serializer):
+    photo = serializers.FileField(help_text=gettext_lazy("A JPEG, PNG, WebP or GIF image."))
+
+
 class EventDetailSerializer(EventSerializer):
     steps = StepSerializer(many=True, read_only=True)
+    photos = PhotoSerializer(many=True, read_only=True)
     actions = serializers.SerializerMethodField()
 
     class Meta(EventSerializer.Meta):
-        fields = [*EventSerializer.Meta.fields, "actions", "steps"]
+        fields = [*EventSerializer.Meta.fields, "actions", "photos", "steps"]
         read_only_fields = fields
 
     def get_actions(self, obj) -> list[str]:
@@ -132,8 +154,7 @@ class StepWriteSerializer(serializers.Serializer):
     hours = serializers.IntegerField(required=False, min_value=1, max_value=24 * 30)
 
 
-STATS_FIELDS = ["received", "accepted", "closed", "closed_on_time", "open_overdue", "on_time_rate",
-                "satisfaction_rate", "avg_hours", "reviewed", "satisfied", "reopened", "reopen_rate"]
+STATS_FIELDS = stats.FIELDS
 
 
 class EventViewSet(mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
@@ -141,8 +162,9 @@ class EventViewSet(mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
 
     POST reports one (`town`, `platform`, `category`, `description`, optional `lat`/`lng` with `crs`
     wgs84/gcj02/bd09, `reporter_phone` …). `…/<id>/<step>/` POST takes a workflow step: accept, reject,
-    dispatch (`to`), handle, feedback, verify, close, review (`verdict`), return, extend (`days`/`hours`),
-    each with a `comment`. `stats/?org=&period=` gives the bulletin figures. The reporter's phone is
+    dispatch (`to`), handle, feedback, verify, close, review (`verdict`), return, extend (`days`/`hours`;
+    asked by the handling office it waits for the office above, which takes approve or deny), each with a
+    `comment`. `stats/?org=&period=` gives the bulletin figures. The reporter's phone is
     masked except for the handling office.
     """
 
@@ -154,12 +176,12 @@ class EventViewSet(mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
     def get_queryset(self):
         qs = super().get_queryset()
         if self.action not in ("list", "stats"):
-            qs = qs.prefetch_related("steps")
+            qs = qs.prefetch_related("steps", "photos")
         return qs
 
     def get_serializer_class(self):
-        return {"create": EventCreateSerializer, "list": EventSerializer,
-                "step": StepWriteSerializer}.get(self.action, EventDetailSerializer)
+        return {"create": EventCreateSerializer, "list": EventSerializer, "step": StepWriteSerializer,
+                "photos": PhotoUploadSerializer}.get(self.action, EventDetailSerializer)
 
     def _detail(self, event, code=status.HTTP_200_OK):
         event = self.get_queryset().get(pk=event.pk)
@@ -200,6 +222,23 @@ class EventViewSet(mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
         event = services.take_step(request.user, event, step, **form.validated_data)
         return self._detail(event)
 
+    @extend_schema(methods=["GET"], operation_id="events_photos_retrieve", responses={200: EventDetailSerializer})
+    @extend_schema(methods=["POST"], operation_id="events_photos_create",
+                   request={"multipart/form-data": PhotoUploadSerializer}, responses={201: EventDetailSerializer})
+    @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser, FormParser])
+    def photos(self, request, pk=None):
+        """POST: add a photo (multipart `photo`: JPEG, PNG, WebP or GIF, size-limited; needs "add" on the town).
+
+        GET shows the event with its `photos`.
+        """
+        event = self.get_object()
+        if request.method == "GET":
+            return self._detail(event)
+        form = PhotoUploadSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        services.add_photo(request.user, event, form.validated_data["photo"])
+        return self._detail(event, status.HTTP_201_CREATED)
+
     @extend_schema(parameters=[OpenApiParameter("org", OpenApiTypes.STR, required=True),
                                OpenApiParameter("period", OpenApiTypes.STR, required=True,
                                                 description="YYYY or YYYYMM"),
@@ -224,13 +263,10 @@ class EventViewSet(mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
         unit = OrgUnit.objects.filter(code=org).first()
         if unit is None or not allows(request.user, "view", org):
             raise Http404
-        events = Event.objects.restrict(request.user, "view")
-        if params.get("platform"):
-            if params["platform"] not in Platform.values:
-                raise ValidationError({"platform": [_("One of zongzhi, shichang, zhifa, bianmin.")]})
-            events = events.filter(platform=params["platform"])
-        if params.get("category"):
-            events = events.filter(Q(category__code=params["category"]) | Q(category__parent__code=params["category"]))
+        try:
+            events = stats.events_for(request.user, params.get("platform", ""), params.get("category", ""))
+        except ValueError:
+            raise ValidationError({"platform": [_("One of zongzhi, shichang, zhifa, bianmin.")]}) from None
         try:
             figures = stats.for_area(events, org, params.get("period", ""))
         except ValueError:

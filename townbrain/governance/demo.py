@@ -5,7 +5,7 @@ events). Every event goes through the services, step by step with its own dates,
 the audit trail, the deadlines on the 2020 calendar and the statistics are what a real office's
 would be. The mix, per town and month: most closed on time and reviewed, some closed late, some
 reopened after a 不满意 review (重办) and closed again, a few not accepted (不予受理), one in ten
-extended (延期); the last weeks of the year leave events open, some past their deadline. The demo
+extended (延期, asked by the town and approved by the county); the last weeks of the year leave events open, some past their deadline. The demo
 users act where they exist (guali 瓜沥镇, dayang 大洋镇, xiaoshan 萧山区, jiande 建德市); escalation
 then runs once, so their bells ring for the overdue ones.
 """
@@ -52,7 +52,7 @@ def _towns(county):
     return chosen
 
 
-def _one(rng, town, actor, category, day, now, late_in_year, keep_open=False):
+def _one(rng, town, actor, category, day, now, late_in_year, keep_open=False, approver=None):
     reported = _at(day, rng.randint(8, 17), rng.choice((0, 15, 30, 45)))
     lat = lng = None
     if town.latitude is not None and town.longitude is not None:
@@ -75,8 +75,11 @@ def _one(rng, town, actor, category, day, now, late_in_year, keep_open=False):
     services.take_step(actor, event, "dispatch", "请按时限处置", to=rng.choice(["", "", "综合执法中队", "村委会"]),
                        at=dispatched)
     if rng.random() < 0.1:
-        services.take_step(actor, event, "extend", "需多部门协调，申请延期", days=3,
-                           at=min(dispatched + timedelta(hours=20), event.deadline - timedelta(hours=1)))
+        asked = min(dispatched + timedelta(hours=20), event.deadline - timedelta(hours=1))
+        services.take_step(actor, event, "extend", "需多部门协调，申请延期", days=3, at=asked)
+        if event.extension_pending and approver is not None:
+            # 延期 is approved above: the county office answers the town's request.
+            services.take_step(approver, event, "approve", "同意延期三个工作日", at=asked + timedelta(hours=2))
     late = rng.random() < 0.18
     span = event.deadline - dispatched
     closed = event.deadline + timedelta(days=rng.randint(1, 6)) if late else dispatched + span * rng.uniform(0.2, 0.9)
@@ -123,6 +126,7 @@ def load(progress=None) -> dict:
     towns = [(t, county) for county in COUNTIES for t in _towns(county)]
     for n, (town, county) in enumerate(towns, 1):
         actor = _user(TOWN_USERS.get(town.code, COUNTIES[county]))
+        approver = _user(COUNTIES[county])
         for month in range(1, 13):
             many = rng.randint(2, 4)
             for i in range(many):
@@ -130,7 +134,8 @@ def load(progress=None) -> dict:
                 late_in_year = month == 12 and day.day > 14
                 # Each town ends the year with at least one event still in hand.
                 keep_open = month == 12 and i == many - 1
-                outcome = _one(rng, town, actor, rng.choice(categories), day, end, late_in_year, keep_open)
+                outcome = _one(rng, town, actor, rng.choice(categories), day, end, late_in_year, keep_open,
+                               approver=approver)
                 counts[outcome] = counts.get(outcome, 0) + 1
         if progress:
             progress("events", n, len(towns))

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from townbrain.core import geo
 from townbrain.core.models import Level, OrgUnit
 
-from .models import EventCategory, Verdict
+from .models import EventCategory, Platform, Verdict
 
 
 class CategoryChoiceField(forms.ModelChoiceField):
@@ -36,6 +36,8 @@ class EventForm(forms.Form):
     reporter_name = forms.CharField(label=_("Reporter"), max_length=60, required=False)
     reporter_phone = forms.CharField(label=_("Reporter's phone"), max_length=20, required=False,
                                      widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
+    photo = forms.FileField(label=_("Photo"), required=False, help_text=_("A JPEG, PNG, WebP or GIF image."),
+                            widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "environment"}))
 
     def __init__(self, *args, towns=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -90,3 +92,18 @@ class StepForm(forms.Form):
         "A user name, an office's division code or a department's name; empty: the town's own office."))
     verdict = forms.ChoiceField(label=_("Review"), choices=[("", "—"), *Verdict.choices], required=False)
     days = forms.IntegerField(label=_("Extend by (working days)"), min_value=1, max_value=365, required=False)
+
+
+class StatsForm(forms.Form):
+    """The statistics page's filters: an org unit, a year or month, optionally a platform and a category."""
+
+    org = forms.CharField(label=_("Org unit (code)"), max_length=12)
+    period = forms.RegexField(label=_("Period (YYYY or YYYYMM)"), regex=r"^\d{4}(0[1-9]|1[0-2])?$", max_length=6,
+                              error_messages={"invalid": _("A year (YYYY) or a month (YYYYMM).")})
+    platform = forms.ChoiceField(label=_("Platform"), choices=[("", "—"), *Platform.choices], required=False)
+    category = forms.CharField(label=_("Category (code)"), max_length=60, required=False)
+
+
+class PhotoForm(forms.Form):
+    photo = forms.FileField(label=_("Photo"), help_text=_("A JPEG, PNG, WebP or GIF image."),
+                            widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "environment"}))

@@ -6,6 +6,8 @@ rules); every move is a Step, shown as the event's timeline. Categories (大类 
 seeded by a data migration; a 小类 carries the deadline (时限) in working days or, when urgent, hours.
 """
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -96,6 +98,8 @@ class Event(TimeStampedModel):
     lat = models.DecimalField(_("latitude (WGS-84)"), max_digits=9, decimal_places=6, null=True, blank=True)
     lng = models.DecimalField(_("longitude (WGS-84)"), max_digits=9, decimal_places=6, null=True, blank=True)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.GRID)
+    # The case number in the system an event was imported from (历史事件: 12345, 数字城管 …), unique per town.
+    external_id = models.CharField(_("original case number"), max_length=60, blank=True)
     reporter_name = models.CharField(_("reporter"), max_length=60, blank=True)
     reporter_phone = models.CharField(_("reporter's phone"), max_length=20, blank=True)
     media_url = models.URLField(_("photo"), max_length=300, blank=True)
@@ -116,6 +120,10 @@ class Event(TimeStampedModel):
     verdict = models.CharField(_("review"), max_length=20, choices=Verdict.choices, blank=True)
     reopened = models.PositiveSmallIntegerField(_("times reopened (重办)"), default=0)
     extended = models.PositiveSmallIntegerField(_("times extended (延期)"), default=0)
+    # A 延期 asked by the handling office and waiting for the office one level up (services.py).
+    extension_requested_at = models.DateTimeField(_("extension requested at"), null=True, blank=True)
+    extension_days = models.PositiveSmallIntegerField(_("extension asked (working days)"), null=True, blank=True)
+    extension_hours = models.PositiveSmallIntegerField(_("extension asked (hours)"), null=True, blank=True)
     reminded_at = models.DateTimeField(_("reminder sent (催办)"), null=True, blank=True)
     supervised_at = models.DateTimeField(_("supervision sent (督办)"), null=True, blank=True)
 
@@ -125,6 +133,8 @@ class Event(TimeStampedModel):
         ordering = ["-reported_at", "-id"]
         verbose_name = _("event")
         verbose_name_plural = _("events")
+        constraints = [models.UniqueConstraint(fields=["town", "external_id"], condition=~models.Q(external_id=""),
+                                               name="governance_event_external_id")]
         indexes = [
             models.Index(fields=["town"], name="governance_event_town_prefix", opclasses=["text_pattern_ops"]),
             models.Index(fields=["status", "deadline"], name="governance_event_queue"),
@@ -150,6 +160,10 @@ class Event(TimeStampedModel):
 
     def get_absolute_url(self):
         return reverse("event-detail", args=[self.pk])
+
+    @property
+    def extension_pending(self) -> bool:
+        return self.extension_requested_at is not None
 
     @property
     def is_open(self) -> bool:
@@ -181,6 +195,8 @@ class Step(models.Model):
         REVIEW = "review", _("Reviewed (回访)")
         RETURN = "return", _("Returned (退回)")
         EXTEND = "extend", _("Extended (延期)")
+        APPROVE = "approve", _("Extension approved (延期批准)")
+        DENY = "deny", _("Extension refused (延期驳回)")
         REMIND = "remind", _("Reminder (催办)")
         SUPERVISE = "supervise", _("Supervision (督办)")
 
@@ -208,6 +224,39 @@ class Step(models.Model):
         return self.get_step_display()
 
 
+def photo_path(instance, filename) -> str:
+    """events/<event id>/<random>.<extension of the detected type> (the upload's own name is never used)."""
+    extension = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
+    return f"events/{instance.event_id}/{secrets.token_hex(16)}.{extension}"
+
+
+class EventPhoto(models.Model):
+    """A photo of an event (at the report, or of the work done), checked from its bytes (photos.py)."""
+
+    scope_field = "event__town__code"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="photos")
+    file = models.FileField(_("file"), upload_to=photo_path, max_length=200)
+    content_type = models.CharField(_("content type"), max_length=30)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by_name = models.CharField(_("uploaded by"), max_length=150)
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["event_id", "uploaded_at", "id"]
+        verbose_name = _("event photo")
+        verbose_name_plural = _("event photos")
+
+    def __str__(self):
+        return f"#{self.event_id} {self.file.name}"
+
+    def get_absolute_url(self):
+        return reverse("event-photo", args=[self.event_id, self.pk])
+
+
 class Notification(models.Model):
     """A message to one user (催办, 督办, a dispatch); the navbar bell counts the unread ones."""
 
@@ -215,6 +264,7 @@ class Notification(models.Model):
         DISPATCH = "dispatch", _("Dispatched to you")
         REMIND = "remind", _("Reminder (催办)")
         SUPERVISE = "supervise", _("Supervision (督办)")
+        EXTENSION = "extension", _("Extension (延期)")
 
     scope_field = "event__town__code"
 

@@ -9,7 +9,9 @@
   1,000 requests, newest first.
 - `POST requests.json` — `api_key`, `service_code`, `attribute[town]` (or a town's code as
   `jurisdiction_id`), `description`, `lat`/`long` (WGS-84), `address_string`, `phone`, `first_name`,
-  `last_name`, `media_url` → `[{"service_request_id", "service_notice", "account_id"}]`.
+  `last_name`, `media_url`, or a photo uploaded as `media` (multipart; checked as photos.py says) →
+  `[{"service_request_id", "service_notice", "account_id"}]`. `media_url` in the answers is the link a
+  client gave, else the event's first uploaded photo (`/events/<id>/photos/<n>/`, for users who see it).
 - `GET requests/<id>.json` — `[request]`.
 
 `jurisdiction_id` is a division code (a county, or any unit: its subtree). `services.json` is public (the
@@ -140,7 +142,15 @@ def service_definition(request, user, jurisdiction, code):
         "values": [{"key": t.code, "name": t.name} for t in towns]}]}, safe=False)
 
 
-def _request(event: Event, notes: dict) -> dict:
+def _media_url(event: Event, request) -> str | None:
+    """The link a client gave, else the first uploaded photo (served to users who see the event)."""
+    if event.media_url:
+        return event.media_url
+    first = next(iter(event.photos.all()), None)
+    return request.build_absolute_uri(first.get_absolute_url()) if first else None
+
+
+def _request(event: Event, notes: dict, request) -> dict:
     return {
         "service_request_id": str(event.pk),
         "status": "closed" if event.status in (*DONE, Status.REJECTED) else "open",
@@ -158,7 +168,7 @@ def _request(event: Event, notes: dict) -> dict:
         "zipcode": None,
         "lat": float(event.lat) if event.lat is not None else None,
         "long": float(event.lng) if event.lng is not None else None,
-        "media_url": event.media_url or None,
+        "media_url": _media_url(event, request),
     }
 
 
@@ -174,7 +184,7 @@ def _notes(events) -> dict:
 
 
 def _requests_queryset(user, jurisdiction):
-    qs = Event.objects.restrict(user, "view").select_related("category", "town", "office")
+    qs = Event.objects.restrict(user, "view").select_related("category", "town", "office").prefetch_related("photos")
     return qs.filter(town__code__startswith=jurisdiction) if jurisdiction else qs
 
 
@@ -215,7 +225,7 @@ def requests_list(request, user, jurisdiction):
             qs = qs.exclude(status__in=OPEN)
     events = list(qs.order_by("-reported_at", "-id")[:MAX_REQUESTS])
     notes = _notes(events)
-    return JsonResponse([_request(e, notes) for e in events], safe=False)
+    return JsonResponse([_request(e, notes, request) for e in events], safe=False)
 
 
 @endpoint(["GET"])
@@ -223,7 +233,7 @@ def request_detail(request, user, jurisdiction, pk):
     event = _requests_queryset(user, jurisdiction).filter(pk=pk).first()
     if event is None:
         return _error(404, _("No such service request in your area."))
-    return JsonResponse([_request(event, _notes([event]))], safe=False)
+    return JsonResponse([_request(event, _notes([event]), request)], safe=False)
 
 
 def _create(request, user, jurisdiction):
@@ -246,6 +256,6 @@ def _create(request, user, jurisdiction):
     event = services.report_event(
         user, town, category, data.get("description", ""), lat=lat, lng=lng, crs="wgs84",
         reporter_phone=data.get("phone", ""), reporter_name=name[:60], address=data.get("address_string", "")[:200],
-        source=Source.OPEN311, media_url=data.get("media_url", "")[:300])
+        source=Source.OPEN311, media_url=data.get("media_url", "")[:300], photo_files=[request.FILES.get("media")])
     return JsonResponse([{"service_request_id": str(event.pk), "service_notice": event.get_status_display(),
                           "account_id": None}], status=201, safe=False)

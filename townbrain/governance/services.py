@@ -9,7 +9,9 @@ The workflow (STEPS below): 上报 reported → 受理 accept (or 不予受理 r
 派遣 dispatch (the clock starts) → 处置 handle → 反馈 feedback → 核查 verify → 结案 close →
 回访 review (满意 / 基本满意 close it for good; 不满意 reopens it: 重办, dispatched again with a
 new clock). 退回 return sends a dispatched event back to be dispatched again (wrong
-department; the clock stops). 延期 extend moves the deadline, only before it has passed.
+department; the clock stops). 延期 extend is asked before the deadline has passed and approved
+above: asked by the handling office it waits for the office one level up (approve / deny); asked by
+that office (or one higher) it is granted at once. Only an approved extension moves the deadline.
 
 Each step is atomic: the event, a Step row (the timeline) and an audit row are written together.
 The phone number never enters an audit row: the row keeps only that it was set or changed.
@@ -24,6 +26,7 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
@@ -36,8 +39,19 @@ from townbrain.core.models import Level, OrgUnit
 from townbrain.core.roles import Role, grants
 from townbrain.core.scope import SYSTEM, allows, require
 
-from . import deadlines
-from .models import CLOCK_RUNNING, DONE, Event, EventCategory, Notification, Source, Status, Step, Verdict
+from . import deadlines, photos
+from .models import (
+    CLOCK_RUNNING,
+    DONE,
+    Event,
+    EventCategory,
+    EventPhoto,
+    Notification,
+    Source,
+    Status,
+    Step,
+    Verdict,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +67,19 @@ register_actions({
     "event.review": gettext_lazy("Reviewed event"),
     "event.return": gettext_lazy("Returned event"),
     "event.extend": gettext_lazy("Extended event deadline"),
+    "event.approve": gettext_lazy("Approved event extension"),
+    "event.deny": gettext_lazy("Refused event extension"),
+    "event.photo": gettext_lazy("Added event photo"),
+    "event.import": gettext_lazy("Imported historic event"),
+    "event.delete": gettext_lazy("Deleted imported event"),
     "event.remind": gettext_lazy("Sent event reminder (催办)"),
     "event.supervise": gettext_lazy("Sent event supervision (督办)"),
 })
 
 # What an audit row of an event keeps (never the phone number: see _phone_change).
 FIELDS = ("town", "village", "platform", "category", "description", "address", "lat", "lng", "source",
-          "status", "deadline", "office", "department", "handler", "verdict", "reopened", "extended",
-          "closed_on_time")
+          "status", "deadline", "office", "department", "handler", "verdict", "reopened", "extended", "external_id",
+          "closed_on_time", "extension_requested_at", "extension_days", "extension_hours")
 # A member of the public (the report form, an Open311 client's citizen): no user, named in the audit.
 PUBLIC = SimpleNamespace(pk=None, username="public", is_authenticated=False, is_active=False, is_superuser=False)
 
@@ -76,9 +95,12 @@ STEPS = {
     "review": ((Status.CLOSED,), None),
     "return": ((Status.DISPATCHED, Status.HANDLED), Status.ACCEPTED),
     "extend": (CLOCK_RUNNING, None),
+    "approve": (CLOCK_RUNNING, None),
+    "deny": (CLOCK_RUNNING, None),
 }
 STEP_NAMES = tuple(STEPS)
-COMMENT_REQUIRED = ("reject", "return", "extend")
+COMMENT_REQUIRED = ("reject", "return", "extend", "deny")
+EXTENSION_STEPS = ("approve", "deny")
 CHANGE_ROLES = [r for r in Role.values if grants(r, "change") and r != Role.SYSTEM_ADMIN]
 PHONE = re.compile(r"^\+?[0-9][0-9 -]{5,18}$")
 
@@ -87,6 +109,17 @@ PHONE = re.compile(r"^\+?[0-9][0-9 -]{5,18}$")
 
 def may_act(user, event: Event) -> bool:
     return allows(user, "change", event.town_id)
+
+
+def approving_office(event: Event) -> str:
+    """The office that approves a 延期: one level above the handling office (the town's county by default)."""
+    office = event.office_id or event.town_id
+    return codes.parent_of(office) or office
+
+
+def may_approve_extension(user, event: Event) -> bool:
+    """Change rights on the office above the handling office (its editors, office admins, and higher)."""
+    return allows(user, "change", approving_office(event))
 
 
 def may_see_phone(user, event: Event) -> bool:
@@ -116,7 +149,9 @@ def available_steps(user, event: Event) -> list[str]:
     for name, (sources, _to) in STEPS.items():
         if event.status not in sources:
             continue
-        if name == "extend" and (event.deadline is None or now > event.deadline):
+        if name == "extend" and (event.deadline is None or now > event.deadline or event.extension_pending):
+            continue
+        if name in EXTENSION_STEPS and not (event.extension_pending and may_approve_extension(user, event)):
             continue
         out.append(name)
     return out
@@ -144,38 +179,206 @@ def _check_report(town, platform, category, description, reporter_phone):
 def report_event(actor, town: OrgUnit, category: EventCategory, description: str, *, platform: str = "",
                  lat=None, lng=None, crs: str = geo.WGS84, reporter_phone: str = "", reporter_name: str = "",
                  address: str = "", village: OrgUnit | None = None, grid: str = "", source: str = Source.GRID,
-                 media_url: str = "", at=None) -> Event:
-    """上报: a new event in `town`. Coordinates in `crs` are stored as WGS-84. `actor` PUBLIC skips the right."""
+                 media_url: str = "", photo_files=(), at=None) -> Event:
+    """上报: a new event in `town`. Coordinates in `crs` are stored as WGS-84. `actor` PUBLIC skips the right.
+
+    `photo_files`: uploads stored with the event (photos.py checks them all before anything is written).
+    """
     if actor is not PUBLIC:
         require(actor, "add", town.code)
+    photo_files = [f for f in photo_files if f is not None]
+    if len(photo_files) > photos.MAX_PER_EVENT:
+        raise ValidationError({"photo": _("At most %(n)s photos per event.") % {"n": photos.MAX_PER_EVENT}})
+    checked = []
+    for upload in photo_files:
+        try:
+            checked.append(photos.check(upload))
+        except ValidationError as exc:
+            raise ValidationError({"photo": exc.messages}) from None
     reporter_phone = (reporter_phone or "").strip()
     _check_report(town, platform or (category.platform if category else ""), category, description, reporter_phone)
     if village is not None and not village.code.startswith(town.code):
         raise ValidationError({"village": _("The village is not in the town.")})
-    if (lat is None) != (lng is None):
-        raise ValidationError({"lat": _("Give both latitude and longitude, or neither.")})
-    if lat is not None:
-        try:
-            lat, lng = geo.to_wgs84(lat, lng, crs or geo.WGS84)
-        except geo.UnknownSystem:
-            raise ValidationError({"crs": _("Use wgs84, gcj02 or bd09.")}) from None
-        except (TypeError, ValueError):
-            raise ValidationError({"lat": _("Latitude and longitude are numbers.")}) from None
-        if not (-90 <= lat <= 90 and -180 <= lng <= 180):
-            raise ValidationError({"lat": _("Latitude and longitude are out of range.")})
+    lat, lng = _wgs84(lat, lng, crs)
     at = at or timezone.now()
     event = Event(town=town, village=village, grid=grid, platform=category.platform, category=category,
                   description=description.strip(), address=address, lat=lat, lng=lng, source=source,
                   reporter_name=reporter_name, reporter_phone=reporter_phone, media_url=media_url,
                   status=Status.REPORTED, reported_at=at)
     event.full_clean()
+    stored = []
+    try:
+        with transaction.atomic():
+            event.save()
+            _step(actor, event, "report", "", Status.REPORTED, "", at)
+            after = audit.snapshot(event, FIELDS)
+            after.update(_phone_change("", reporter_phone)[1])
+            if checked:
+                after["photos"] = len(checked)
+            audit.record(actor, "event.report", event, {}, after, org_code=town.code)
+            for c in checked:
+                stored.append(_store_photo(actor, event, c, at))
+    except BaseException:
+        _delete_files(stored)
+        raise
+    return event
+
+
+def _store_photo(actor, event: Event, checked, at=None) -> EventPhoto:
+    photo = EventPhoto(event=event, content_type=checked.content_type, size=checked.size, sha256=checked.sha256,
+                       uploaded_by_name=getattr(actor, "username", "") or "system", uploaded_at=at or timezone.now())
+    photo.file.save(f"photo.{checked.extension}", ContentFile(checked.data), save=False)
+    photo.save()
+    return photo
+
+
+def _delete_files(stored):
+    for photo in stored:
+        if photo.file.name:
+            photo.file.storage.delete(photo.file.name)
+
+
+def add_photo(actor, event: Event, upload) -> EventPhoto:
+    """A photo of an event (of the problem or of the work done): needs "add" on the town, as reporting does."""
+    require(actor, "add", event.town_id)
+    try:
+        checked = photos.check(upload)
+    except ValidationError as exc:
+        raise ValidationError({"photo": exc.messages}) from None
+    stored = []
+    try:
+        with transaction.atomic():
+            event = Event.objects.select_for_update(of=("self",)).get(pk=event.pk)
+            if event.photos.count() >= photos.MAX_PER_EVENT:
+                raise ValidationError({"photo": _("At most %(n)s photos per event.") % {"n": photos.MAX_PER_EVENT}})
+            photo = _store_photo(actor, event, checked)
+            stored.append(photo)
+            audit.record(actor, "event.photo", event, {}, {"photo": photo.file.name, "content_type": photo.content_type,
+                                                          "size": photo.size, "sha256": photo.sha256},
+                         org_code=event.town_id)
+    except BaseException:
+        _delete_files(stored)
+        raise
+    return photo
+
+
+def _wgs84(lat, lng, crs):
+    """Coordinates declared in `crs`, as WGS-84 (None, None when there are none)."""
+    if (lat is None) != (lng is None):
+        raise ValidationError({"lat": _("Give both latitude and longitude, or neither.")})
+    if lat is None:
+        return None, None
+    try:
+        lat, lng = geo.to_wgs84(lat, lng, crs or geo.WGS84)
+    except geo.UnknownSystem:
+        raise ValidationError({"crs": _("Use wgs84, gcj02 or bd09.")}) from None
+    except (TypeError, ValueError):
+        raise ValidationError({"lat": _("Latitude and longitude are numbers.")}) from None
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        raise ValidationError({"lat": _("Latitude and longitude are out of range.")})
+    return lat, lng
+
+
+# --- historic events (历史事件导入) -------------------------------------------------------------------
+
+def import_event(actor, town: OrgUnit, category: EventCategory, description: str, *, external_id: str,
+                 reported_at, accepted_at=None, rejected_reason: str = "", dispatched_at=None, to: str = "",
+                 deadline=None, closed_at=None, verdict: str = "", lat=None, lng=None, crs: str = geo.WGS84,
+                 reporter_phone: str = "", reporter_name: str = "", address: str = "",
+                 source: str = Source.HOTLINE) -> Event:
+    """An event of the past as the system it comes from recorded it (a 12345 or 数字城管 case), in one step.
+
+    Needs "add" on the town, as reporting does. What the record says becomes the event's times and its
+    timeline — 上报, then 受理 or 不予受理, 派遣, 结案, 回访 — each step marked `imported` and none
+    invented (no 处置/反馈/核查 the record does not have). The deadline is the record's own, else the
+    category's counted from 派遣 on the official calendar, so the statistics judge it as a live event.
+    `external_id` (the original case number) is unique per town: the exchange kind `events` uses it to
+    import a file twice without doubling it.
+    """
+    require(actor, "add", town.code)
+    reporter_phone = (reporter_phone or "").strip()
+    _check_report(town, category.platform if category else "", category, description, reporter_phone)
+    external_id = (external_id or "").strip()
+    errors = {}
+    if not external_id:
+        errors["external_id"] = _("The original case number is needed.")
+    elif Event.objects.filter(town=town, external_id=external_id).exists():
+        errors["external_id"] = _("%(town)s already has case %(id)s.") % {"town": town.name, "id": external_id}
+    now = timezone.now()
+    times = [("reported_at", reported_at), ("accepted_at", accepted_at), ("dispatched_at", dispatched_at),
+             ("closed_at", closed_at)]
+    previous = None
+    for name, value in times:
+        if value is None:
+            continue
+        if value > now:
+            errors[name] = _("This time lies in the future.")
+        elif previous is not None and value < previous:
+            errors[name] = _("This time lies before the step before it.")
+        previous = value
+    if rejected_reason and (dispatched_at or closed_at or verdict):
+        errors["rejected_reason"] = _("A case not accepted has no dispatch, close or review.")
+    if closed_at and not dispatched_at:
+        errors["dispatched_at"] = _("A closed case needs its dispatch time: the deadline counts from it.")
+    if verdict and not closed_at:
+        errors["verdict"] = _("Only a closed case has a review.")
+    if verdict and verdict not in Verdict.values:
+        errors["verdict"] = _("Choose satisfied, basically_satisfied or dissatisfied.")
+    if deadline is not None and not dispatched_at:
+        errors["deadline"] = _("A deadline needs the dispatch time.")
+    if errors:
+        raise ValidationError(errors)
+    lat, lng = _wgs84(lat, lng, crs)
+    event = Event(town=town, platform=category.platform, category=category, description=description.strip(),
+                  address=address, lat=lat, lng=lng, source=source, external_id=external_id,
+                  reporter_name=reporter_name, reporter_phone=reporter_phone, reported_at=reported_at,
+                  accepted_at=accepted_at, status=Status.REPORTED)
+    steps = [("report", "", Status.REPORTED, "", reported_at, {})]
+    if rejected_reason:
+        event.status = Status.REJECTED
+        steps.append(("reject", Status.REPORTED, Status.REJECTED, rejected_reason, accepted_at or reported_at, {}))
+    elif accepted_at:
+        event.status = Status.ACCEPTED
+        steps.append(("accept", Status.REPORTED, Status.ACCEPTED, "", accepted_at, {}))
+    if dispatched_at:
+        for name, value in _resolve_target(actor, event, to).items():
+            setattr(event, name, value)
+        event.dispatched_at = dispatched_at
+        event.deadline = deadline or deadlines.due(dispatched_at, days=category.deadline_days,
+                                                   hours=category.deadline_hours)
+        steps.append(("dispatch", event.status, Status.DISPATCHED, "", dispatched_at, {"to": to or town.code}))
+        event.status = Status.DISPATCHED
+    if closed_at:
+        event.closed_at, event.closed_on_time = closed_at, closed_at <= event.deadline
+        steps.append(("close", event.status, Status.CLOSED, "", closed_at, {}))
+        event.status = Status.CLOSED
+    if verdict:
+        event.verdict = verdict
+        steps.append(("review", Status.CLOSED, Status.REVIEWED, "", closed_at, {"verdict": verdict}))
+        event.status = Status.REVIEWED
+    event.full_clean(exclude=["office", "handler"])
     with transaction.atomic():
         event.save()
-        _step(actor, event, "report", "", Status.REPORTED, "", at)
+        for step, from_status, to_status, comment, at, detail in steps:
+            _step(actor, event, step, from_status, to_status, comment, at, imported=True, **detail)
         after = audit.snapshot(event, FIELDS)
         after.update(_phone_change("", reporter_phone)[1])
-        audit.record(actor, "event.report", event, {}, after, org_code=town.code)
+        audit.record(actor, "event.import", event, {}, after, org_code=town.code)
     return event
+
+
+def delete_imported_event(actor, event: Event) -> None:
+    """Undo of an import: only an event nobody has worked on since (every step of it imported)."""
+    require(actor, "change", event.town_id)
+    with transaction.atomic():
+        event = Event.objects.select_for_update(of=("self",)).get(pk=event.pk)
+        if not event.external_id or any(not s.detail.get("imported") for s in event.steps.all()):
+            raise ValidationError(_("Event #%(id)s has been worked on since its import; it is kept.") % {
+                "id": event.pk})
+        before = audit.snapshot(event, FIELDS)
+        audit.record(actor, "event.delete", event, before, {}, org_code=event.town_id)
+        _delete_files(list(event.photos.all()))
+        event.delete()
 
 
 def _phone_change(before: str, after: str) -> tuple[dict, dict]:
@@ -253,7 +456,9 @@ def take_step(actor, event: Event, step: str, comment: str = "", *, to: str = ""
         elif step == "return":
             event.office, event.department, event.handler = None, "", None
             event.deadline, event.dispatched_at = None, None
+            _clear_extension(event)  # the clock stopped: nothing left to extend
         elif step == "close":
+            _clear_extension(event)
             event.closed_at = at
             event.closed_on_time = at <= event.deadline if event.deadline else True
         elif step == "review":
@@ -273,15 +478,34 @@ def take_step(actor, event: Event, step: str, comment: str = "", *, to: str = ""
         elif step == "extend":
             if event.deadline is None or at > event.deadline:
                 raise ValidationError(_("An extension must be asked before the deadline has passed."))
+            if event.extension_pending:
+                raise ValidationError(_("An extension is already waiting for approval."))
             if days is None and hours is None:
                 days, hours = event.category.deadline_days, event.category.deadline_hours
             if (days is not None and days < 1) or (hours is not None and hours < 1):
                 raise ValidationError({"days": _("Extend by at least one working day or one hour.")})
-            event.deadline = deadlines.extend(event.deadline, days=days, hours=hours)
-            event.extended += 1
-            event.reminded_at = event.supervised_at = None
             detail.update({k: v for k, v in (("days", days), ("hours", hours)) if v})
-            detail["deadline"] = event.deadline.isoformat()
+            if may_approve_extension(actor, event):
+                # Asked by the approving office itself (or one above it): granted at once.
+                _grant_extension(event, days, hours)
+                detail.update(approved=True, deadline=event.deadline.isoformat())
+            else:
+                event.extension_requested_at, event.extension_days, event.extension_hours = at, days, hours
+                detail.update(requested=True, approver=approving_office(event))
+                notify_after.append(("extension", event, actor))
+        elif step in EXTENSION_STEPS:
+            if not event.extension_pending:
+                raise ValidationError(_("No extension is waiting for approval."))
+            if not may_approve_extension(actor, event):
+                raise PermissionDenied(_("An extension is approved by the office above (%(code)s).") % {
+                    "code": approving_office(event)})
+            days, hours = event.extension_days, event.extension_hours
+            detail.update({k: v for k, v in (("days", days), ("hours", hours)) if v})
+            if step == "approve":
+                _grant_extension(event, days, hours)
+                detail["deadline"] = event.deadline.isoformat()
+            _clear_extension(event)
+            notify_after.append((step, event, actor))
         if to_status is not None:
             event.status = to_status
         event.save()
@@ -290,10 +514,24 @@ def take_step(actor, event: Event, step: str, comment: str = "", *, to: str = ""
         if comment:
             after["comment"] = comment
         audit.record(actor, f"event.{step}", event, before, after, org_code=event.town_id)
-        for ev in notify_after:
-            _notify_dispatch(ev)
+        for item in notify_after:
+            if isinstance(item, tuple):
+                _notify_extension(*item)
+            else:
+                _notify_dispatch(item)
     original.__dict__.update({k: v for k, v in event.__dict__.items() if not k.startswith("_")})
     return original
+
+
+def _grant_extension(event: Event, days, hours):
+    """Move the deadline on from where it is now; a new deadline gets its own 催办 and 督办."""
+    event.deadline = deadlines.extend(event.deadline, days=days, hours=hours)
+    event.extended += 1
+    event.reminded_at = event.supervised_at = None
+
+
+def _clear_extension(event: Event):
+    event.extension_requested_at = event.extension_days = event.extension_hours = None
 
 
 def _start_clock(event: Event, at):
@@ -348,6 +586,23 @@ def _notify_dispatch(event: Event):
         "id": event.pk, "category": event.category.name, "town": event.town.name,
         "deadline": timezone.localtime(event.deadline).strftime("%Y-%m-%d %H:%M")}
     notify(handlers_of(event), event, Notification.Kind.DISPATCH, message)
+
+
+def _notify_extension(step: str, event: Event, actor):
+    """A 延期 asked: to the approving office; approved or refused: to the handlers."""
+    values = {"id": event.pk, "category": event.category.name, "town": event.town.name,
+              "user": getattr(actor, "username", ""),
+              "deadline": timezone.localtime(event.deadline).strftime("%Y-%m-%d %H:%M")}
+    if step == "extension":
+        users = list(office_users(approving_office(event)))
+        message = _("延期: %(user)s asks to extend event #%(id)s (%(category)s, %(town)s), due %(deadline)s.") % values
+    elif step == "approve":
+        users = handlers_of(event)
+        message = _("延期 approved: event #%(id)s (%(category)s, %(town)s) is now due %(deadline)s.") % values
+    else:
+        users = handlers_of(event)
+        message = _("延期 refused: event #%(id)s (%(category)s, %(town)s) stays due %(deadline)s.") % values
+    notify([u for u in users if u.pk != getattr(actor, "pk", None)], event, Notification.Kind.EXTENSION, message)
 
 
 def mark_read(user, notification_ids=None) -> int:

@@ -19,8 +19,22 @@ from datetime import datetime
 
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from .models import CLOCK_RUNNING, DONE, Step, Verdict
+from townbrain.core.models import OrgUnit
+
+from .models import CLOCK_RUNNING, DONE, Event, Platform, Step, Verdict
+
+# The published figures, in order, with their column labels (the API's keys, the page's and the exports' columns).
+FIELDS = ["received", "accepted", "closed", "closed_on_time", "open_overdue", "on_time_rate",
+          "satisfaction_rate", "avg_hours", "reviewed", "satisfied", "reopened", "reopen_rate"]
+LABELS = {
+    "received": _("Reported (个)"), "accepted": _("Accepted (个)"), "closed": _("Closed (个)"),
+    "closed_on_time": _("Closed on time (个)"), "open_overdue": _("Open past the deadline (个)"),
+    "on_time_rate": _("On-time closure rate (%)"), "satisfaction_rate": _("Satisfaction (%)"),
+    "avg_hours": _("Average handling time (h)"), "reviewed": _("Reviews (个)"), "satisfied": _("Satisfied (个)"),
+    "reopened": _("Reopened (个)"), "reopen_rate": _("Reopen rate (%)"),
+}
 
 
 def period_bounds(period: str) -> tuple[datetime, datetime]:
@@ -77,3 +91,23 @@ def for_area(queryset, org_code: str, period: str, now=None) -> dict:
     start, end = period_bounds(period)
     qs = queryset.filter(town__code__startswith=org_code, reported_at__gte=start, reported_at__lt=end)
     return compute(qs, now)
+
+
+def events_for(user, platform: str = "", category: str = ""):
+    """The events `user` may view, narrowed by platform and by a 大类 or 小类 code; ValueError for a bad platform."""
+    events = Event.objects.restrict(user, "view")
+    if platform:
+        if platform not in Platform.values:
+            raise ValueError(platform)
+        events = events.filter(platform=platform)
+    if category:
+        events = events.filter(Q(category__code=category) | Q(category__parent__code=category))
+    return events
+
+
+def table(events, unit: OrgUnit, period: str, now=None) -> list[dict]:
+    """The unit's figures, then one row per unit directly below it: {"org", "name", figures…}."""
+    rows = [{"org": unit.code, "name": unit.name, **for_area(events, unit.code, period, now)}]
+    for child in OrgUnit.objects.filter(parent=unit).order_by("code"):
+        rows.append({"org": child.code, "name": child.name, **for_area(events, child.code, period, now)})
+    return rows

@@ -18,7 +18,11 @@ open311_patterns = [
 urlpatterns = [
     path("events/", views.EventQueueView.as_view(), name="event-list"),
     path("events/new/", views.event_create, name="event-create"),
+    path("events/statistics/", views.event_stats, name="event-stats"),
+    path("events/map/", views.event_map, name="event-map"),
+    path("events/map.json", views.event_map_data, name="event-map-data"),
     path("events/<int:pk>/", views.event_detail, name="event-detail"),
+    path("events/<int:pk>/photos/<int:photo>/", views.event_photo, name="event-photo"),
     path("report/", views.public_report, name="event-public-report"),
     path("notifications/", views.notification_list, name="notification-list"),
     path("open311/v2/", include((open311_patterns, "open311"))),

@@ -1,5 +1,7 @@
 """Pages: the handler's queue, the event page with its timeline and step buttons, reporting, notifications."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -7,18 +9,24 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
+from townbrain.access.scoping import default_org
+from townbrain.core import exports, geo
 from townbrain.core.lists import Column, RestrictedListView
 from townbrain.core.models import Level, OrgUnit
-from townbrain.core.scope import scope_prefixes
+from townbrain.core.scope import allows, scope_prefixes
 
-from . import forms, services
+from . import forms, photos, services, stats
 from .filters import EventFilterSet
-from .models import Event, Notification, Source, Step
+from .models import CLOCK_RUNNING, OPEN, Event, EventPhoto, Notification, Source, Step
 
 
 class EventQueueView(LoginRequiredMixin, RestrictedListView):
@@ -71,14 +79,14 @@ def _towns_for(user):
 @login_required
 def event_create(request):
     towns = _towns_for(request.user)
-    form = forms.EventForm(request.POST or None, towns=towns)
+    form = forms.EventForm(request.POST or None, request.FILES or None, towns=towns)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
             event = services.report_event(
                 request.user, d["town"], d["category"], d["description"], lat=d["lat"], lng=d["lng"], crs=d["crs"],
                 address=d["address"], reporter_name=d["reporter_name"], reporter_phone=d["reporter_phone"],
-                source=Source.GRID)
+                source=Source.GRID, photo_files=[d["photo"]])
         except ValidationError as exc:
             form.add_error(None, exc.messages)
         else:
@@ -96,7 +104,19 @@ def event_detail(request, pk):
     event = get_object_or_404(Event.objects.restrict(request.user, "view").select_related(
         "category", "category__parent", "town", "office", "handler"), pk=pk)
     form = forms.StepForm(request.POST or None)
-    if request.method == "POST":
+    photo_form = forms.PhotoForm()
+    if request.method == "POST" and request.POST.get("op") == "photo":
+        photo_form = forms.PhotoForm(request.POST, request.FILES)
+        if photo_form.is_valid():
+            try:
+                services.add_photo(request.user, event, photo_form.cleaned_data["photo"])
+            except ValidationError as exc:
+                photo_form.add_error("photo", exc.messages)
+            else:
+                messages.success(request, _("Photo added."))
+                return redirect(event)
+        form = forms.StepForm()
+    elif request.method == "POST":
         step = request.POST.get("step", "")
         if step not in services.STEPS:
             raise PermissionDenied(_("Unknown step."))
@@ -114,6 +134,8 @@ def event_detail(request, pk):
     return render(request, "governance/event_detail.html", {
         "event": event, "form": form, "steps": [(s, STEP_LABELS[s]) for s in steps], "step_names": steps,
         "timeline": event.steps.all(), "phone": services.shown_phone(request.user, event),
+        "photos": list(event.photos.all()), "photo_form": photo_form,
+        "may_add_photo": allows(request.user, "add", event.town_id),
         "handled_by": event.handler.username if event.handler_id else event.department or (
             event.office.name if event.office_id else ""),
         "unit": event.town, "breadcrumb": event.town.ancestors(),
@@ -152,13 +174,15 @@ def public_report(request):
         if cache.get(key, 0) >= limit:
             return render(request, "governance/public_report.html", {"limited": True}, status=429)
         cache.set(key, cache.get(key, 0) + 1, 3600)  # every try counts, not only the good ones
-        form = forms.PublicReportForm(request.POST, towns=towns, challenge=tuple(stored) if stored else None)
+        form = forms.PublicReportForm(request.POST, request.FILES, towns=towns,
+                                      challenge=tuple(stored) if stored else None)
         if county_unit and form.is_valid():
             d = form.cleaned_data
             try:
                 event = services.report_event(
                     services.PUBLIC, d["town"], d["category"], d["description"], lat=d["lat"], lng=d["lng"],
-                    crs=d["crs"], address=d["address"], reporter_phone=d["reporter_phone"], source=Source.CITIZEN)
+                    crs=d["crs"], address=d["address"], reporter_phone=d["reporter_phone"], source=Source.CITIZEN,
+                    photo_files=[d["photo"]])
             except ValidationError as exc:
                 form.add_error(None, exc.messages)
             else:
@@ -170,3 +194,132 @@ def public_report(request):
     else:
         form.set_challenge(challenge)
     return render(request, "governance/public_report.html", {"form": form, "county": county_unit, "done": done})
+
+
+@login_required
+@require_safe
+def event_stats(request):
+    """The bulletin figures of an org unit and each unit below it, for a year or a month; CSV / xlsx / JSON export.
+
+    The same figures as `GET /api/events/stats/` (stats.py), over the events the user may view.
+    """
+    params = request.GET.copy()
+    params.setdefault("org", default_org(request.user))
+    params.setdefault("period", str(timezone.localdate().year))
+    form = forms.StatsForm(params)
+    context = {"form": form, "labels": [stats.LABELS[f] for f in stats.FIELDS]}
+    if form.is_valid():
+        d = form.cleaned_data
+        org = get_object_or_404(OrgUnit.objects.restrict(request.user, "view"), code=d["org"])
+        events = stats.events_for(request.user, d["platform"], d["category"])
+        rows = stats.table(events, org, d["period"])
+        fmt = request.GET.get("export")
+        if fmt:
+            if fmt not in exports.FORMATS:
+                raise Http404(_("Unknown export format."))
+            keys = ["org", "name", *stats.FIELDS]
+            headers = [_("Code"), _("Unit"), *[str(stats.LABELS[f]) for f in stats.FIELDS]]
+            name = "-".join(p for p in ("event-stats", org.code, d["period"], d["platform"], d["category"]) if p)
+            return exports.response(fmt, name, headers, keys, ([r[k] for k in keys] for r in rows))
+        for row in rows:
+            row["values"] = [row[f] for f in stats.FIELDS]
+            row["href"] = reverse("event-list") + f"?under={row['org']}"
+        context.update({"org": org, "total": rows[0], "children": [r for r in rows[1:] if r["received"]],
+                        "quiet": sum(1 for r in rows[1:] if not r["received"])})
+    return render(request, "governance/event_stats.html", context)
+
+
+@login_required
+@require_safe
+def event_photo(request, pk, photo):
+    """A photo of an event, only for users who may see the event (never served as public media)."""
+    found = get_object_or_404(EventPhoto.objects.restrict(request.user, "view"), pk=photo, event_id=pk)
+    return photos.serve(found)
+
+
+# --- the command centre's map: open events coloured by overdue ----------------------------------------
+
+MAP_LIMIT = 5000  # points drawn at most (the most urgent first); the page says how many more there are
+# The vendored boundaries (townbrain/static/vendor/geo/, docs/map.md) are AMap's, in GCJ-02.
+GEO_DIR = settings.BASE_DIR / "static" / "vendor" / "geo"
+MAP_STATES = {
+    "overdue": (gettext_lazy("Overdue"), "#d63939"),
+    "due_soon": (gettext_lazy("Due within 24 hours"), "#f76707"),
+    "running": (gettext_lazy("In time"), "#206bc4"),
+    "waiting": (gettext_lazy("Not yet dispatched"), "#868e96"),
+}
+
+
+def map_state(event, now) -> str:
+    if event.status not in CLOCK_RUNNING or event.deadline is None:
+        return "waiting"
+    if event.deadline < now:
+        return "overdue"
+    return "due_soon" if event.deadline - now <= timedelta(hours=24) else "running"
+
+
+def _map_unit(request):
+    code = (request.GET.get("under") or request.GET.get("town") or default_org(request.user) or "").strip()
+    unit = OrgUnit.objects.restrict(request.user, "view").filter(code=code).first()
+    return unit
+
+
+def _boundary(unit):
+    """(static URL of the vendored GeoJSON, feature keys to draw) for the unit, or ("", [])."""
+    if unit is None:
+        return "", []
+    key = unit.code.ljust(6, "0") if len(unit.code) == 2 else unit.code[:4] + "00"
+    if not (GEO_DIR / f"{key}.json").exists():
+        return "", []
+    if len(unit.code) >= 6:  # a county or a town: its county's outline alone
+        return static(f"vendor/geo/{key}.json"), [unit.code[:6]]
+    return static(f"vendor/geo/{key}.json"), []
+
+
+@login_required
+@require_safe
+def event_map(request):
+    """The command centre's map: the open events of the area (the queue's filters), coloured by overdue."""
+    filterset = EventFilterSet(request.GET or None, queryset=Event.objects.restrict(request.user, "view"),
+                               request=request)
+    unit = _map_unit(request)
+    query = request.GET.urlencode()
+    return render(request, "governance/event_map.html", {
+        "filterset": filterset, "unit": unit, "data_url": reverse("event-map-data") + (f"?{query}" if query else ""),
+        "states": [(k, label, colour) for k, (label, colour) in MAP_STATES.items()],
+        "queue_url": reverse("event-list") + (f"?{query}" if query else "?open=true"),
+    })
+
+
+@login_required
+@require_safe
+def event_map_data(request):
+    """JSON for the map: {"unit", "geojson", "focus", "points" [{id, lat, lng (GCJ-02, as the boundaries),
+    state, colour, label, url}], "counts" {state: n}, "unlocated", "more"}; only open events, via restrict()."""
+    filterset = EventFilterSet(request.GET or None, queryset=Event.objects.restrict(request.user, "view"),
+                               request=request)
+    qs = filterset.qs if filterset.is_bound else filterset.queryset
+    if filterset.is_bound and not filterset.is_valid():
+        qs = qs.none()
+    qs = qs.filter(status__in=OPEN)
+    located = qs.filter(lat__isnull=False, lng__isnull=False)
+    now = timezone.now()
+    points, counts = [], dict.fromkeys(MAP_STATES, 0)
+    rows = located.select_related("category", "town").order_by(F("deadline").asc(nulls_last=True), "pk")
+    for event in rows[:MAP_LIMIT]:
+        state = map_state(event, now)
+        counts[state] += 1
+        lat, lng = geo.from_wgs84(float(event.lat), float(event.lng), geo.GCJ02)
+        deadline = timezone.localtime(event.deadline).strftime("%Y-%m-%d %H:%M") if event.deadline else "—"
+        points.append({"id": event.pk, "lat": round(lat, 6), "lng": round(lng, 6), "state": state,
+                       "colour": MAP_STATES[state][1], "url": event.get_absolute_url(),
+                       "label": f"#{event.pk} {event.category.name} · {event.town.name} · {deadline}"})
+    unit = _map_unit(request)
+    geojson, focus = _boundary(unit)
+    total = located.count()
+    return JsonResponse({
+        "unit": {"code": unit.code, "name": unit.name} if unit else None,
+        "geojson": geojson, "focus": focus, "points": points, "counts": counts,
+        "states": {k: {"name": str(label), "colour": colour} for k, (label, colour) in MAP_STATES.items()},
+        "unlocated": qs.count() - total, "more": max(0, total - MAP_LIMIT), "system": geo.GCJ02,
+    }, json_dumps_params={"ensure_ascii": False})

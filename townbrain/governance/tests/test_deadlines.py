@@ -57,7 +57,10 @@ def test_the_clock_starts_at_dispatch_and_extension_moves_it(report, people):
     services.take_step(actor, event, "dispatch", "派城管", at=at(2020, 9, 30, 16, 0))
     assert event.deadline == at(2020, 10, 12, 23, 59, 59)  # 占道经营: 3 working days
     services.take_step(actor, event, "extend", "需协调", days=2, at=at(2020, 10, 12, 9, 0))
-    assert event.deadline == at(2020, 10, 14, 23, 59, 59)
+    assert event.deadline == at(2020, 10, 12, 23, 59, 59) and event.extension_pending  # asked, not yet granted
+    # Approved above (the county) after the old deadline: moved on from it, Tue 13 (1), Wed 14 (2).
+    services.take_step(people["xiaoshan"], event, "approve", "同意", at=at(2020, 10, 13, 9, 0))
+    assert event.deadline == at(2020, 10, 14, 23, 59, 59) and not event.extension_pending
     step = Step.objects.get(event=event, step="extend")
     assert step.detail["days"] == 2
     with pytest.raises(services.ValidationError):  # after the deadline no extension

@@ -91,8 +91,10 @@ def test_every_step_through_the_whole_workflow(api_for, report, people):
     data = _step(api, event, "dispatch", to="guali")
     assert data["handler"] == "guali"
     deadline = data["deadline"]
-    data = _step(api, event, "extend", days=2)
-    assert data["deadline"] > deadline and data["extended"] == 1
+    data = _step(api, event, "extend", days=2)  # asked by the town's office: waits for the county
+    assert data["deadline"] == deadline and data["extended"] == 0 and data["extension_pending"] is True
+    data = _step(api_for("xiaoshan_office"), event, "approve")
+    assert data["deadline"] > deadline and data["extended"] == 1 and data["extension_pending"] is False
     for step, status in [("handle", "handled"), ("feedback", "fed_back"), ("verify", "verified"),
                          ("close", "closed")]:
         assert _step(api, event, step)["status"] == status
@@ -103,9 +105,10 @@ def test_every_step_through_the_whole_workflow(api_for, report, people):
     data = _step(api, event, "review", verdict="satisfied")
     assert data["status"] == "reviewed" and data["verdict"] == "satisfied" and data["closed_on_time"] is True
     assert [s["step"] for s in data["steps"]] == [
-        "report", "accept", "dispatch", "return", "dispatch", "extend", "handle", "feedback", "verify", "close",
-        "review", "handle", "feedback", "verify", "close", "review"]
-    assert all(s["actor"] == "guali_office" and s["comment"] for s in data["steps"][1:])
+        "report", "accept", "dispatch", "return", "dispatch", "extend", "approve", "handle", "feedback", "verify",
+        "close", "review", "handle", "feedback", "verify", "close", "review"]
+    assert all(s["actor"] == ("xiaoshan_office" if s["step"] == "approve" else "guali_office") and s["comment"]
+               for s in data["steps"][1:])
     assert set(data["steps"][0]) >= {"step", "actor", "time", "comment"}
     actions = AuditEntry.objects.filter(object_type="event", object_id=str(event.pk)).values_list("action", flat=True)
     assert list(actions.order_by("pk")) == [f"event.{s['step']}" for s in data["steps"]]
@@ -122,7 +125,7 @@ def test_reject_needs_a_reason_and_ends_the_event(api_for, report):
 
 def test_steps_out_of_order_are_refused(api_for, report):
     api, event = api_for("guali"), report()
-    for step in ("dispatch", "handle", "close", "review", "extend", "return"):
+    for step in ("dispatch", "handle", "close", "review", "extend", "return", "approve", "deny"):
         assert api.post(f"/api/events/{event.pk}/{step}/", {"comment": "x"}).status_code == 400, step
     assert Event.objects.get(pk=event.pk).status == Status.REPORTED
 
