@@ -92,12 +92,12 @@ def board(request, org, programme, period):
     rows = timeliness.rows(request.user, unit, prog, period)
     fmt = request.GET.get("export")
     if fmt in ("csv", "xlsx", "json"):
-        headers = [str(h) for h in (_("Town code"), _("Town"), _("Status"), _("Deadline"), _("Submitted at"),
-                                    _("Working days late"), _("Approved by"), _("Comment"), _("Reports (个)"),
+        headers = [str(h) for h in (_("Town code"), _("Town"), _("Status"), _("Deadline"), _("Days left"),
+                                    _("Submitted at"), _("Working days late"), _("Approved by"), _("Comment"), _("Reports (个)"),
                                     _("Started projects without a report (个)"))]
-        keys = ["town", "town_name", "status", "deadline", "submitted_at", "late_days", "approved_level", "comment",
+        keys = ["town", "town_name", "status", "deadline", "days_left", "submitted_at", "late_days", "approved_level", "comment",
                 "reports", "owing"]
-        data = [[r.town.code, r.town.name, str(r.status_label), r.deadline,
+        data = [[r.town.code, r.town.name, str(r.status_label), r.deadline, r.days_left,
                  timezone.localtime(r.submitted_at).strftime("%Y-%m-%d %H:%M") if r.submitted_at else "",
                  r.late_days, r.approved_level, r.comment, r.reports, r.owing] for r in rows]
         return exports.response(fmt, f"reporting-{unit.code}-{prog.code}-{period}", headers, keys, data)

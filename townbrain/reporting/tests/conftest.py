@@ -21,6 +21,32 @@ def _english():
 
 
 @pytest.fixture
+def client_for(client, users, settings):
+    """The root fixture's client, in English: these tests read the English texts (the catalogue is Chinese)."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    def login(name):
+        client.force_login(users[name])
+        return client
+
+    return login
+
+
+@pytest.fixture
+def api_for(users):
+    """The root fixture's API client, asking for English (Accept-Language)."""
+    from rest_framework.test import APIClient
+
+    def login(name, language="en"):
+        api = APIClient()
+        api.force_authenticate(users[name])
+        api.credentials(HTTP_ACCEPT_LANGUAGE=language)
+        return api
+
+    return login
+
+
+@pytest.fixture
 def meili(db):
     return Programme.objects.get(code="meili")
 

@@ -118,8 +118,12 @@ def test_the_api_answers_409_naming_the_lock(users, meili, ledger, api_for):
     r = api_for("guali").post("/api/progress/", {**body, "cumulative_investment": "200"}, format="json")
     assert r.status_code == 409, r.content
     assert "Locked" in r.json()["detail"] and "瓜沥镇" in r.json()["detail"] and "202009" in r.json()["detail"]
+    # In the default language (简体中文) the message names the lock too.
+    r = api_for("guali", "zh-hans").post("/api/progress/", {**body, "cumulative_investment": "200"}, format="json")
+    assert r.status_code == 409 and "已锁定" in r.json()["detail"] and "瓜沥镇" in r.json()["detail"]
     assert api.post(f"/api/reporting/{GUALI}/meili/202009/lock/").status_code == 200
-    assert api_for("admin").post("/api/progress/", body, format="json").status_code == 409
+    r = api_for("admin").post("/api/progress/", body, format="json")
+    assert r.status_code == 409 and "locked" in r.json()["detail"].lower() and "202009" in r.json()["detail"]
 
 
 def test_api_steps_permissions_and_scope(users, meili, ledger, api_for):

@@ -120,3 +120,22 @@ def test_rollups_header_shows_deadline_and_what_is_approved(users, meili, ledger
     text = page.content.decode()
     assert "tb-deadline" in text and "2020-10-09" in text
     assert "Approved: 1 of 2 towns; the rest provisional" in text
+
+
+def test_exports_and_other_pages_show_the_deadline(users, meili, ledger, client_for, settings):
+    settings.REPORT_DEADLINE_DAY = 5
+    submit(users, "guali", GUALI, meili)
+    client = client_for("xiaoshan")
+    # The board's export: the deadline and the days left, on every row.
+    lines = client.get("/reporting/board/330109/meili/202009/?export=csv").content.decode("utf-8-sig").splitlines()
+    header = lines[0].split(",")
+    assert header[3:5] == ["Deadline", "Days left"]
+    days_left = (date(2020, 10, 9) - timezone.localdate()).days
+    assert all(line.split(",")[3:5] == ["2020-10-09", str(days_left)] for line in lines[1:])
+    # The warnings page: the cycle's deadline (9 October after 国庆), not the bare 5th of the month.
+    text = client.get("/warnings/", {"org": "330109", "programme": "meili", "period": "202009"}).content.decode()
+    assert "tb-deadline" in text and "202009 due 2020-10-09" in text and "by 2020-10-09" in text
+    # Data entry of indicator values: a quarter's deadline by the values' rule.
+    services.set_deadline_rule(users["admin"], None, 15, kind="values")
+    text = client_for("guali").get(f"/org/{GUALI}/values/2020Q3/").content.decode()
+    assert "tb-deadline" in text and "2020Q3 due 2020-10-15" in text
