@@ -1,10 +1,10 @@
 """notify(users, text, url): tell users something in the app and by e-mail, from any floor.
 
-The navbar bell belongs to the governance app (a floor above projects and reporting), and its
-Notification rows hang off an event; an app below it must not import it. So a message goes out
-as the Django signal `notification` (sender: the app label; users, text, url): the app that owns
-the bell stores it by connecting a receiver in its AppConfig.ready(), and until one does the
-message still goes by e-mail and the sender keeps its own record (reporting.Reminder). E-mail goes
+The navbar bell belongs to the governance app (a floor above projects and reporting); an app below
+it must not import it. So a message goes out as the Django signal `notification` (sender: the app
+label; users, text, url): governance stores it in the bell (a receiver connected in its
+AppConfig.ready()); without that app the message still goes by e-mail, and the sender keeps its
+own record (reporting.Reminder). E-mail goes
 through Django's backend after the transaction commits, so a rolled-back step sends nothing.
 """
 

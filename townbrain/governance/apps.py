@@ -9,6 +9,10 @@ class GovernanceConfig(AppConfig):
 
     def ready(self):
         # The cockpit reads panels from the ground-floor registry; this app adds its own.
-        from . import panel
+        from townbrain.core.notify import notification
+
+        from . import panel, services
 
         panel.register_panel()
+        # Messages of the apps below (reporting reminders …) ring this app's bell too.
+        notification.connect(services.store_message, dispatch_uid="governance-bell")

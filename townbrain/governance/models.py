@@ -258,20 +258,24 @@ class EventPhoto(models.Model):
 
 
 class Notification(models.Model):
-    """A message to one user (催办, 督办, a dispatch); the navbar bell counts the unread ones."""
+    """A message to one user (催办, 督办, a dispatch, or another app's message through
+    core.notify, e.g. a reporting reminder); the navbar bell counts the unread ones."""
 
     class Kind(models.TextChoices):
         DISPATCH = "dispatch", _("Dispatched to you")
         REMIND = "remind", _("Reminder (催办)")
         SUPERVISE = "supervise", _("Supervision (督办)")
         EXTENSION = "extension", _("Extension (延期)")
+        MESSAGE = "message", _("Message")
 
     scope_field = "event__town__code"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="notifications")
+    # Empty for another app's message (core.notify): it links to `url` instead.
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="notifications", null=True, blank=True)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     message = models.CharField(_("message"), max_length=300)
+    url = models.CharField(_("link"), max_length=300, blank=True)
     created = models.DateTimeField(_("created"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
@@ -285,3 +289,6 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.message
+
+    def get_absolute_url(self) -> str:
+        return self.event.get_absolute_url() if self.event_id else (self.url or "")

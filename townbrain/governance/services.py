@@ -571,6 +571,15 @@ def notify(users, event: Event, kind: str, message: str) -> list[Notification]:
     return made
 
 
+def store_message(sender, users, text: str, url: str = "", **_kwargs) -> list[Notification]:
+    """The bell's receiver of core.notify's signal: another app's message (a reporting reminder …)
+    as an unread notification for each user, written in the sender's transaction. That app sends
+    its own e-mail, so none goes from here."""
+    return Notification.objects.bulk_create([
+        Notification(user=u, event=None, kind=Notification.Kind.MESSAGE, message=str(text)[:300], url=url[:300])
+        for u in users])
+
+
 def _post_webhook(url: str, text: str) -> None:
     """A DingTalk-style robot: POST {"msgtype": "text", "text": {"content": …}}; failures are logged, not raised."""
     body = json.dumps({"msgtype": "text", "text": {"content": text}}).encode()

@@ -139,3 +139,14 @@ def test_exports_and_other_pages_show_the_deadline(users, meili, ledger, client_
     services.set_deadline_rule(users["admin"], None, 15, kind="values")
     text = client_for("guali").get(f"/org/{GUALI}/values/2020Q3/").content.decode()
     assert "tb-deadline" in text and "2020Q3 due 2020-10-15" in text
+
+
+def test_reminders_ring_the_bell_when_the_governance_app_is_there(users, meili, ledger, client_for):
+    from townbrain.governance.models import Notification
+
+    services.remind(date(2020, 10, 7))
+    bell = Notification.objects.filter(user=users["guali"], kind="message")
+    assert bell.count() == Reminder.objects.filter(user=users["guali"]).count() == 2
+    assert {n.event_id for n in bell} == {None} and all(n.url.startswith("/reporting/") for n in bell)
+    page = client_for("guali").get("/notifications/").content.decode()
+    assert 'id="bell-count"' in page and bell.first().url in page
