@@ -423,6 +423,38 @@ def bench_cockpit(output, database, reads):
     click.echo(figures["summary"])
 
 
+@bench.command("ingest")
+@click.option("--output", default="docs/performance.md", show_default=True,
+              help="File to write the section “ingest” into; empty: write nothing.")
+@click.option("--seconds", default=300, show_default=True, type=int, help="How long each transport is fed.")
+@click.option("--rate", default=10000, show_default=True, type=int, help="Target readings per second.")
+@click.option("--sensors", default=200, show_default=True, type=int, help="Sensors per transport.")
+@click.option("--per-message", default=100, show_default=True, type=int, help="Readings per MQTT message / request.")
+@click.option("--publishers", default=4, show_default=True, type=int, help="MQTT publisher processes.")
+@click.option("--clients", default=4, show_default=True, type=int, help="HTTP client processes.")
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn workers of `townbrain serve`.")
+@click.option("--only", type=click.Choice(["mqtt", "http"]), default=None, help="One transport only.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@command("bench ingest")
+def bench_ingest(output, seconds, rate, sensors, per_message, publishers, clients, workers, only, as_json):
+    """Sustained MQTT and HTTP ingest of sensor readings, alarm latency (the configured database)."""
+    import json
+
+    from townbrain.bench.ingest import run
+    from townbrain.bench.report import write_section
+
+    figures = run(seconds=seconds, rate=rate, sensors=sensors, per_message=per_message, publishers=publishers,
+                  clients=clients, workers=workers, modes=(only,) if only else ("mqtt", "http"),
+                  echo=lambda m: click.echo(m, err=True))
+    if output:
+        write_section(output, "ingest", figures)
+    if as_json:
+        click.echo(json.dumps({k: figures[k] for k in ("summary", "raw", "settings", "rows")}, default=str,
+                              ensure_ascii=False, indent=1))
+    else:
+        click.echo(figures["summary"])
+
+
 @main.group()
 def rollups():
     """The live roll-up table (projects by org unit, month, programme, category, role and batch)."""

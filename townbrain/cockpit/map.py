@@ -214,7 +214,19 @@ def map_data(request, code):
         "programme": programme.code if programme else "",
         "period": period,
         "system": POLYGON_SYSTEM,
+        "layers": _layers(unit, level),
     }, json_dumps_params={"ensure_ascii": False})
+
+
+def _layers(unit, level: str) -> dict:
+    """Point layers other apps draw over the areas: the sensing app's facilities, coloured by status,
+    for the unit above a county, else for its county (what the map shows around a town)."""
+    from django.apps import apps
+
+    if not apps.is_installed("townbrain.sensing"):
+        return {}
+    org = unit.code if level in ("province", "city") else unit.code[:6]
+    return {"facilities": reverse("facility-map") + "?" + urlencode({"org": org, "system": POLYGON_SYSTEM})}
 
 
 def _rollup(user, org, period, programme) -> dict:

@@ -60,8 +60,17 @@ def inactivity_severity() -> str:
 
 def rules_for(sensor: Sensor) -> list[AlarmRule]:
     """The sensor's own rules and its kind's rules whose area holds the sensor's town."""
-    qs = AlarmRule.objects.filter(Q(sensor=sensor) | Q(sensor__isnull=True, kind=sensor.kind), active=True)
-    return [r for r in qs.order_by("pk") if sensor.town_id.startswith(r.org_id)]
+    return rules_for_many([sensor])[sensor.pk]
+
+
+def rules_for_many(sensors) -> dict[int, list[AlarmRule]]:
+    """`rules_for` of several sensors in one query (an ingest batch's): {sensor pk: [rules]}."""
+    sensors = list(sensors)
+    qs = AlarmRule.objects.filter(Q(sensor__in=[s.pk for s in sensors])
+                                  | Q(sensor__isnull=True, kind__in={s.kind for s in sensors}), active=True)
+    rules = list(qs.order_by("pk"))
+    return {s.pk: [r for r in rules if (r.sensor_id == s.pk or (r.sensor_id is None and r.kind == s.kind))
+                   and s.town_id.startswith(r.org_id)] for s in sensors}
 
 
 def _extreme(rule: AlarmRule, a, b):
@@ -70,46 +79,80 @@ def _extreme(rule: AlarmRule, a, b):
     return max(a, b) if rule.op == ">" else min(a, b)
 
 
-def evaluate(sensor: Sensor, fresh, *, now=None) -> list[Alarm]:
-    """Run the rules over a sensor's new readings [(ts, value)] in time order; the alarms raised."""
+def evaluate(sensor: Sensor, fresh, *, now=None, rules=None) -> list[Alarm]:
+    """Run the rules over a sensor's new readings [(ts, value)] in time order; the alarms raised.
+    `rules`: the sensor's rules when the caller has them already (`rules_for_many`)."""
     raised = []
-    for rule in rules_for(sensor):
+    for rule in rules_for(sensor) if rules is None else rules:
         state, _new = RuleState.objects.select_for_update().get_or_create(sensor=sensor, rule=rule)
         alarm = Alarm.objects.select_for_update().filter(sensor=sensor, key=f"rule:{rule.pk}", cleared=False).first()
-        changed_alarm = False
-        for ts, v in fresh:
-            if state.last_ts is not None and ts <= state.last_ts:
-                continue  # late: history, not a new crossing
-            state.last_ts = ts
-            if alarm is not None:
-                if rule.cleared(v):
-                    _finish(alarm, changed_alarm)
-                    _clear(SYSTEM, alarm, ts, _("cleared by rule"))
-                    alarm, changed_alarm = None, False
-                    state.streak, state.since, state.peak = 0, None, None
-                else:
-                    alarm.end = ts
-                    alarm.peak = _extreme(rule, alarm.peak, v)
-                    changed_alarm = True
-                    if rule.critical(v) and alarm.severity != Severity.CRITICAL:
-                        _escalate_severity(alarm, Severity.CRITICAL)
-                continue
-            if rule.breached(v):
-                state.streak += 1
-                state.since = state.since or ts
-                state.peak = _extreme(rule, state.peak, v)
-                if state.streak >= rule.repeat and (ts - state.since).total_seconds() >= rule.duration_s:
-                    severity = Severity.CRITICAL if rule.critical(state.peak) else rule.severity
-                    alarm = _raise(sensor, rule, f"rule:{rule.pk}", Alarm.Type.THRESHOLD, severity,
-                                   state.since, ts, state.peak)
-                    raised.append(alarm)
-                    changed_alarm = False
-            else:
-                state.streak, state.since, state.peak = 0, None, None
-        if alarm is not None:
-            _finish(alarm, changed_alarm)
+        _step(sensor, rule, state, alarm, fresh, raised)
         state.save()
     return raised
+
+
+def evaluate_many(batch, *, now=None) -> list[Alarm]:
+    """`evaluate` for an ingest batch [(sensor, fresh readings in time order)]: the rules, their states
+    and the active alarms read (and locked, in pk order) in one query each, the states written in one."""
+    batch = [(sensor, fresh) for sensor, fresh in batch if fresh]
+    if not batch:
+        return []
+    rules = rules_for_many(sensor for sensor, _fresh in batch)
+    pairs = [(sensor.pk, rule.pk) for sensor, _fresh in batch for rule in rules[sensor.pk]]
+    if not pairs:
+        return []
+    ids = sorted({s for s, _r in pairs})
+    states = {(st.sensor_id, st.rule_id): st for st in RuleState.objects.select_for_update().filter(
+        sensor__in=ids, rule__in={r for _s, r in pairs}).order_by("pk")}
+    for key in pairs:
+        if key not in states:  # a rule's first readings for this sensor (get_or_create: concurrent writers)
+            states[key], _new = RuleState.objects.select_for_update().get_or_create(sensor_id=key[0], rule_id=key[1])
+    active = {(a.sensor_id, a.key): a for a in Alarm.objects.select_for_update().filter(
+        sensor__in=ids, key__startswith="rule:", cleared=False).order_by("pk")}
+    raised, touched = [], []
+    for sensor, fresh in batch:
+        for rule in rules[sensor.pk]:
+            state = states[(sensor.pk, rule.pk)]
+            _step(sensor, rule, state, active.get((sensor.pk, f"rule:{rule.pk}")), fresh, raised)
+            touched.append(state)
+    RuleState.objects.bulk_update(touched, ["streak", "since", "peak", "last_ts"])
+    return raised
+
+
+def _step(sensor, rule, state, alarm, fresh, raised) -> None:
+    """One rule over one sensor's new readings: moves `state`, updates, raises or clears the alarm."""
+    changed_alarm = False
+    for ts, v in fresh:
+        if state.last_ts is not None and ts <= state.last_ts:
+            continue  # late: history, not a new crossing
+        state.last_ts = ts
+        if alarm is not None:
+            if rule.cleared(v):
+                _finish(alarm, changed_alarm)
+                _clear(SYSTEM, alarm, ts, _("cleared by rule"))
+                alarm, changed_alarm = None, False
+                state.streak, state.since, state.peak = 0, None, None
+            else:
+                alarm.end = ts
+                alarm.peak = _extreme(rule, alarm.peak, v)
+                changed_alarm = True
+                if rule.critical(v) and alarm.severity != Severity.CRITICAL:
+                    _escalate_severity(alarm, Severity.CRITICAL)
+            continue
+        if rule.breached(v):
+            state.streak += 1
+            state.since = state.since or ts
+            state.peak = _extreme(rule, state.peak, v)
+            if state.streak >= rule.repeat and (ts - state.since).total_seconds() >= rule.duration_s:
+                severity = Severity.CRITICAL if rule.critical(state.peak) else rule.severity
+                alarm = _raise(sensor, rule, f"rule:{rule.pk}", Alarm.Type.THRESHOLD, severity,
+                               state.since, ts, state.peak)
+                raised.append(alarm)
+                changed_alarm = False
+        else:
+            state.streak, state.since, state.peak = 0, None, None
+    if alarm is not None:
+        _finish(alarm, changed_alarm)
 
 
 def _finish(alarm: Alarm, changed: bool) -> None:
@@ -176,8 +219,14 @@ def _open_event(alarm: Alarm):
 
 def heard_from(sensor: Sensor, now) -> None:
     """A sensor that sends again clears its inactivity alarm."""
-    alarm = Alarm.objects.select_for_update().filter(sensor=sensor, key=INACTIVITY, cleared=False).first()
-    if alarm is not None:
+    heard_from_many([sensor], now)
+
+
+def heard_from_many(sensors, now) -> None:
+    """`heard_from` for an ingest batch's sensors in one query (there is seldom anything to clear)."""
+    found = Alarm.objects.select_for_update().filter(sensor__in=[s.pk for s in sensors], key=INACTIVITY,
+                                                     cleared=False).order_by("pk")
+    for alarm in found:
         _clear(SYSTEM, alarm, now, _("the sensor sends again"))
 
 

@@ -16,8 +16,8 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Case, DateTimeField, F, FloatField, IntegerField, Q, Value, When
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -110,31 +110,68 @@ def ingest_many(batches, *, now=None) -> list[Result]:
         by_sensor: dict[int, list] = {}
         for s, ts, v in new:
             by_sensor.setdefault(s, []).append((ts, v))
+        evaluate = []
         for (sensor, good), result in zip(checked, results, strict=True):
             fresh = by_sensor.pop(sensor.pk, [])
             result.stored = len(fresh)
             result.duplicates += len(good) - len(fresh)
-            _touch(sensor, fresh, len(result.rejected), result.rejected, now)
-            if fresh:
-                fresh.sort()
-                alarms.evaluate(sensor, fresh, now=now)
+            fresh.sort()
+            evaluate.append((sensor, fresh))
+        _touch_many([(sensor, fresh, result) for (sensor, fresh), result in zip(evaluate, results, strict=True)], now)
+        alarms.heard_from_many([sensor for sensor, _good in checked], now)
+        alarms.evaluate_many(evaluate, now=now)
     return results
 
 
-def _touch(sensor: Sensor, fresh, n_bad: int, rejected, now) -> None:
-    """Counters and the last reading, with F() so concurrent writers (HTTP and MQTT) add up."""
+def _touch_many(items, now) -> None:
+    """Counters and the last reading of a batch's sensors [(sensor, fresh, result)] in one UPDATE, with F()
+    so concurrent writers (HTTP and MQTT) add up; a sensor's last reading moves only when the batch's
+    newest is not older than the stored one. Sensors with rejected readings get theirs counted apart."""
+    if storage.is_postgres():
+        _touch_arrays(items, now)
+    else:
+        _touch_orm(items, now)
+    for sensor, _fresh, result in items:
+        if result.rejected:
+            Sensor.objects.filter(pk=sensor.pk).update(
+                bad_payloads=F("bad_payloads") + len(result.rejected), last_bad_at=now,
+                last_bad_payload=str(result.rejected[-1]["message"])[:300])
+
+
+def _touch_arrays(items, now) -> None:
+    """PostgreSQL: the batch's sensors as arrays through unnest(), one statement (no ORM expressions to build)."""
+    ids, counts, stamps, values = [], [], [], []
+    for sensor, fresh, _result in items:
+        ids.append(sensor.pk)
+        counts.append(len(fresh))
+        stamps.append(fresh[-1][0] if fresh else None)
+        values.append(fresh[-1][1] if fresh else None)
+    newer = "v.ts IS NOT NULL AND (s.last_ts IS NULL OR s.last_ts <= v.ts)"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE sensing_sensor s SET last_seen = %s, readings_stored = s.readings_stored + v.n, "  # noqa: S608
+            f"last_ts = CASE WHEN {newer} THEN v.ts ELSE s.last_ts END, "
+            f"last_value = CASE WHEN {newer} THEN v.value ELSE s.last_value END "
+            "FROM unnest(%s::bigint[], %s::integer[], %s::timestamptz[], %s::double precision[]) AS v(id, n, ts, value) "
+            "WHERE s.id = v.id", [now, ids, counts, stamps, values])
+
+
+def _touch_orm(items, now) -> None:
+    stored, last_ts, last_value = [], [], []
+    for sensor, fresh, _result in items:
+        if fresh:
+            ts, value = fresh[-1]
+            newer = Q(pk=sensor.pk) & (Q(last_ts__isnull=True) | Q(last_ts__lte=ts))
+            stored.append(When(pk=sensor.pk, then=Value(len(fresh))))
+            last_ts.append(When(newer, then=Value(ts, output_field=DateTimeField())))
+            last_value.append(When(newer, then=Value(value, output_field=FloatField())))
     changes = {"last_seen": now}
-    if fresh:
-        changes["readings_stored"] = F("readings_stored") + len(fresh)
-    if n_bad:
-        changes.update(bad_payloads=F("bad_payloads") + n_bad, last_bad_at=now,
-                       last_bad_payload=str(rejected[-1]["message"])[:300])
-    Sensor.objects.filter(pk=sensor.pk).update(**changes)
-    if fresh:
-        ts, value = max(fresh)
-        Sensor.objects.filter(Q(last_ts__isnull=True) | Q(last_ts__lte=ts), pk=sensor.pk).update(
-            last_ts=ts, last_value=value)
-    alarms.heard_from(sensor, now)
+    if stored:
+        changes.update(readings_stored=F("readings_stored") + Case(*stored, default=Value(0),
+                                                                   output_field=IntegerField()),
+                       last_ts=Case(*last_ts, default=F("last_ts")), last_value=Case(*last_value,
+                                                                                     default=F("last_value")))
+    Sensor.objects.filter(pk__in=[sensor.pk for sensor, _fresh, _result in items]).update(**changes)
 
 
 def count_bad_payload(sensor: Sensor, message: str, now=None) -> None:

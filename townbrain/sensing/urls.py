@@ -7,6 +7,7 @@ from . import views
 urlpatterns = [
     path("facilities/", views.FacilityListView.as_view(), name="facility-list"),
     path("facilities/coverage/", views.coverage, name="facility-coverage"),
+    path("facilities/map.json", views.facility_map, name="facility-map"),
     path("facilities/<slug:code>/", views.facility_detail, name="facility-detail"),
     path("sensors/", views.SensorListView.as_view(), name="sensor-list"),
     path("sensors/import/", views.readings_import, name="sensor-readings-import"),

@@ -8,20 +8,22 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_safe
 
+from townbrain.core import geo
 from townbrain.core.lists import Column, RestrictedListView
 from townbrain.core.models import Level, OrgUnit
 from townbrain.core.scope import allows
 
 from . import alarms, charts, facilities, imports
 from .filters import AlarmFilterSet, FacilityFilterSet, SensorFilterSet
-from .models import Alarm, Facility, Sensor
+from .models import Alarm, Facility, FacilityStatus, Sensor
 
 FACILITY_COLUMNS = [
     Column("code", gettext_lazy("Code"), sort="code", link=True),
@@ -35,10 +37,41 @@ FACILITY_COLUMNS = [
 ]
 
 
-class FacilityListView(LoginRequiredMixin, RestrictedListView):
+# The facility export speaks the facility CSV import's language (imports.FACILITY_COLUMNS: the same headers,
+# codes rather than labels, coordinates in WGS-84), so an exported file imports back unchanged.
+FACILITY_EXPORT_COLUMNS = [
+    Column("town", "town", getter=lambda f: f.town_id),
+    Column("code", "code"),
+    Column("name", "name"),
+    Column("kind", "kind", display=False),
+    Column("status", "status", display=False),
+    Column("capacity", "capacity"),
+    Column("capacity_unit", "capacity_unit"),
+    Column("lat", "lat"),
+    Column("lng", "lng"),
+    Column("crs", "crs", getter=lambda f: geo.WGS84),
+    Column("started_on", "started_on"),
+    Column("notes", "notes"),
+]
+assert [c.name for c in FACILITY_EXPORT_COLUMNS] == list(imports.FACILITY_COLUMNS)
+
+
+class ExportColumnsMixin:
+    """Exports (`?export=xlsx|csv|json`) write `export_columns` instead of the page's columns."""
+
+    export_columns: list[Column] = []
+
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("export"):
+            self.columns = self.export_columns
+        return super().get(request, *args, **kwargs)
+
+
+class FacilityListView(LoginRequiredMixin, ExportColumnsMixin, RestrictedListView):
     model = Facility
     filterset_class = FacilityFilterSet
     columns = FACILITY_COLUMNS
+    export_columns = FACILITY_EXPORT_COLUMNS
     default_sort = "code"
     export_name = "facilities"
     title = gettext_lazy("Facilities (设施)")
@@ -60,17 +93,37 @@ SENSOR_COLUMNS = [
 ]
 
 
-class SensorListView(LoginRequiredMixin, RestrictedListView):
+SENSOR_EXPORT_COLUMNS = [
+    Column("code", gettext_lazy("Code")),
+    Column("name", gettext_lazy("Name")),
+    Column("town_code", gettext_lazy("Town code"), getter=lambda s: s.town_id),
+    Column("town", gettext_lazy("Town"), getter=lambda s: s.town.name),
+    Column("facility", gettext_lazy("Facility code"), getter=lambda s: s.facility.code if s.facility_id else ""),
+    Column("kind", gettext_lazy("Kind"), display=False),
+    Column("unit", gettext_lazy("Unit"), display=False),
+    Column("lat", gettext_lazy("Latitude (WGS-84)")),
+    Column("lng", gettext_lazy("Longitude (WGS-84)")),
+    Column("inactive_after_s", gettext_lazy("Silent after (s)")),
+    Column("last_ts", gettext_lazy("Last reading at")),
+    Column("last_value", gettext_lazy("Last value")),
+    Column("last_seen", gettext_lazy("Last heard from")),
+    Column("readings_stored", gettext_lazy("Readings stored")),
+    Column("bad_payloads", gettext_lazy("Bad payloads")),
+]
+
+
+class SensorListView(LoginRequiredMixin, ExportColumnsMixin, RestrictedListView):
     model = Sensor
     filterset_class = SensorFilterSet
     columns = SENSOR_COLUMNS
+    export_columns = SENSOR_EXPORT_COLUMNS
     default_sort = "code"
     export_name = "sensors"
     title = gettext_lazy("Sensors (物联感知)")
     template_name = "sensing/sensor_list.html"
 
     def base_queryset(self):
-        return super().base_queryset().select_related("town")
+        return super().base_queryset().select_related("town", "facility")
 
 
 ALARM_COLUMNS = [
@@ -90,10 +143,31 @@ STATUS_LABELS = {"active_unack": gettext_lazy("Active, unacknowledged"),
                  "cleared_ack": gettext_lazy("Cleared, acknowledged")}
 
 
-class AlarmListView(LoginRequiredMixin, RestrictedListView):
+ALARM_EXPORT_COLUMNS = [
+    Column("id", "ID"),
+    Column("sensor", gettext_lazy("Sensor"), getter=lambda a: a.sensor.code),
+    Column("town_code", gettext_lazy("Town code"), getter=lambda a: a.town_id),
+    Column("town", gettext_lazy("Town"), getter=lambda a: a.town.name),
+    Column("type", gettext_lazy("Type")),
+    Column("rule", gettext_lazy("Rule"), getter=lambda a: str(a.rule) if a.rule_id else ""),
+    Column("severity", gettext_lazy("Severity")),
+    Column("status", gettext_lazy("Status"), getter=lambda a: STATUS_LABELS[a.status]),
+    Column("start", gettext_lazy("Start")),
+    Column("end", gettext_lazy("End")),
+    Column("peak", gettext_lazy("Peak")),
+    Column("unit", gettext_lazy("Unit"), getter=lambda a: a.sensor.unit),
+    Column("acked_at", gettext_lazy("Acknowledged at")),
+    Column("acked_by", gettext_lazy("Acknowledged by")),
+    Column("cleared_at", gettext_lazy("Cleared at")),
+    Column("cleared_by", gettext_lazy("Cleared by")),
+]
+
+
+class AlarmListView(LoginRequiredMixin, ExportColumnsMixin, RestrictedListView):
     model = Alarm
     filterset_class = AlarmFilterSet
     columns = ALARM_COLUMNS
+    export_columns = ALARM_EXPORT_COLUMNS
     default_sort = "-start"
     export_name = "alarms"
     title = gettext_lazy("Alarms")
@@ -168,6 +242,45 @@ def _readings_csv(sensor, start, end) -> HttpResponse:
     for ts, v in charts.raw(sensor, start, end).values_list("ts", "value").iterator():
         writer.writerow([sensor.code, timezone.localtime(ts).isoformat(), v])
     return response
+
+
+# The map layer of facilities (the cockpit map draws it over its areas): colour by status.
+STATUS_COLOURS = {"operating": "#2fb344", "building": "#f59f00", "planned": "#4299e1", "out_of_service": "#d63939"}
+MAP_LIMIT = 5000
+
+
+@login_required
+@require_safe
+def facility_map(request):
+    """`/facilities/map.json?org=<code>[&system=gcj02]`: the facilities with a location under `org` that the
+    user may see, as points in `system` (default GCJ-02, the cockpit map's polygons: stored WGS-84 is
+    shifted, or a point would sit ~500 m off), coloured by status, with the legend.
+
+    {"org", "system", "facilities": [{code, name, town, kind, kind_name, status, status_label, colour,
+    lat, lng, url}], "legend": [{status, label, colour}], "truncated"}"""
+    code = request.GET.get("org", "").strip()
+    if not code.isdigit() or len(code) > 12:
+        raise Http404(_("Give the org unit: ?org=<division code>."))
+    try:
+        system = geo.system_of(request.GET.get("system", "") or geo.GCJ02)
+    except ValueError as exc:
+        raise Http404(str(exc)) from exc
+    qs = (Facility.objects.restrict(request.user, "view")
+          .filter(town__code__startswith=code, lat__isnull=False, lng__isnull=False)
+          .select_related("town").order_by("code"))
+    found = list(qs[:MAP_LIMIT + 1])
+    points = []
+    for f in found[:MAP_LIMIT]:
+        lat, lng = geo.from_wgs84(f.lat, f.lng, system)
+        points.append({"code": f.code, "name": f.name, "town": f.town.name, "kind": f.kind,
+                       "kind_name": str(facilities.kind_name(f.kind)) if f.kind else "",
+                       "status": f.status, "status_label": f.get_status_display(),
+                       "colour": STATUS_COLOURS.get(f.status, "#868e96"),
+                       "lat": round(lat, 6), "lng": round(lng, 6), "url": f.get_absolute_url()})
+    legend = [{"status": value, "label": str(label), "colour": STATUS_COLOURS[value]}
+              for value, label in FacilityStatus.choices]
+    return JsonResponse({"org": code, "system": system, "facilities": points, "legend": legend,
+                         "truncated": len(found) > MAP_LIMIT}, json_dumps_params={"ensure_ascii": False})
 
 
 @login_required

@@ -55,7 +55,8 @@ def test_city_map_colours_its_counties_with_the_rollups_figures(client_for, user
         assert response.status_code == 200
         data = response.json()
         assert set(data) == {"unit", "level", "geojson", "focus", "regions", "unmatched", "points", "legend",
-                             "figures", "programme", "period", "system"}
+                             "figures", "programme", "period", "system", "layers"}
+        assert data["layers"] == {"facilities": "/facilities/map.json?org=3301&system=gcj02"}
         assert data["level"] == "city" and data["geojson"].endswith("vendor/geo/330100.json")
         assert data["system"] == "gcj02" and data["focus"] == [] and data["points"] == []
         by_code = {r["code"]: r for r in data["regions"]}

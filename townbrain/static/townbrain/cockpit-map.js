@@ -9,7 +9,8 @@
  * (the big screen) draws it for a dark background.
  *
  * Points arrive already in the polygons' coordinate system (the server converts the stored WGS-84
- * to GCJ-02), so nothing here converts coordinates.
+ * to GCJ-02), so nothing here converts coordinates; so do the facilities of the sensing app's layer
+ * (/facilities/map.json), drawn as diamonds coloured by status.
  */
 (function () {
   "use strict";
@@ -45,7 +46,16 @@
     return u.pathname + u.search;
   }
 
-  function option(data, names, dark, big, narrow) {
+  // The layer of facilities coloured by status, when the map's JSON names one (layers.facilities: the
+  // sensing app's /facilities/map.json for the area drawn, in the polygons' system). Drawn over the
+  // areas, outside the figure's colour scale; none when there is no layer or the fetch fails.
+  function facilitiesOf(data) {
+    var url = data.layers && data.layers.facilities;
+    if (!url) return Promise.resolve([]);
+    return getJSON(url).then(function (layer) { return layer.facilities; }, function () { return []; });
+  }
+
+  function option(data, names, dark, big, narrow, facilities) {
     var font = big ? 18 : 12;
     var text = dark ? "#e6e7e9" : "#1d273b";
     var edge = dark ? "#9aa0ac" : "#ffffff";
@@ -79,9 +89,15 @@
       else valued.push(item);
     });
 
+    var sites = (facilities || []).map(function (f) {
+      return { name: f.name, value: [f.lng, f.lat], itemStyle: { color: f.colour },
+        tb: { name: f.name, url: f.url, facility: [f.town, f.kind_name, f.status_label].filter(Boolean).join(" · ") } };
+    });
+
     function tip(params) {
       var d = params.data && params.data.tb;
       if (!d) return names[params.name] || params.name;
+      if (d.facility) return d.name + "<br>" + d.facility;
       return d.name + "<br>" + legend.name + ": " + d.label;
     }
 
@@ -125,7 +141,9 @@
         { type: "effectScatter", coordinateSystem: "geo", data: marked, symbolSize: big ? 20 : 14,
           rippleEffect: { scale: 3, brushType: "stroke" }, itemStyle: pointStyle, cursor: "pointer",
           label: { show: true, position: "right", fontSize: font, color: text,
-            formatter: function (p) { return p.data.tb.name; } }, zlevel: 2 }
+            formatter: function (p) { return p.data.tb.name; } }, zlevel: 2 },
+        { type: "scatter", coordinateSystem: "geo", data: sites, symbol: "diamond", symbolSize: big ? 14 : 9,
+          itemStyle: { borderColor: dark ? "#1d273b" : "#ffffff", borderWidth: 1 }, cursor: "pointer", zlevel: 1 }
       ]
     };
   }
@@ -138,7 +156,8 @@
     if (!el.style.height) el.style.height = (big ? 720 : 440) + "px";
     getJSON(withFigure(url, figure)).then(function (data) {
       if (!data.geojson) { el.setAttribute("data-state", "no-boundaries"); return null; }
-      return boundaries(data.geojson).then(function (geojson) {
+      return Promise.all([boundaries(data.geojson), facilitiesOf(data)]).then(function (loaded) {
+        var geojson = loaded[0];
         var features = geojson.features;
         if (data.focus.length) {  // a county or a town: its county's outline alone
           features = features.filter(function (f) { return data.focus.indexOf(f.properties.key) >= 0; });
@@ -158,7 +177,7 @@
         var chart = window.echarts.getInstanceByDom(el);
         if (chart) chart.dispose();
         chart = window.echarts.init(el, isDark(el) ? "dark" : null);
-        chart.setOption(option(data, names, isDark(el), big, el.clientWidth < 500));
+        chart.setOption(option(data, names, isDark(el), big, el.clientWidth < 500, loaded[1]));
         chart.on("click", function (params) {
           var d = params.data && params.data.tb;
           if (d && d.url) window.location.href = d.url;
@@ -167,6 +186,7 @@
         el.setAttribute("data-state", "drawn");
         el.setAttribute("data-regions", String(data.regions.length));
         el.setAttribute("data-points", String(data.points.length));
+        el.setAttribute("data-facilities", String(loaded[1].length));
         return chart;
       });
     }).catch(function (err) {
