@@ -4,14 +4,17 @@ The calendar is PyPI's `chinese-calendar`, which follows the State Council's not
 year it does not know yet (it raises NotImplementedError) falls back to Monday–Friday, so a
 deadline is never refused; the fallback is only wrong on that year's holidays until a new release
 of the package knows them. Ground floor, so every app (reporting deadlines, event 时限) counts days
-the same way; governance/deadlines.py keeps its own copy of the first three functions for now.
+the same way. The calendar is fixed for the life of a process, so answers are cached: a county's
+board asks how late each of its towns is, all against the same deadline and the same day.
 """
 
 from datetime import date, timedelta
+from functools import lru_cache
 
 import chinese_calendar
 
 
+@lru_cache(maxsize=8192)
 def is_workday(day: date) -> bool:
     try:
         return chinese_calendar.is_workday(day)
@@ -35,6 +38,7 @@ def add_workdays(day: date, n: int) -> date:
     return day
 
 
+@lru_cache(maxsize=4096)
 def workdays_between(start: date, end: date) -> int:
     """Working days after `start` up to and including `end` (0 when end ≤ start): how late a thing
     due on `start` is when it comes on `end`."""
