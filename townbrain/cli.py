@@ -263,7 +263,7 @@ def _finish_import(summary, as_json):
 
 
 @main.command("export")
-@click.option("--kind", required=True, type=click.Choice(["projects", "progress", "indicator_values", "expert_activities"]))
+@click.option("--kind", required=True, type=click.Choice(["projects", "progress", "indicator_values", "expert_activities", "expert_problems"]))
 @click.option("--org", default=None, help="Division code: only this subtree.")
 @click.option("--programme", default=None, help="Programme code, e.g. meili.")
 @click.option("--format", "fmt", default="xlsx", show_default=True, type=click.Choice(["xlsx", "csv", "json"]))

@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 from townbrain.core import exports
 from townbrain.projects.models import ProgressReport, Project
 
-from .kinds import EXPERT_ACTIVITIES, INDICATOR_VALUES, PROGRESS, PROJECTS, STATUS_CHINESE
+from .kinds import EXPERT_ACTIVITIES, EXPERT_PROBLEMS, INDICATOR_VALUES, PROGRESS, PROJECTS, STATUS_CHINESE
 
 
 def _project_rows(qs):
@@ -42,6 +42,19 @@ def _activities(actor):
     return ExpertActivity.objects.restrict(actor, "view")
 
 
+def _problems(actor):
+    from townbrain.experts.models import ExpertProblem
+
+    return ExpertProblem.objects.restrict(actor, "view")
+
+
+def _problem_rows(qs):
+    from .problem_kind import export_row
+
+    for p in qs.select_related("activity__activity_type").order_by("town_id", "activity__date", "id").iterator(2000):
+        yield export_row(p)
+
+
 def _values(actor):
     from townbrain.indicators.models import DataValue
 
@@ -54,6 +67,7 @@ SOURCES = {
                  _progress_rows),
     "indicator_values": (INDICATOR_VALUES, _values, "org_unit__code", _value_rows),
     "expert_activities": (EXPERT_ACTIVITIES, _activities, "town__code", _activity_rows),
+    "expert_problems": (EXPERT_PROBLEMS, _problems, "town__code", _problem_rows),
 }
 MONEY_FORMAT = '#,##0.00 "万元"'
 

@@ -1,5 +1,6 @@
 """The kinds of data that can be exchanged, with the column standard of DOMAIN §8: projects,
-progress reports and indicator values here, expert activities in expert_kind.py; what a kind is
+progress reports and indicator values here, expert activities in expert_kind.py, their problems in
+problem_kind.py; what a kind is
 made of in kind.py. KINDS is the registry the pipeline, the standard and the pages read.
 """
 
@@ -8,6 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from townbrain.core import audit, bulk, geo
 from townbrain.core.models import OrgUnit
+from townbrain.governance.event_kind import EVENTS
 from townbrain.programmes.models import Category, Programme
 from townbrain.projects import rollups
 from townbrain.projects import services as project_services
@@ -17,8 +19,9 @@ from . import normalize as n
 from .deal_kind import DEALS
 from .expert_kind import EXPERT_ACTIVITIES
 from .kind import BatchKind, Column, Kind, RowError, restore
+from .problem_kind import EXPERT_PROBLEMS
 
-__all__ = ["KINDS", "PLANNED_KINDS", "Column", "Kind", "RowError", "EXPERT_ACTIVITIES", "PROJECTS", "PROGRESS",
+__all__ = ["KINDS", "PLANNED_KINDS", "Column", "Kind", "RowError", "EXPERT_ACTIVITIES", "EXPERT_PROBLEMS", "PROJECTS", "PROGRESS",
            "INDICATOR_VALUES", "STATUS_CHINESE"]
 
 
@@ -369,6 +372,7 @@ INDICATOR_VALUES = IndicatorValuesKind(
     ],
 )
 
-KINDS = {k.name: k for k in (PROJECTS, PROGRESS, INDICATOR_VALUES, EXPERT_ACTIVITIES, DEALS)}
+KINDS = {k.name: k for k in (PROJECTS, PROGRESS, INDICATOR_VALUES, EXPERT_ACTIVITIES, EXPERT_PROBLEMS, DEALS,
+                                          EVENTS)}
 # Kinds the data standard names whose model is not built yet (none at present; get_kind says so).
 PLANNED_KINDS = ()

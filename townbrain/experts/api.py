@@ -12,8 +12,8 @@ from townbrain.core.api import RestrictedModelViewSet, RestrictedViewSetMixin, S
 from townbrain.core.models import OrgUnit
 
 from . import services
-from .filters import ActivityFilterSet, AssignmentFilterSet, ExpertFilterSet
-from .models import ActivityType, Expert, ExpertActivity, ExpertAssignment
+from .filters import ActivityFilterSet, AssignmentFilterSet, ExpertFilterSet, ProblemFilterSet
+from .models import ActivityType, Expert, ExpertActivity, ExpertAssignment, ExpertProblem
 
 
 class ExpertSerializer(serializers.ModelSerializer):
@@ -170,3 +170,73 @@ class ActivityViewSet(RestrictedModelViewSet):
             get_object_or_404(OrgUnit.objects.restrict(request.user, "view"), code=org)
         figures = services.summarise(self.filter_queryset(self.get_queryset()))
         return Response({"org": org or None, **figures})
+
+
+class ProblemSerializer(serializers.ModelSerializer):
+    activity = serializers.IntegerField(source="activity_id",
+                                        help_text=_("Id of the expert activity that found the problem"))
+    town = serializers.CharField(source="town_id", read_only=True, help_text=_("The activity's town"))
+    overdue = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ExpertProblem
+        fields = ["id", "town", "activity", "description", "owner", "due_date", "status", "reason", "closed_on",
+                  "overdue", "updated"]
+        read_only_fields = ["id", "town", "status", "reason", "closed_on", "updated"]
+        validators = []  # the natural key is checked by the service, with a clear message
+
+    def to_representation(self, obj):
+        data = super().to_representation(obj)
+        data["town_name"] = obj.town.name
+        return data
+
+
+class ProblemStepSerializer(serializers.Serializer):
+    step = serializers.ChoiceField(choices=list(services.STEPS))
+    reason = serializers.CharField(required=False, allow_blank=True,
+                                   help_text=_("Required to dismiss (不予处理)"))
+
+
+class ProblemViewSet(RestrictedModelViewSet):
+    """Problems found by expert activities (问题清单), scoped by their town. Filters: q, org (subtree), town,
+    status, overdue, activity. POST and PATCH set what a problem is (activity, description, owner, due_date);
+    its status moves by `POST …/{id}/step/` with `step` start, solve, dismiss (with `reason`) or reopen."""
+
+    queryset = ExpertProblem.objects.select_related("town", "activity")
+    serializer_class = ProblemSerializer
+    filterset_class = ProblemFilterSet
+
+    def _activity(self, activity_id):
+        activity = ExpertActivity.objects.restrict(self.request.user, "view").filter(pk=activity_id).first()
+        if activity is None:
+            raise ValidationError({"activity": _("No such expert activity in your area.")})
+        return activity
+
+    def perform_create(self, serializer):
+        d = dict(serializer.validated_data)
+        activity = self._activity(d.pop("activity_id"))
+        serializer.instance = services.create_problem(self.request.user, activity, **d)
+
+    def perform_update(self, serializer):
+        d = dict(serializer.validated_data)
+        if "activity_id" in d:
+            d["activity"] = self._activity(d.pop("activity_id"))
+        serializer.instance = services.update_problem(self.request.user, serializer.instance, **d)
+
+    def perform_destroy(self, instance):
+        services.delete_problem(self.request.user, instance)
+
+    @extend_schema(request=ProblemStepSerializer, responses=ProblemSerializer)
+    @action(detail=True, methods=["get", "post"])
+    def step(self, request, pk=None):
+        """GET: the problem with the steps its status allows (`steps`). POST: move it one step — start,
+        solve, dismiss (a reason required) or reopen."""
+        problem = self.get_object()
+        if request.method == "GET":
+            data = ProblemSerializer(problem, context=self.get_serializer_context()).data
+            return Response({**data, "steps": services.allowed_steps(problem)})
+        params = ProblemStepSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        problem = services.step_problem(request.user, problem, params.validated_data["step"],
+                                        params.validated_data.get("reason", ""))
+        return Response(ProblemSerializer(problem, context=self.get_serializer_context()).data)

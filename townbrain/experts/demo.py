@@ -11,12 +11,14 @@ already has expert activities. Every row goes through the services, so the audit
 import random
 from datetime import date, timedelta
 
+from django.db.models import F
+
 from townbrain.core.models import Level, OrgUnit
 from townbrain.core.scope import SYSTEM
 from townbrain.programmes.models import Enrolment
 
 from . import services
-from .models import Expert, ExpertActivity, ExpertAssignment
+from .models import Expert, ExpertActivity, ExpertAssignment, ExpertProblem
 
 CITY = "3301"
 POOL = {"chief_designer": 20, "resident_planner": 60, "development_adviser": 40}
@@ -73,6 +75,51 @@ def _towns() -> list[OrgUnit]:
 
 
 def load(progress=None) -> dict:
+    summary = _load_activities(progress)
+    summary["expert_problems"] = load_problems()
+    return summary
+
+
+# Problems on the register of a few demo activities (问题清单): one activity per town, the latest whose
+# found/solved figures allow a short list; the problems reproduce those figures, so the totals stay.
+PROBLEM_TEXTS = ["污水管网雨污混接，需排查整改", "沿街立面店招风格不统一", "老旧小区停车位不足", "农贸市场排水沟堵塞",
+                 "公厕无障碍设施缺失", "河道沿岸垃圾清运不及时", "历史建筑保护标识缺失", "游步道照明不足",
+                 "产业园区标识系统不完善", "集镇入口节点景观杂乱", "文化礼堂使用率低", "供水管网老化漏损"]
+PROBLEM_OWNERS = ["镇建设办", "镇综合执法队", "镇农业农村办", "镇文化站", "镇经济发展办"]
+DEMO_PROBLEM_TOWNS = 4
+
+
+def load_problems() -> int:
+    """A few problems of the demo activities, through the services. Idempotent: nothing is written when
+    Hangzhou already has problems on its register."""
+    if ExpertProblem.objects.filter(town__code__startswith=CITY).exists():
+        return 0
+    created, towns = 0, set()
+    candidates = (ExpertActivity.objects.filter(town__code__startswith=CITY, problems_found__gte=2,
+                                                problems_found__lte=4, problems_found__gt=F("problems_solved"))
+                  .select_related("town").order_by("-date", "town_id", "pk"))
+    texts = iter(PROBLEM_TEXTS)
+    for activity in candidates:
+        if activity.town_id in towns:
+            continue
+        towns.add(activity.town_id)
+        solved, unsolved = activity.problems_solved, activity.problems_found - activity.problems_solved
+        plan = ["solve"] * solved + [None, "start", "dismiss"][:unsolved] + [None] * max(0, unsolved - 3)
+        for i, step in enumerate(plan):
+            text = next(texts, None) or f"{activity.town.name}问题{created + 1}"
+            problem = services.create_problem(
+                SYSTEM, activity, text, owner=PROBLEM_OWNERS[(created + i) % len(PROBLEM_OWNERS)],
+                due_date=activity.date + timedelta(days=30 + 15 * i))
+            if step:
+                services.step_problem(SYSTEM, problem, step,
+                                      reason="属县级部门职责，已移交县住建局" if step == "dismiss" else "")
+            created += 1
+        if len(towns) == DEMO_PROBLEM_TOWNS:
+            break
+    return created
+
+
+def _load_activities(progress=None) -> dict:
     if ExpertActivity.objects.filter(town__code__startswith=CITY).exists():
         return {"experts": 0, "expert_assignments": 0, "expert_activities": 0}
     towns = _towns()

@@ -3,11 +3,22 @@ from datetime import date
 import django_filters as filters
 from django import forms
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from townbrain.core.filters import DivisionCodeFilter, YesNoFilter
 
-from .models import COUNT_FIELDS, ActivityType, Expert, ExpertActivity, ExpertAssignment, ExpertKind
+from .models import (
+    COUNT_FIELDS,
+    OPEN_STATUSES,
+    ActivityType,
+    Expert,
+    ExpertActivity,
+    ExpertAssignment,
+    ExpertKind,
+    ExpertProblem,
+    ProblemStatus,
+)
 
 
 class YearFilter(filters.NumberFilter):
@@ -72,3 +83,28 @@ class ActivityFilterSet(filters.FilterSet):
 
     def filter_expert(self, queryset, name, value):
         return queryset.filter(experts__id=value)
+
+
+class ProblemFilterSet(filters.FilterSet):
+    q = filters.CharFilter(label=_("Search"), method="search")
+    org = DivisionCodeFilter(label=_("Org unit (subtree)"), field_name="town__code", lookup_expr="startswith")
+    town = DivisionCodeFilter(label=_("Town"), field_name="town_id")
+    status = filters.ChoiceFilter(label=_("Status"), choices=ProblemStatus.choices, empty_label=_("All"))
+    overdue = YesNoFilter(label=_("Overdue"), method="filter_overdue")
+    activity = filters.NumberFilter(label=_("Activity id"), field_name="activity_id")
+
+    class Meta:
+        model = ExpertProblem
+        fields = ["q", "org", "town", "status", "overdue", "activity"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(description__icontains=value) | Q(owner__icontains=value))
+
+    def filter_overdue(self, queryset, name, value):
+        if value is None:
+            return queryset
+        late = Q(status__in=OPEN_STATUSES, due_date__lt=timezone.localdate())
+        return queryset.filter(late) if value else queryset.exclude(late)

@@ -46,6 +46,11 @@ class ActivityForm(forms.ModelForm):
         field = self.fields["activity_type"]
         field.queryset = ActivityType.objects.filter(Q(active=True) | Q(code=current))
         field.empty_label = None
+        if self.instance and self.instance.pk and self.instance.problems.exists():
+            # Counted from the problem register: shown, not typed (a disabled field keeps the stored value).
+            for name in ("problems_found", "problems_solved"):
+                self.fields[name].disabled = True
+                self.fields[name].help_text = _("Counted from the problems on this activity's register.")
         if self.instance and self.instance.type_word:
             field.help_text = _("Written “%(word)s” in the imported sheet, which is no type of the vocabulary; "
                                 "choose the type it means.") % {"word": self.instance.type_word}
@@ -73,3 +78,24 @@ class ActivityTypeForm(forms.ModelForm):
 
     def _post_clean(self):
         pass  # the service validates (uniqueness of every word, 其他 stays active)
+
+
+class ProblemForm(forms.Form):
+    """What a problem is; the activity is chosen among the town's activities the user may see (by id)."""
+
+    activity = forms.TypedChoiceField(label=_("Expert activity"), coerce=int)
+    description = forms.CharField(label=_("Problem description"), max_length=500,
+                                  widget=forms.Textarea(attrs={"rows": 2}))
+    owner = forms.CharField(label=_("Owner (责任人)"), max_length=100, required=False)
+    due_date = forms.DateField(label=_("Due date (整改期限)"), required=False,
+                               widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+    def __init__(self, *args, activities=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["activity"].choices = [(a.pk, f"{a.date:%Y-%m-%d} {a.town.name} {a.type_label}")
+                                           for a in activities]
+
+
+class ProblemStepForm(forms.Form):
+    step = forms.ChoiceField(choices=[(s, s) for s in ("start", "solve", "dismiss", "reopen")])
+    reason = forms.CharField(label=_("Reason for dismissing"), required=False, widget=forms.Textarea(attrs={"rows": 2}))

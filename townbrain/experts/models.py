@@ -200,3 +200,75 @@ class ExpertActivity(TimeStampedModel):
     @property
     def names(self) -> list[str]:
         return [n for n in self.expert_names.split(NAME_SEPARATOR) if n]
+
+
+class ProblemStatus(models.TextChoices):
+    OPEN = "open", _("Open (待解决)")
+    IN_PROGRESS = "in_progress", _("In progress (解决中)")
+    SOLVED = "solved", _("Solved (已解决)")
+    DISMISSED = "dismissed", _("Dismissed (不予处理)")
+
+
+# Statuses still to be worked on: a problem in one of them after its due date is overdue.
+OPEN_STATUSES = (ProblemStatus.OPEN, ProblemStatus.IN_PROGRESS)
+
+# The data standard's column headers of the problem register (the import kind reads them, exports write them).
+PROBLEM_HEADERS = {
+    "town": "乡镇代码", "date": "活动日期", "activity_type": "活动类型", "expert_names": "专家姓名",
+    "description": "问题描述", "owner": "责任人", "due_date": "整改期限", "status": "状态", "reason": "不予处理理由",
+}
+# The standard writes statuses in Chinese whatever the user's language.
+PROBLEM_STATUS_CHINESE = {"open": "待解决", "in_progress": "解决中", "solved": "已解决", "dismissed": "不予处理"}
+
+
+class ExpertProblem(TimeStampedModel):
+    """A problem an expert activity found in a town (问题清单): who owns it, by when, and where it stands.
+
+    Its status goes 待解决 open → 解决中 in_progress → 已解决 solved, or 不予处理 dismissed with a reason
+    (steps in `services.step_problem`). Its town is its activity's town. Natural key: (activity,
+    description). An activity that has problems counts them as its problems found (all) and solved.
+    """
+
+    scope_field = "town__code"
+
+    town = models.ForeignKey(OrgUnit, verbose_name=_("town"), on_delete=models.PROTECT,
+                             related_name="expert_problems")
+    activity = models.ForeignKey(ExpertActivity, verbose_name=_("expert activity"), on_delete=models.PROTECT,
+                                 related_name="problems")
+    description = models.CharField(_("problem description"), max_length=500)
+    owner = models.CharField(_("owner (责任人)"), max_length=100, blank=True)
+    due_date = models.DateField(_("due date (整改期限)"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=ProblemStatus.choices, default=ProblemStatus.OPEN)
+    reason = models.TextField(_("reason for dismissing"), blank=True)
+    closed_on = models.DateField(_("closed on"), null=True, blank=True,
+                                 help_text=_("The day it was solved or dismissed"))
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["due_date", "town_id", "pk"]
+        verbose_name = _("expert problem")
+        verbose_name_plural = _("expert problems")
+        constraints = [
+            models.UniqueConstraint(fields=["activity", "description"], name="experts_problem_natural_key"),
+        ]
+        indexes = [
+            models.Index(fields=["town"], name="experts_problem_town_prefix", opclasses=["text_pattern_ops"]),
+            models.Index(fields=["status", "due_date"], name="experts_problem_status_due"),
+        ]
+
+    def __str__(self):
+        return f"{self.town_id} {self.description[:40]}"
+
+    def get_absolute_url(self):
+        return reverse("expert-problem-edit", args=[self.pk])
+
+    def is_overdue(self, today=None) -> bool:
+        from django.utils import timezone
+
+        today = today or timezone.localdate()
+        return self.status in OPEN_STATUSES and self.due_date is not None and self.due_date < today
+
+    @property
+    def overdue(self) -> bool:
+        return self.is_overdue()

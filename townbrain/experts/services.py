@@ -6,6 +6,7 @@ from copy import copy
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -16,7 +17,17 @@ from townbrain.core.parse import clean_text
 from townbrain.core.scope import ALL, require, scope_prefixes
 from townbrain.core.services import refuse_unknown
 
-from .models import NAME_SEPARATOR, SYNONYM_SPLIT, ActivityType, Expert, ExpertActivity, ExpertAssignment
+from .models import (
+    NAME_SEPARATOR,
+    OPEN_STATUSES,
+    SYNONYM_SPLIT,
+    ActivityType,
+    Expert,
+    ExpertActivity,
+    ExpertAssignment,
+    ExpertProblem,
+    ProblemStatus,
+)
 
 register_actions({
     "expert.create": gettext_lazy("Added expert"),
@@ -30,6 +41,13 @@ register_actions({
     "activity.delete": gettext_lazy("Deleted expert activity"),
     "activitytype.create": gettext_lazy("Added activity type"),
     "activitytype.update": gettext_lazy("Edited activity type"),
+    "problem.create": gettext_lazy("Recorded problem found by experts"),
+    "problem.update": gettext_lazy("Edited problem found by experts"),
+    "problem.delete": gettext_lazy("Deleted problem found by experts"),
+    "problem.start": gettext_lazy("Started work on problem"),
+    "problem.solve": gettext_lazy("Marked problem solved"),
+    "problem.dismiss": gettext_lazy("Dismissed problem"),
+    "problem.reopen": gettext_lazy("Reopened problem"),
 })
 
 EXPERT_FIELDS = ("name", "kind", "employer", "phone", "home", "active")
@@ -223,6 +241,7 @@ def update_activity(actor, activity: ExpertActivity, **fields) -> ExpertActivity
         activity.expert_names = normalize_names(activity.expert_names)
         # Moving an activity to another town needs the right there too.
         require(actor, "change", activity.town_id)
+        _counts_from_problems(activity, before)
         validate_activity(activity)
         activity.full_clean(validate_unique=False, validate_constraints=False)
         _check_natural_key(activity)
@@ -237,6 +256,10 @@ def update_activity(actor, activity: ExpertActivity, **fields) -> ExpertActivity
 
 def delete_activity(actor, activity: ExpertActivity) -> None:
     require(actor, "delete", activity.town_id)
+    problems = activity.problems.count()
+    if problems:
+        raise ValidationError(_("This activity has %(count)s problem(s) on its register; delete them first.")
+                              % {"count": problems})
     with transaction.atomic():
         audit.record(actor, "activity.delete", activity, audit.snapshot(activity, ACTIVITY_FIELDS), {},
                      org_code=activity.town_id)
@@ -411,3 +434,170 @@ def summarise(queryset) -> dict:
         "problems_found": agg["found"] or 0,
         "problems_solved": agg["solved"] or 0,
     }
+
+
+# --- the problem register (问题清单) ----------------------------------------------------------------------
+
+PROBLEM_FIELDS = ("town", "activity", "description", "owner", "due_date", "status", "reason", "closed_on")
+PROBLEM_EDIT_FIELDS = ("activity", "description", "owner", "due_date")
+
+# step → (the statuses it starts from, the status it leads to)
+STEPS = {
+    "start": ((ProblemStatus.OPEN,), ProblemStatus.IN_PROGRESS),
+    "solve": (OPEN_STATUSES, ProblemStatus.SOLVED),
+    "dismiss": (OPEN_STATUSES, ProblemStatus.DISMISSED),
+    "reopen": ((ProblemStatus.IN_PROGRESS, ProblemStatus.SOLVED, ProblemStatus.DISMISSED), ProblemStatus.OPEN),
+}
+STEP_TO = {target: step for step, (_from, target) in STEPS.items()}
+
+
+def problem_counts(activity: ExpertActivity) -> tuple[int, int] | None:
+    """(found, solved) of the activity's problems — every problem on its register was found, the solved
+    ones solved — or None when it has none (its own figures then stand)."""
+    agg = ExpertProblem.objects.filter(activity_id=activity.pk).aggregate(
+        found=Count("id"), solved=Count("id", filter=Q(status=ProblemStatus.SOLVED)))
+    return (agg["found"], agg["solved"]) if agg["found"] else None
+
+
+def _counts_from_problems(activity: ExpertActivity, before: dict) -> None:
+    """An activity with problems takes its found/solved from them: other figures are refused, and it
+    cannot move to another town (its problems are that town's)."""
+    counts = problem_counts(activity)
+    if counts is None:
+        return
+    errors = {}
+    if activity.town_id != before.get("town"):
+        errors["town"] = _("This activity has problems on its register in its town; it cannot move to another "
+                           "town.")
+    for name, value in zip(("problems_found", "problems_solved"), counts, strict=True):
+        if getattr(activity, name) != value:
+            errors[name] = _("This activity has %(count)s problem(s) on its register: problems found and solved "
+                             "are counted from them (%(found)s found, %(solved)s solved).") % {
+                "count": counts[0], "found": counts[0], "solved": counts[1]}
+    if errors:
+        raise ValidationError(errors)
+
+
+def sync_activity_counts(actor, activity_id) -> None:
+    """Set the activity's problems found/solved from its problems (one audit row when they change)."""
+    activity = ExpertActivity.objects.select_for_update().get(pk=activity_id)
+    counts = problem_counts(activity)
+    if counts is None or (activity.problems_found, activity.problems_solved) == counts:
+        return
+    before = audit.snapshot(activity, ("problems_found", "problems_solved"))
+    activity.problems_found, activity.problems_solved = counts
+    activity.save(update_fields=["problems_found", "problems_solved", "updated"])
+    audit.record(actor, "activity.update", activity, before,
+                 audit.snapshot(activity, ("problems_found", "problems_solved")), org_code=activity.town_id)
+
+
+def validate_problem(problem: ExpertProblem) -> None:
+    errors = {}
+    problem.description = " ".join((problem.description or "").split())
+    problem.owner = " ".join((problem.owner or "").split())
+    problem.reason = " ".join((problem.reason or "").split())
+    if not problem.description:
+        errors["description"] = _("Describe the problem.")
+    if problem.status == ProblemStatus.DISMISSED and not problem.reason:
+        errors["reason"] = _("A dismissed problem (不予处理) needs the reason why.")
+    if problem.activity_id and problem.activity.date and problem.due_date and problem.due_date < problem.activity.date:
+        errors["due_date"] = _("The due date (%(due)s) cannot be before the activity that found the problem "
+                               "(%(date)s).") % {"due": problem.due_date, "date": problem.activity.date}
+    if errors:
+        raise ValidationError(errors)
+    clash = ExpertProblem.objects.filter(activity_id=problem.activity_id, description=problem.description)
+    if clash.exclude(pk=problem.pk).exists():
+        raise ValidationError({"description": _("This activity already has the problem “%(text)s”.") % {
+            "text": problem.description}})
+
+
+def create_problem(actor, activity: ExpertActivity, description: str, owner: str = "", due_date=None,
+                   status: str = ProblemStatus.OPEN, reason: str = "") -> ExpertProblem:
+    """Record a problem found by `activity` (in its town); an import may give it a status straight away."""
+    require(actor, "add", activity.town_id)
+    if status not in ProblemStatus.values:
+        raise ValidationError({"status": _("Unknown status %(status)s.") % {"status": status}})
+    problem = ExpertProblem(activity=activity, town_id=activity.town_id, description=description, owner=owner,
+                            due_date=due_date, status=status,
+                            reason=reason if status == ProblemStatus.DISMISSED else "",
+                            closed_on=None if status in OPEN_STATUSES else timezone.localdate())
+    validate_problem(problem)
+    problem.full_clean(validate_unique=False, validate_constraints=False)
+    with transaction.atomic():
+        problem.save()
+        audit.record(actor, "problem.create", problem, {}, audit.snapshot(problem, PROBLEM_FIELDS),
+                     org_code=problem.town_id)
+        sync_activity_counts(actor, activity.pk)
+    return problem
+
+
+def update_problem(actor, problem: ExpertProblem, **fields) -> ExpertProblem:
+    """Edit what a problem is (activity, description, owner, due date); its status moves by step_problem."""
+    refuse_unknown(fields, PROBLEM_EDIT_FIELDS)
+    require(actor, "change", problem.town_id)
+    with transaction.atomic():
+        problem = ExpertProblem.objects.select_for_update().select_related("activity").get(pk=problem.pk)
+        before = audit.snapshot(problem, PROBLEM_FIELDS)
+        old_activity = problem.activity_id
+        for name, value in fields.items():
+            setattr(problem, name, value)
+        problem.town_id = problem.activity.town_id
+        # Moving a problem to an activity of another town needs the right there too.
+        require(actor, "change", problem.town_id)
+        validate_problem(problem)
+        problem.full_clean(validate_unique=False, validate_constraints=False)
+        after = audit.snapshot(problem, PROBLEM_FIELDS)
+        if after != before:
+            problem.save()
+            audit.record(actor, "problem.update", problem, before, after, org_code=problem.town_id)
+            if problem.activity_id != old_activity:
+                sync_activity_counts(actor, old_activity)
+                sync_activity_counts(actor, problem.activity_id)
+    return problem
+
+
+def step_problem(actor, problem: ExpertProblem, step: str, reason: str = "") -> ExpertProblem:
+    """Move a problem one step: start (待解决 → 解决中), solve (→ 已解决), dismiss (→ 不予处理, a reason
+    required) or reopen (→ 待解决). A step from a status it does not start from is refused."""
+    if step not in STEPS:
+        raise ValidationError({"step": _("Unknown step %(step)s.") % {"step": step}})
+    require(actor, "change", problem.town_id)
+    sources, target = STEPS[step]
+    with transaction.atomic():
+        problem = ExpertProblem.objects.select_for_update().select_related("activity").get(pk=problem.pk)
+        if problem.status not in sources:
+            raise ValidationError({"status": _("A problem that is %(status)s cannot be moved to %(target)s.") % {
+                "status": problem.get_status_display(), "target": ProblemStatus(target).label}})
+        before = audit.snapshot(problem, PROBLEM_FIELDS)
+        problem.status = target
+        problem.reason = " ".join((reason or "").split()) if target == ProblemStatus.DISMISSED else ""
+        problem.closed_on = None if target in OPEN_STATUSES else timezone.localdate()
+        validate_problem(problem)
+        problem.save()
+        audit.record(actor, f"problem.{step}", problem, before, audit.snapshot(problem, PROBLEM_FIELDS),
+                     org_code=problem.town_id)
+        sync_activity_counts(actor, problem.activity_id)
+    return problem
+
+
+def allowed_steps(problem: ExpertProblem) -> list[str]:
+    return [step for step, (sources, _target) in STEPS.items() if problem.status in sources]
+
+
+def delete_problem(actor, problem: ExpertProblem) -> None:
+    require(actor, "delete", problem.town_id)
+    with transaction.atomic():
+        audit.record(actor, "problem.delete", problem, audit.snapshot(problem, PROBLEM_FIELDS), {},
+                     org_code=problem.town_id)
+        activity_id = problem.activity_id
+        problem.delete()
+        sync_activity_counts(actor, activity_id)
+
+
+def problem_figures(queryset, today=None) -> dict:
+    """Problems of `queryset` by status, and how many are overdue."""
+    today = today or timezone.localdate()
+    agg = queryset.order_by().aggregate(
+        total=Count("id"), overdue=Count("id", filter=Q(status__in=OPEN_STATUSES, due_date__lt=today)),
+        **{s: Count("id", filter=Q(status=s)) for s in ProblemStatus.values})
+    return agg

@@ -15,9 +15,18 @@ from townbrain.core.scope import ALL, allows, scope_prefixes
 from townbrain.core.views import breadcrumb
 
 from . import services
-from .filters import ActivityFilterSet, ExpertFilterSet
-from .forms import ActivityForm, ActivityTypeForm, AssignForm, ExpertForm
-from .models import ACTIVITY_HEADERS, ActivityType, Expert, ExpertActivity, ExpertAssignment
+from .filters import ActivityFilterSet, ExpertFilterSet, ProblemFilterSet
+from .forms import ActivityForm, ActivityTypeForm, AssignForm, ExpertForm, ProblemForm, ProblemStepForm
+from .models import (
+    ACTIVITY_HEADERS,
+    PROBLEM_HEADERS,
+    PROBLEM_STATUS_CHINESE,
+    ActivityType,
+    Expert,
+    ExpertActivity,
+    ExpertAssignment,
+    ExpertProblem,
+)
 
 
 def _unit(user, code: str, field: str, form) -> OrgUnit | None:
@@ -284,8 +293,10 @@ def activity_edit(request, pk):
                     messages.success(request, _("Saved."))
                     return redirect("expert-activity-list")
     experts = [(e, allows(request.user, "view", e.home_id)) for e in activity.experts.all()]
+    problems = ExpertProblem.objects.restrict(request.user, "view").filter(activity=activity).order_by("pk")
     return render(request, "experts/activity_form.html", {
         "form": form, "activity": activity, "can_change": can_change, "can_delete": can_delete,
+        "problems": problems, "can_add_problem": allows(request.user, "add", activity.town_id),
         "experts": experts, "title": str(activity), "unit": activity.town,
         "breadcrumb": breadcrumb(request, activity.town),
         "history_url": reverse("object-history", args=["expertactivity", activity.pk]),
@@ -329,4 +340,164 @@ def activity_types(request):
     return render(request, "experts/activity_types.html", {
         "rows": rows, "form": form if editing is None else ActivityTypeForm(), "editing": editing,
         "may_manage": may_manage, "title": _("Activity types (活动类型)"),
+    })
+
+
+# --- the problem register (问题清单) ----------------------------------------------------------------------
+
+def _problem_columns(labels: dict, for_export: bool) -> list[Column]:
+    """The page's columns, or (for_export) the data standard's, in its order: an export imports back."""
+    if for_export:
+        getters = {
+            "town": lambda p: p.town_id,
+            "date": lambda p: p.activity.date,
+            "activity_type": lambda p: p.activity.type_as_written,
+            "expert_names": lambda p: p.activity.expert_names,
+            "description": lambda p: p.description,
+            "owner": lambda p: p.owner,
+            "due_date": lambda p: p.due_date,
+            "status": lambda p: PROBLEM_STATUS_CHINESE[p.status],
+            "reason": lambda p: p.reason,
+        }
+        return [Column(key, labels[key], getter=getters[key]) for key in PROBLEM_HEADERS]
+    return [
+        Column("description", labels["description"], sort="description", link=True),
+        Column("town.name", labels["town"], sort="town_id"),
+        Column("activity", labels["activity"], sort="activity__date",
+               getter=lambda p: f"{p.activity.date:%Y-%m-%d} {p.activity.type_label}",
+               url=lambda p: p.activity.get_absolute_url(), link=True, classes="d-none d-md-table-cell"),
+        Column("owner", labels["owner"], sort="owner", classes="d-none d-md-table-cell"),
+        Column("due_date", labels["due_date"], sort="due_date"),
+        Column("status", labels["status"], sort="status"),
+        Column("overdue", labels["overdue"], getter=lambda p: _("Overdue") if p.overdue else "",
+               classes="text-danger"),
+    ]
+
+
+PROBLEM_LABELS = {
+    "description": gettext_lazy("Problem"), "town": gettext_lazy("Town"), "activity": gettext_lazy("Activity"),
+    "owner": gettext_lazy("Owner (责任人)"), "due_date": gettext_lazy("Due date (整改期限)"),
+    "status": gettext_lazy("Status"), "overdue": gettext_lazy("Overdue"),
+}
+
+
+class ProblemListView(LoginRequiredMixin, RestrictedListView):
+    """The problem register: filters town, status, overdue; exports carry the standard's Chinese headers."""
+
+    model = ExpertProblem
+    filterset_class = ProblemFilterSet
+    columns = _problem_columns(PROBLEM_LABELS, False)
+    default_sort = "due_date"
+    export_name = "expert-problems"
+    title = gettext_lazy("Problems found by experts (问题清单)")
+    template_name = "experts/problem_list.html"
+
+    def base_queryset(self):
+        return super().base_queryset().select_related("town", "activity__activity_type")
+
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("export"):
+            self.columns = _problem_columns(PROBLEM_HEADERS, True)
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        filterset = kwargs["filterset"]
+        qs = filterset.qs if filterset.is_bound and filterset.is_valid() else (
+            filterset.queryset.none() if filterset.is_bound else filterset.queryset)
+        context["figures"] = services.problem_figures(qs)
+        return context
+
+
+def _activity_choices(user, town_code: str):
+    return (ExpertActivity.objects.restrict(user, "change").filter(town_id=town_code)
+            .select_related("town", "activity_type").order_by("-date", "pk")[:500])
+
+
+def _problem_fields(form, user, town_code: str) -> dict | None:
+    d = dict(form.cleaned_data)
+    activity = ExpertActivity.objects.restrict(user, "change").filter(pk=d.pop("activity"), town_id=town_code).first()
+    if activity is None:
+        form.add_error("activity", _("No such activity of this town in your area."))
+        return None
+    return {**d, "activity": activity}
+
+
+@login_required
+def problem_create(request, pk):
+    """Record a problem found by the activity `pk`."""
+    activity = get_object_or_404(ExpertActivity.objects.restrict(request.user, "view").select_related("town"), pk=pk)
+    if not allows(request.user, "add", activity.town_id):
+        raise PermissionDenied(_("You may not record problems of this town."))
+    form = ProblemForm(request.POST or None, initial={"activity": activity.pk},
+                       activities=_activity_choices(request.user, activity.town_id))
+    if request.method == "POST" and form.is_valid():
+        fields = _problem_fields(form, request.user, activity.town_id)
+        if fields is not None:
+            try:
+                services.create_problem(request.user, **fields)
+            except ValidationError as exc:
+                add_errors(form, exc)
+            except PermissionDenied as exc:
+                form.add_error("activity", str(exc))
+            else:
+                messages.success(request, _("Problem recorded."))
+                return redirect(activity)
+    return render(request, "experts/problem_form.html", {
+        "form": form, "title": _("Record a problem"), "unit": activity.town, "activity": activity,
+        "breadcrumb": breadcrumb(request, activity.town), "can_change": True})
+
+
+@login_required
+def problem_edit(request, pk):
+    """A problem: edit it, move its status (start, solve, dismiss with a reason, reopen) or delete it."""
+    problem = get_object_or_404(ExpertProblem.objects.restrict(request.user, "view")
+                                .select_related("town", "activity__activity_type"), pk=pk)
+    can_change = allows(request.user, "change", problem.town_id)
+    can_delete = allows(request.user, "delete", problem.town_id)
+    op = request.POST.get("op") if request.method == "POST" else None
+    initial = {"activity": problem.activity_id, "description": problem.description, "owner": problem.owner,
+               "due_date": problem.due_date}
+    form = ProblemForm(request.POST if op == "edit" else None, initial=initial,
+                       activities=_activity_choices(request.user, problem.town_id) if can_change
+                       else [problem.activity])
+    step_form = ProblemStepForm(request.POST if op == "step" else None)
+    if request.method == "POST":
+        if op == "delete":
+            if not can_delete:
+                raise PermissionDenied(_("You may not delete this problem."))
+            services.delete_problem(request.user, problem)
+            messages.success(request, _("Problem deleted."))
+            return redirect("expert-problem-list")
+        if not can_change:
+            raise PermissionDenied(_("You may not change this problem."))
+        if op == "edit":
+            if form.is_valid():
+                fields = _problem_fields(form, request.user, problem.town_id)
+                if fields is not None:
+                    try:
+                        services.update_problem(request.user, problem, **fields)
+                    except ValidationError as exc:
+                        add_errors(form, exc)
+                    else:
+                        messages.success(request, _("Saved."))
+                        return redirect(problem)
+        elif op == "step":
+            if step_form.is_valid():
+                try:
+                    services.step_problem(request.user, problem, step_form.cleaned_data["step"],
+                                          step_form.cleaned_data["reason"])
+                except ValidationError as exc:
+                    add_errors(step_form, exc)
+                else:
+                    messages.success(request, _("Status changed."))
+                    return redirect(problem)
+        else:
+            raise PermissionDenied(_("Unknown operation."))
+    return render(request, "experts/problem_form.html", {
+        "form": form, "step_form": step_form, "problem": problem, "activity": problem.activity,
+        "steps": services.allowed_steps(problem) if can_change else [],
+        "can_change": can_change, "can_delete": can_delete, "title": problem.description[:60],
+        "unit": problem.town, "breadcrumb": breadcrumb(request, problem.town),
+        "history_url": reverse("object-history", args=["expertproblem", problem.pk]),
     })
