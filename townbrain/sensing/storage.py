@@ -55,13 +55,15 @@ def ensure_partitions(months) -> list[str]:
             cursor.execute(
                 f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF sensing_reading "  # noqa: S608 - from dates only
                 f"FOR VALUES FROM ('{month:%Y-%m-%d} 00:00+00') TO ('{upper:%Y-%m-%d} 00:00+00')")
-        _known_partitions.add(name)
+        # Remembered once the transaction that made it commits: a rolled-back batch (or test) takes
+        # the partition with it, and a stale entry would refuse every later reading of that month.
+        transaction.on_commit(lambda name=name: _known_partitions.add(name))
         made.append(name)
     return made
 
 
 def forget_partitions() -> None:
-    """Tests roll back DDL: the cache must not outlive the transaction that made the partitions."""
+    """Forget what is known (tests whose transactions roll back; a partition dropped elsewhere)."""
     _known_partitions.clear()
 
 
