@@ -8,6 +8,7 @@ from townbrain.access.demo import DEMO_PASSWORD, DEMO_USERS
 from townbrain.access.demo import load_demo as load_people
 from townbrain.assessments.demo import load as load_assessments
 from townbrain.assessments.demo_rulebooks import load as load_rulebooks
+from townbrain.clusters.demo import load as load_clusters
 from townbrain.experts.demo import load as load_experts
 from townbrain.governance.demo import load as load_events
 from townbrain.investment.demo import load as load_deals
@@ -27,4 +28,5 @@ def load_demo(villages: bool = True, progress=None) -> dict:
     summary.update(load_deals(progress=progress))
     summary.update(load_publicity(progress=progress))
     summary.update(load_sensing(progress=progress))
+    summary.update(load_clusters(progress=progress))
     return summary

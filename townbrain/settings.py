@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "townbrain.publicity",
     "townbrain.sensing",
     "townbrain.governance",
+    "townbrain.clusters",
     "townbrain.cockpit",
     "townbrain.reports",
 ]

@@ -10,6 +10,8 @@ from townbrain.access import api as access_api
 from townbrain.access import views as access_views
 from townbrain.assessments import api as assessments_api
 from townbrain.assessments import views as assessments_views
+from townbrain.clusters import api as clusters_api
+from townbrain.clusters import views as clusters_views
 from townbrain.cockpit import views as cockpit_views
 from townbrain.core import api_views as core_api
 from townbrain.core import views as core_views
@@ -47,6 +49,7 @@ router.register("acceptances", acceptance_api.AcceptanceViewSet, basename="accep
 router.register("experts", experts_api.ExpertViewSet, basename="expert")
 router.register("expert-assignments", experts_api.AssignmentViewSet, basename="expert-assignment")
 router.register("expert-activities", experts_api.ActivityViewSet, basename="expert-activity")
+router.register("expert-problems", experts_api.ProblemViewSet, basename="expert-problem")
 router.register("dataelements", indicators_api.DataElementViewSet, basename="dataelement")
 router.register("datavalues", indicators_api.DataValueViewSet, basename="datavalue")
 router.register("indicators", indicators_api.IndicatorViewSet, basename="indicator")
@@ -58,13 +61,14 @@ router.register("deal-funds", investment_api.ReceiptViewSet, basename="deal-fund
 router.register("articles", publicity_api.ArticleViewSet, basename="article")
 router.register("article-quotas", publicity_api.QuotaViewSet, basename="article-quota")
 router.register("honours", publicity_api.HonourViewSet, basename="honour")
+router.register("clusters", clusters_api.ClusterViewSet, basename="cluster")
 
 api_urls = [
     path("auth/token/", access_api.TokenView.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
-    path("rollups/", projects_api.RollupView.as_view(), name="rollups"),
+    path("rollups/", clusters_api.RollupView.as_view(), name="rollups"),  # ?org= or ?cluster=
     path("validation/", indicators_api.ValidationView.as_view(), name="validation"),
     path("standard/", exchange_api.StandardView.as_view(), name="standard"),
     path("standard/<str:kind>/", exchange_api.StandardKindView.as_view(), name="standard-kind"),
@@ -118,6 +122,9 @@ urlpatterns = [
     path("experts/activities/new/", experts_views.activity_create, name="expert-activity-create"),
     path("experts/activities/<int:pk>/", experts_views.activity_edit, name="expert-activity-edit"),
     path("experts/types/", experts_views.activity_types, name="activity-type-list"),
+    path("experts/problems/", experts_views.ProblemListView.as_view(), name="expert-problem-list"),
+    path("experts/problems/<int:pk>/", experts_views.problem_edit, name="expert-problem-edit"),
+    path("experts/activities/<int:pk>/problems/new/", experts_views.problem_create, name="expert-problem-create"),
     path("imports/", exchange_views.ImportListView.as_view(), name="import-list"),
     path("imports/upload/", exchange_views.import_upload, name="import-upload"),
     path("imports/plan/<str:token>/", exchange_views.import_plan, name="import-plan"),
@@ -127,7 +134,7 @@ urlpatterns = [
     path("history/<str:object_type>/<str:object_id>/", core_views.object_history, name="object-history"),
     path("projects/", projects_views.ProjectListView.as_view(), name="project-list"),
     path("projects/<int:pk>/", projects_views.project_detail, name="project-detail"),
-    path("rollups/", projects_views.rollup_page, name="rollup-page"),
+    path("rollups/", clusters_views.rollup_page, name="rollup-page"),  # ?cluster= opens the cluster's page
     path("warnings/", projects_views.warning_list, name="warning-list"),
     path("targets/", programmes_views.TargetListView.as_view(), name="target-list"),
     path("targets/<int:pk>/", programmes_views.target_detail, name="target-detail"),
@@ -146,4 +153,5 @@ urlpatterns = [
     path("", include("townbrain.sensing.urls")),
     path("", include("townbrain.investment.urls")),
     path("", include("townbrain.publicity.urls")),
+    path("", include("townbrain.clusters.urls")),
 ]

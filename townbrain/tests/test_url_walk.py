@@ -38,6 +38,7 @@ from townbrain.access import services as access_services
 from townbrain.access.models import Membership
 from townbrain.assessments import services as assessment_services
 from townbrain.assessments.models import Result
+from townbrain.clusters.tests import walk as cluster_walk
 from townbrain.core.models import AuditEntry, OrgUnit
 from townbrain.core.scope import SYSTEM
 from townbrain.core.services import update_org_profile
@@ -132,6 +133,8 @@ def world(users):
     expert_activity = expert_services.create_activity(
         users["dayang"], date=date(2020, 6, 1), town=other, activity_type="site_visit", resident_planner_count=1,
         problems_found=2, problems_solved=1, expert_names="大洋镇专家")
+    expert_problem = expert_services.create_problem(users["dayang"], expert_activity, "大洋镇的问题", owner="大洋镇建设办",
+                                                    due_date=date(2020, 7, 1))
     expert_services.create_expert(users["guali"], name="瓜沥专家", kind="chief_designer", home=own)
     expert_services.create_activity(users["guali"], date=date(2020, 6, 2), town=own, activity_type="review",
                                     chief_designer_count=1, expert_names="瓜沥专家")
@@ -160,7 +163,7 @@ def world(users):
     sensing.create_sensor(users["guali"], own, code="gl-cod", kind="cod")
     return SimpleNamespace(
         facility=facility, sensor=sensor, alarm_rule=alarm_rule, alarm=sensor.alarms.get(),
-        **deal_walk.seed(users), **publicity_walk.seed(users),
+        **deal_walk.seed(users), **publicity_walk.seed(users), **cluster_walk.seed(users),
         event=event,
         acceptance=acceptance,
         acceptance_item=acceptance.items.first(),
@@ -168,6 +171,7 @@ def world(users):
         expert=expert,
         expert_assignment=expert_assignment,
         expert_activity=expert_activity,
+        expert_problem=expert_problem,
         assessment_run=county_run,
         assessment_result=Result.objects.get(run=province_run, town_id=OTHER),
         scheme=scheme,
@@ -254,6 +258,10 @@ FILL.update({
     ("api:expert-assignment-detail", "pk"): lambda w: w.expert_assignment.pk,  # 大洋镇专家 → 大洋镇
     ("expert-activity-edit", "pk"): lambda w: w.expert_activity.pk,  # a site visit in 大洋镇
     ("api:expert-activity-detail", "pk"): lambda w: w.expert_activity.pk,
+    ("expert-problem-edit", "pk"): lambda w: w.expert_problem.pk,  # a problem of 大洋镇's activity
+    ("expert-problem-create", "pk"): lambda w: w.expert_activity.pk,
+    ("api:expert-problem-detail", "pk"): lambda w: w.expert_problem.pk,
+    ("api:expert-problem-step", "pk"): lambda w: w.expert_problem.pk,
     ("assessment-run-detail", "pk"): lambda w: w.assessment_run.pk,
     ("assessment-result-detail", "pk"): lambda w: w.assessment_result.pk,
     ("assessment-scheme-detail", "code"): lambda w: w.scheme.code,
@@ -295,11 +303,32 @@ FILL.update({(name, "pk"): lambda w: w.alarm.pk for name in ("alarm-step", "api:
                                                                "api:alarm-clear")})
 FILL.update({("alarm-step", "step"): lambda w: "ack", ("api:alarm-rule-detail", "pk"): lambda w: w.alarm_rule.pk})
 
+
+def _event_photo(w):
+    """大洋镇's event photo, added through the service the first time the walker needs it."""
+    if "event_photo" not in w.__dict__:
+        from django.core.files.base import ContentFile
+
+        from townbrain.acceptance import demo as acceptance_demo
+        from townbrain.governance import services as event_services
+
+        w.event_photo = event_services.add_photo(w.users["dayang"], w.event,
+                                                 ContentFile(acceptance_demo.png(), name="photo.png"))
+    return w.event_photo
+
+
+FILL.update({("event-photo", "pk"): lambda w: w.event.pk, ("event-photo", "photo"): lambda w: _event_photo(w).pk,
+             ("api:event-photos", "pk"): lambda w: w.event.pk})
+
+FILL.update({(name, "pk"): lambda w: w.cluster.pk for name in (  # 梅城镇 with 大洋镇 (建德市)
+    "cluster-detail", "api:cluster-detail", "api:cluster-rollup", "api:cluster-indicator")})
+
 # Query strings some patterns need to name the other town's data.
 QUERY = {
     "api:indicator-value": f"?org={OTHER}&period=2020",
     "dataelement-page": f"?org={OTHER}",
     "indicator-page": f"?org={OTHER}&period=2020",
+    "api:cluster-rollup": "?period=202006&programme=meili",  # the 建德 cluster's figures
 }
 
 # Patterns whose objects belong to no town: every signed-in user reads them (GET 200 is no
