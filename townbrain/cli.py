@@ -210,7 +210,8 @@ def check(deploy):
 
 @main.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--kind", required=True, help="projects, progress, indicator_values or expert_activities.")
+@click.option("--kind", required=True, help="projects, progress, indicator_values, expert_activities, "
+                                              "expert_problems, deals or events.")
 @click.option("--dry-run", is_flag=True, help="Check and plan only; write nothing.")
 @click.option("--only-valid", is_flag=True, help="Import the valid rows even when other rows have errors.")
 @click.option("--as", "username", default=None, help="Import as this user (scope, audit). Default: system.")
@@ -263,7 +264,8 @@ def _finish_import(summary, as_json):
 
 
 @main.command("export")
-@click.option("--kind", required=True, type=click.Choice(["projects", "progress", "indicator_values", "expert_activities", "expert_problems"]))
+@click.option("--kind", required=True, type=click.Choice(["projects", "progress", "indicator_values", "expert_activities",
+                                                         "expert_problems", "deals"]))
 @click.option("--org", default=None, help="Division code: only this subtree.")
 @click.option("--programme", default=None, help="Programme code, e.g. meili.")
 @click.option("--format", "fmt", default="xlsx", show_default=True, type=click.Choice(["xlsx", "csv", "json"]))

@@ -5,6 +5,8 @@ from django.utils.translation import gettext as _
 from townbrain.core import exports
 from townbrain.projects.models import ProgressReport, Project
 
+from . import deal_kind
+from .deal_kind import DEALS
 from .kinds import EXPERT_ACTIVITIES, EXPERT_PROBLEMS, INDICATOR_VALUES, PROGRESS, PROJECTS, STATUS_CHINESE
 
 
@@ -68,6 +70,7 @@ SOURCES = {
     "indicator_values": (INDICATOR_VALUES, _values, "org_unit__code", _value_rows),
     "expert_activities": (EXPERT_ACTIVITIES, _activities, "town__code", _activity_rows),
     "expert_problems": (EXPERT_PROBLEMS, _problems, "town__code", _problem_rows),
+    "deals": (DEALS, deal_kind.export_queryset, "town__code", deal_kind.export_rows),
 }
 MONEY_FORMAT = '#,##0.00 "万元"'
 

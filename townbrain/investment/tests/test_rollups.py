@@ -133,3 +133,12 @@ def test_export_rows_import_back_unchanged(deals, users):
     mine = list(deal_kind.export_rows(deal_kind.export_queryset(users["guali"])))
     assert [r[2] for r in mine] == ["甲"] and mine[0][7] == "开工" and mine[0][8] == "GL-R"
     assert Deal.objects.count() == 3
+
+
+def test_townbrain_export_writes_deals_that_import_back(deals, users):
+    from townbrain.exchange.exports import export
+
+    book = export(users["hangzhou"], "deals", "xlsx", org="330109")
+    again = run_import(users["hangzhou"], book, "deals.xlsx", "deals")
+    assert again["errors"] == [] and again["counts"]["unchanged"] == Deal.objects.filter(
+        town__code__startswith="330109").count() > 0, again
