@@ -223,6 +223,7 @@ WARNING_EXPORT = [
     ("project_code", gettext_lazy("Project code")),
     ("project_name", gettext_lazy("Project name")),
     ("message", gettext_lazy("Warning")),
+    ("due", gettext_lazy("Reports due")),  # the month's reporting deadline, the same on every row
 ]
 
 
@@ -246,15 +247,16 @@ def warning_list(request):
             if fmt not in exports.FORMATS:
                 raise Http404(_("Unknown export format."))
             keys = [k for k, _l in WARNING_EXPORT]
+            due = warnings.report_deadline(d["period"], d.get("programme"))
             return exports.response(fmt, f"warnings-{org.code}-{d['period']}", [str(label) for _k, label in WARNING_EXPORT],
-                                    keys, ([r.get(k) for k in keys] for r in rows))
+                                    keys, ([due if k == "due" else r.get(k) for k in keys] for r in rows))
         counts = {kind: 0 for kind in warnings.KINDS}
         for row in rows:
             counts[row["kind"]] = counts.get(row["kind"], 0) + 1
         context.update({
             "org": org, "rows": rows, "page": Paginator(rows, 100).get_page(request.GET.get("page")),
             "counts": [(kind, WARNING_KINDS[kind], counts[kind]) for kind in warnings.KINDS if kind in kinds],
-            "deadline": warnings.report_deadline(d["period"]),
+            "deadline": warnings.report_deadline(d["period"], d.get("programme")),
             "rollup_href": _url("rollup-page", form.params()),
         })
     return render(request, "projects/warning_list.html", context)

@@ -1,7 +1,8 @@
 """Warnings (预警) for an org unit and month: what an office chases on Monday.
 
 - missing_report: a town with started projects that has not reported month P by the deadline
-  (the `TOWNBRAIN_REPORT_DEADLINE_DAY`-th of the following month, default 5)
+  (the reporting cycle's, through core/due.py; without that app the
+  `TOWNBRAIN_REPORT_DEADLINE_DAY`-th of the following month, default 5)
 - not_started:    a project planned to start by the end of P that has not started (应开工未开工)
 - laggard:        a started project whose physical progress is behind its linear plan (滞后)
 """
@@ -12,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from townbrain.core import periods
+from townbrain.core import due, periods
 
 from .models import ProgressReport, Status
 from .rollups import scoped_projects
@@ -21,7 +22,12 @@ from .schedule import curves_for, schedule_state
 KINDS = ("missing_report", "not_started", "laggard")
 
 
-def report_deadline(period: str) -> date:
+def report_deadline(period: str, programme=None) -> date:
+    """The reporting cycle's deadline for `programme`'s month (its rules, overrides and calendar),
+    else the fixed day of the following month."""
+    cycle = due.report_due(programme, period)
+    if cycle is not None:
+        return cycle
     year, month = periods.parse_month(period)
     nxt = periods.month_start(periods.month_id(year + (month == 12), 1 if month == 12 else month + 1))
     return nxt.replace(day=getattr(settings, "REPORT_DEADLINE_DAY", 5))
@@ -32,7 +38,8 @@ def compute(user, org, period: str, programme, kinds=KINDS, today: date | None =
     end = periods.month_end(period)
     qs = scoped_projects(user, org, programme).select_related("town")
     rows: list[dict] = []
-    if "missing_report" in kinds and today > report_deadline(period):
+    deadline = report_deadline(period, programme)
+    if "missing_report" in kinds and today > deadline:
         active = qs.filter(actual_start__lte=end).exclude(status=Status.COMPLETED)
         reported = set(ProgressReport.objects.filter(project__in=active, period=period)
                        .values_list("project__town_id", flat=True))
@@ -40,7 +47,7 @@ def compute(user, org, period: str, programme, kinds=KINDS, today: date | None =
         for code in sorted(set(towns) - reported):
             rows.append({"kind": "missing_report", "town": code, "town_name": towns[code].name, "project": None,
                          "message": _("No progress report for %(period)s (due %(deadline)s).")
-                         % {"period": period, "deadline": report_deadline(period).isoformat()}})
+                         % {"period": period, "deadline": deadline.isoformat()}})
     if {"not_started", "laggard"} & set(kinds):
         progress = dict(ProgressReport.objects.filter(project__in=qs, period__lte=period).order_by("period")
                         .values_list("project_id", "progress_percent"))

@@ -10,12 +10,14 @@ class ReportingConfig(AppConfig):
     def ready(self):
         # The write paths below this app (projects' ReportBatch, indicators' ValueBatch) ask
         # core/locks.py; the cockpit reads panels from core/panels.py. Both registries learn ours here.
-        from townbrain.core import locks, panels
+        from townbrain.core import due, locks, panels
 
         from . import locks as reporting_locks
         from . import panels as reporting_panels
+        from .deadlines import deadline_for
         from .models import Kind
 
+        due.register(lambda programme, period: deadline_for(programme, period, Kind.PROGRESS))
         locks.register(Kind.PROGRESS, reporting_locks.provider(Kind.PROGRESS))
         locks.register(Kind.VALUES, reporting_locks.provider(Kind.VALUES))
         panels.register(reporting_panels.PANEL)

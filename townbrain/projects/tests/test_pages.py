@@ -211,8 +211,9 @@ def test_warnings_missing_report_and_kinds(client_for, ledger):
 def test_warnings_exports(client_for, ledger):
     client = client_for("guali")
     rows = csv_rows(client.get(reverse("warning-list"), {**SEPT, "export": "csv"}, **EN))
-    assert rows[0] == ["Kind", "Division code", "Town", "Project code", "Project name", "Warning"]
+    assert rows[0] == ["Kind", "Division code", "Town", "Project code", "Project name", "Warning", "Reports due"]
     assert [r[1] for r in rows[1:]] == [OWN]
+    assert {r[6] for r in rows[1:]} == {"2020-10-09"}  # the cycle's September deadline (国庆 moves the 5th)
     assert rows[1][3] == ledger["idle"].code
     xlsx = client.get(reverse("warning-list"), {**SEPT, "export": "xlsx"})
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from townbrain.core.models import AuditEntry, OrgUnit
 from townbrain.core.scope import SYSTEM
@@ -168,8 +169,9 @@ def test_warnings(api_for, tree, users, settings):
     reported = make_project("330182107", status="started", actual_start=date(2020, 3, 2))
     services.report_progress(users["dayang"], reported, "202009", progress_percent=Decimal("70"), status="started")
     services.report_progress(users["guali"], late, "202008", progress_percent=Decimal("5"), status="started")
-    assert warnings.report_deadline("202009") == date(2020, 10, 5)
-    assert warnings.report_deadline("202012") == date(2021, 1, 5)
+    # The reporting cycle's deadline (core/due.py): the 5th, moved past 国庆 to the next working day.
+    assert warnings.report_deadline("202009", late.programme) == date(2020, 10, 9)
+    assert warnings.report_deadline("202012", late.programme) == date(2021, 1, 5)
     rows = api_for("zhejiang").get("/api/warnings/", {"org": "33", "period": "202009", "programme": "meili"}).json()
     kinds = {(r["kind"], r["town"], r["project"]) for r in rows["results"]}
     assert ("missing_report", "330109113", None) in kinds  # guali did not report September
@@ -177,9 +179,13 @@ def test_warnings(api_for, tree, users, settings):
     assert ("not_started", "330109113", idle.pk) in kinds
     assert ("laggard", "330109113", late.pk) in kinds  # 5 % in September against a 70 % plan
     assert rows["count"] == 3
-    # before the deadline nobody is chased yet
-    early = warnings.compute(users["zhejiang"], tree["33"], "202009", late.programme, today=date(2020, 10, 3))
+    # before the deadline nobody is chased yet — 8 October is after the 5th but before the cycle's 9th
+    early = warnings.compute(users["zhejiang"], tree["33"], "202009", late.programme, today=date(2020, 10, 8))
     assert "missing_report" not in {r["kind"] for r in early}
+    with translation.override("en"):
+        due = warnings.compute(users["zhejiang"], tree["33"], "202009", late.programme, today=date(2020, 10, 10))
+    assert [r["message"] for r in due if r["kind"] == "missing_report"] == [
+        "No progress report for 202009 (due 2020-10-09)."]
     only = api_for("guali").get("/api/warnings/", {"org": "330109113", "period": "202009", "programme": "meili",
                                                    "kind": "not_started"}).json()
     assert [r["project"] for r in only["results"]] == [idle.pk]
