@@ -13,7 +13,8 @@ from .models import Status
 def build(ctx: Context) -> PanelData | None:
     if ctx.programme is None or not ctx.period:
         return None
-    rows = timeliness.rows(ctx.user, ctx.org, ctx.programme, ctx.period)
+    # The cards need deadlines and submissions only; what towns entered is read for the late ones shown.
+    rows = timeliness.rows(ctx.user, ctx.org, ctx.programme, ctx.period, entries=False)
     if not rows:
         return None
     s = timeliness.summary(rows)
@@ -31,6 +32,12 @@ def build(ctx: Context) -> PanelData | None:
              note=_("of %(n)s towns") % {"n": s["towns"]}),
     ]
     late = [r for r in rows if r.late_days and r.status != Status.LOCKED][:20]
+    unsent = {r.town.code for r in late if r.submitted_at is None and r.status == Status.EMPTY}
+    if unsent:
+        entered, _owing = timeliness.entered_for(ctx.user, ctx.org, ctx.programme, ctx.period, towns=unsent)
+        for r in late:
+            if r.town.code in entered and r.status == Status.EMPTY:
+                r.status, r.reports = Status.ENTERING, entered[r.town.code]
     tables = []
     if late:
         tables.append(Table(

@@ -150,3 +150,20 @@ def test_reminders_ring_the_bell_when_the_governance_app_is_there(users, meili, 
     assert {n.event_id for n in bell} == {None} and all(n.url.startswith("/reporting/") for n in bell)
     page = client_for("guali").get("/notifications/").content.decode()
     assert 'id="bell-count"' in page and bell.first().url in page
+
+
+def test_cockpit_panel_statuses_equal_the_full_rows(users, meili, ledger):
+    """The panel reads what towns entered only for the late towns it lists: their statuses are the
+    full computation's (entering when reports are in, empty when none)."""
+    from townbrain.core.scope import SYSTEM
+
+    projects.report_progress(SYSTEM, ledger[GUALI], "202009", **figures())  # 瓜沥镇 entering, not submitted
+    county = OrgUnit.objects.get(code="330109")
+    data = panels.build(Context(user=users["xiaoshan"], org=county, programme=meili, period="202009"))
+    full = {r.town.name: r for r in timeliness.rows(users["xiaoshan"], county, meili, "202009")}
+    (table,) = data.tables
+    assert table.rows and {r[0] for r in table.rows} <= set(full)
+    assert [r[1] for r in table.rows] == [str(full[r[0]].status_label) for r in table.rows]
+    assert {full[r[0]].status for r in table.rows} == {"entering", "empty"}
+    cards = {c.key: c.value for c in data.cards}
+    assert cards["missing"] == timeliness.summary(list(full.values()))["missing"]
