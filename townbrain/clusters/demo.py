@@ -33,7 +33,7 @@ def _town(name: str, county: str) -> OrgUnit | None:
 
 def load(progress=None) -> dict:
     if progress:
-        progress("clusters")
+        progress("clusters", 0, len(CLUSTERS))
     programme = Programme.objects.filter(code="meili").first()
     for name, theme, lead_name, wing_names, county in CLUSTERS:
         if Cluster.objects.filter(name=name).exists():
