@@ -48,7 +48,7 @@ class ClusterListView(LoginRequiredMixin, RestrictedListView):
             Column("lead.name", gettext_lazy("Lead town")),
             Column("members", gettext_lazy("Member towns"), getter=lambda c: _members_text(c, user)),
             Column("theme", gettext_lazy("Theme"), classes="d-none d-md-table-cell"),
-            Column("programme.code", gettext_lazy("Programme"), classes="d-none d-lg-table-cell"),
+            Column("programme.name", gettext_lazy("Programme"), classes="d-none d-lg-table-cell"),
         ]
         return super().get(request, *args, **kwargs)
 
