@@ -130,11 +130,17 @@ def _url(name, params: dict, *args) -> str:
     return f"{reverse(name, args=args)}?{urlencode(params)}"
 
 
-def _export_figures(fmt: str, filename: str, rows: list[dict]):
+def _export_figures(fmt: str, filename: str, rows: list[dict], due=None):
+    """The figures per unit; with `due`, the month's reporting deadline and the days left on each row."""
     if fmt not in exports.FORMATS:
         raise Http404(_("Unknown export format."))
     headers = [str(_("Division code")), str(_("Name"))] + [str(label) for _k, label, _f in FIGURE_COLUMNS]
     keys = ["code", "name"] + [k for k, _l, _f in FIGURE_COLUMNS]
+    if due is not None:
+        headers += [str(_("Reports due")), str(_("Days left"))]
+        keys += ["due", "days_left"]
+        extra = {"due": due, "days_left": (due - timezone.localdate()).days}
+        rows = [{**r, **extra} for r in rows]
     kw = {"num_formats": {i + 2: f for i, (_k, _l, f) in enumerate(FIGURE_COLUMNS)}} if fmt == "xlsx" else {}
     return exports.response(fmt, filename, headers, keys, ([r.get(k) for k in keys] for r in rows), **kw)
 
@@ -184,7 +190,8 @@ def rollup_page(request):
         fmt = request.GET.get("export")
         if fmt:
             total = {**figures, "code": org.code, "name": _("%(name)s (total)") % {"name": org.name}}
-            return _export_figures(fmt, f"rollup-{org.code}-{d['period']}", [*children, total])
+            return _export_figures(fmt, f"rollup-{org.code}-{d['period']}", [*children, total],
+                                   due=warnings.report_deadline(d["period"], d["programme"]))
         ancestors = []
         for a in org.ancestors():
             if allows(request.user, "view", a.code):

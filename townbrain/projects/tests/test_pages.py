@@ -158,6 +158,8 @@ def test_exports(client_for, ledger):
     by_code = {r[0]: r for r in rows[1:]}
     assert set(by_code) == {"330109001", OWN, "330109"}  # the children and the total
     assert by_code[OWN][2:4] == ["2", "1"] and by_code["330109"][1] == "萧山区 (total)"
+    # the month's reporting deadline on every row (the cycle's: the 5th moved past 国庆)
+    assert rows[0][-2:] == ["Reports due", "Days left"] and {r[-2] for r in rows[1:]} == {"2020-10-09"}
     xlsx = client.get(reverse("rollup-page"), {**SEPT, "export": "xlsx"})
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     assert client.get(reverse("rollup-page"), {**SEPT, "export": "pdf"}).status_code == 404
