@@ -7,6 +7,7 @@ scope tests. Clients are logged in with force_login (the login form is tested on
 import os
 
 import pytest
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from townbrain.testing.tree import build_tree
@@ -31,6 +32,18 @@ def pytest_collection_modifyitems(config, items):
     if len(keep) < len(items):
         config.hook.pytest_deselected(items=[item for item in items if not uses_database(item)])
         items[:] = keep
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests():
+    """Messages made outside a request (services, a CLI run in-process) read in English in tests.
+
+    A request activates its language on the thread and nothing resets it afterwards, so without this
+    the language of a service's message depended on which test ran before on the same worker. A page
+    still speaks the language its request asks for (Chinese by default); tests of the Chinese wording
+    of a message say so with translation.override("zh-hans")."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

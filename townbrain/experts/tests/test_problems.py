@@ -183,7 +183,8 @@ def test_pages_and_api_write_through_the_services(users, client_for, api_for):
     assert created.status_code == 302
     problem = ExpertProblem.objects.get(description="立面改造进度滞后")
     assert "立面改造进度滞后" in client.get(f"/experts/activities/{activity.pk}/").content.decode()
-    refused = client.post(f"/experts/problems/{problem.pk}/", {"op": "step", "step": "dismiss", "reason": ""})
+    refused = client.post(f"/experts/problems/{problem.pk}/", {"op": "step", "step": "dismiss", "reason": ""},
+                          HTTP_ACCEPT_LANGUAGE="en")
     assert refused.status_code == 200 and "needs the reason" in refused.content.decode()
     assert client.post(f"/experts/problems/{problem.pk}/", {"op": "step", "step": "start"}).status_code == 302
     problem.refresh_from_db()
