@@ -7,6 +7,7 @@ scope tests. Clients are logged in with force_login (the login form is tested on
 import os
 
 import pytest
+from django.core.signals import request_finished
 from django.utils import translation
 from rest_framework.test import APIClient
 
@@ -39,11 +40,19 @@ def _english_outside_requests():
     """Messages made outside a request (services, a CLI run in-process) read in English in tests.
 
     A request activates its language on the thread and nothing resets it afterwards, so without this
-    the language of a service's message depended on which test ran before on the same worker. A page
+    the language of a service's message depended on which test (or request) ran before it. A page
     still speaks the language its request asks for (Chinese by default); tests of the Chinese wording
     of a message say so with translation.override("zh-hans")."""
-    with translation.override("en"):
-        yield
+
+    def back_to_english(**_kwargs):  # the test client's request is over: its language goes with it
+        translation.activate("en")
+
+    request_finished.connect(back_to_english, dispatch_uid="tests-english-outside-requests")
+    try:
+        with translation.override("en"):
+            yield
+    finally:
+        request_finished.disconnect(dispatch_uid="tests-english-outside-requests")
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from townbrain.core.models import AuditEntry
 from townbrain.core.scope import SYSTEM
@@ -108,7 +109,9 @@ def test_a_code_taken_in_the_database_or_in_the_batch_is_refused(tree):
 
     a, b, c = (make_project("330109113") for _ in range(3))
     batch = services.ProjectUpdates(SYSTEM)
-    results = batch.check([(a, {"code": b.code}), (c, {"code": "X-1"}), (b, {"code": "X-1"}), (b, {"code": "X-2"})])
+    with translation.override("zh-hans"):
+        results = batch.check([(a, {"code": b.code}), (c, {"code": "X-1"}), (b, {"code": "X-1"}),
+                               (b, {"code": "X-2"})])
     assert [f"refused {r.message_dict['code']}" if isinstance(r, Exception) else r[0].code for r in results] == [
         f"refused ['本计划中已有项目编号 {b.code}。']", "X-1", "refused ['本计划中已有项目编号 X-1。']", "X-2"]
     batch.write()
