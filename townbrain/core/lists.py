@@ -58,6 +58,13 @@ def table_rows(columns, objects) -> list[list[dict]]:
     return [[c.cell(o) for c in columns] for o in objects]
 
 
+def filtered(filterset):
+    """The rows a list's filter form selects: all of them without a query, none for an invalid one."""
+    if not filterset.is_bound:
+        return filterset.queryset
+    return filterset.qs if filterset.is_valid() else filterset.queryset.none()
+
+
 class RestrictedListView(TemplateView):
     """Subclasses set model, filterset_class, columns, title; the queryset always starts at restrict()."""
 
@@ -84,9 +91,7 @@ class RestrictedListView(TemplateView):
 
     def get(self, request, *args, **kwargs):
         filterset = self.get_filterset()
-        qs = filterset.qs if filterset.is_bound else filterset.queryset
-        if filterset.is_bound and not filterset.is_valid():
-            qs = qs.none()
+        qs = filtered(filterset)
         sort = self.sort_key()
         if sort:
             qs = qs.order_by(sort, "pk")

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from townbrain.core.forms import add_errors
-from townbrain.core.lists import Column, RestrictedListView
+from townbrain.core.lists import Column, RestrictedListView, filtered
 from townbrain.core.models import OrgUnit
 from townbrain.core.scope import ALL, allows, scope_prefixes
 from townbrain.core.views import breadcrumb
@@ -229,8 +229,7 @@ class ActivityListView(LoginRequiredMixin, RestrictedListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         filterset = kwargs["filterset"]
-        qs = filterset.qs if filterset.is_bound and filterset.is_valid() else (
-            filterset.queryset.none() if filterset.is_bound else filterset.queryset)
+        qs = filtered(filterset)
         context["figures"] = services.summarise(qs)
         return context
 
@@ -403,8 +402,7 @@ class ProblemListView(LoginRequiredMixin, RestrictedListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         filterset = kwargs["filterset"]
-        qs = filterset.qs if filterset.is_bound and filterset.is_valid() else (
-            filterset.queryset.none() if filterset.is_bound else filterset.queryset)
+        qs = filtered(filterset)
         context["figures"] = services.problem_figures(qs)
         return context
 

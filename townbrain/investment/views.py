@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from townbrain.core.forms import add_errors
-from townbrain.core.lists import Column, RestrictedListView
+from townbrain.core.lists import Column, RestrictedListView, filtered
 from townbrain.core.models import OrgUnit
 from townbrain.core.scope import ALL, allows, scope_prefixes
 from townbrain.core.views import breadcrumb
@@ -74,8 +74,7 @@ class DealListView(LoginRequiredMixin, RestrictedListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         filterset = kwargs["filterset"]
-        qs = filterset.qs if filterset.is_bound and filterset.is_valid() else (
-            filterset.queryset.none() if filterset.is_bound else filterset.queryset)
+        qs = filtered(filterset)
         context["figures"] = services.summarise(qs)
         context["by_industry"] = services.breakdown(qs, "industry")[:12]
         context["by_unit"] = services.breakdown(qs, "unit", _rollup_org(filterset, self.request.user))[:40]
