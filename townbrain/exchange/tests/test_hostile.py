@@ -412,7 +412,8 @@ def test_oversize_upload_through_the_api(api_for, users, settings):
     assert len(data) > settings.IMPORT_MAX_BYTES
     before = written()
     response = api_for("guali").post("/api/imports/", {"file": SimpleUploadedFile("大.csv", data),
-                                                       "kind": "projects"}, format="multipart")
+                                                       "kind": "projects"}, format="multipart",
+                                     HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     body = response.json()
     assert body["status"] == "unreadable" and body["id"] is None and written() == before
