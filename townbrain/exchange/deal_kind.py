@@ -224,9 +224,6 @@ def _deal_model():
     return Deal
 
 
-if "deal" not in quality.SUBJECTS:
-    quality.RULES.extend(RULES)
-    quality.BY_CODE.update({r.code: r for r in RULES})
-    quality.SUBJECTS["deal"] = quality.Subject(_deal_model, "town_id", ("town",),
-                                               lambda d: f"{d.signed_on:%Y-%m-%d} {d.name}", "deal-detail",
-                                               gettext_lazy("Deal"))
+quality.register("deal", quality.Subject(_deal_model, "town_id", ("town",),
+                                         lambda d: f"{d.signed_on:%Y-%m-%d} {d.name}", "deal-detail",
+                                         gettext_lazy("Deal")), RULES)

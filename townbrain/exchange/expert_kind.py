@@ -30,15 +30,13 @@ def parse_activity_type(value) -> str | None:
     return " ".join(n.clean_text(value).split()) or None
 
 
+WHOLE_COUNTS = gettext_lazy("%(value)s is not a whole number; person-times and problems are counted in whole "
+                            "numbers.")
+
+
 def parse_count(value) -> int:
     """A whole, non-negative number; an empty cell is 0."""
-    number = n.parse_decimal(value)
-    if number is None:
-        return 0
-    if number != number.to_integral_value():
-        raise n.BadValue(_("%(value)s is not a whole number; person-times and problems are counted in whole "
-                           "numbers.") % {"value": value})
-    return int(number)
+    return n.parse_whole(value, units=n.UNITS, message=WHOLE_COUNTS) or 0
 
 
 def parse_names(value) -> str:

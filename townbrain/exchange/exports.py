@@ -5,7 +5,7 @@ from django.utils.translation import gettext as _
 from townbrain.core import exports
 from townbrain.projects.models import ProgressReport, Project
 
-from . import deal_kind
+from . import deal_kind, publicity_kind, workplan_kind
 from .deal_kind import DEALS
 from .kinds import EXPERT_ACTIVITIES, EXPERT_PROBLEMS, INDICATOR_VALUES, PROGRESS, PROJECTS, STATUS_CHINESE
 
@@ -71,6 +71,11 @@ SOURCES = {
     "expert_activities": (EXPERT_ACTIVITIES, _activities, "town__code", _activity_rows),
     "expert_problems": (EXPERT_PROBLEMS, _problems, "town__code", _problem_rows),
     "deals": (DEALS, deal_kind.export_queryset, "town__code", deal_kind.export_rows),
+    "articles": (publicity_kind.ARTICLES, publicity_kind.articles, "town__code", publicity_kind.article_rows),
+    "article_quotas": (publicity_kind.ARTICLE_QUOTAS, publicity_kind.quotas, "town__code", publicity_kind.quota_rows),
+    "honours": (publicity_kind.HONOURS, publicity_kind.honours, "unit__code", publicity_kind.honour_rows),
+    "work_plan_items": (workplan_kind.WORK_PLAN_ITEMS, workplan_kind.export_queryset, "plan__org_unit__code",
+                        workplan_kind.export_rows),
 }
 MONEY_FORMAT = '#,##0.00 "万元"'
 

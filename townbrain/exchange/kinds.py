@@ -20,6 +20,8 @@ from .deal_kind import DEALS
 from .expert_kind import EXPERT_ACTIVITIES
 from .kind import BatchKind, Column, Kind, RowError, restore
 from .problem_kind import EXPERT_PROBLEMS
+from .publicity_kind import ARTICLE_QUOTAS, ARTICLES, HONOURS
+from .workplan_kind import WORK_PLAN_ITEMS
 
 __all__ = ["KINDS", "PLANNED_KINDS", "Column", "Kind", "RowError", "EXPERT_ACTIVITIES", "EXPERT_PROBLEMS", "PROJECTS", "PROGRESS",
            "INDICATOR_VALUES", "STATUS_CHINESE"]
@@ -344,17 +346,6 @@ class IndicatorValuesKind(BatchKind):
         batch.write()
 
 
-def _period(value):
-    from townbrain.core import periods
-
-    if hasattr(value, "year") and hasattr(value, "month"):
-        return periods.month_id(value.year, value.month)
-    try:
-        return periods.canonical(n.clean_text(value).replace(" ", ""))
-    except periods.InvalidPeriod as exc:
-        raise n.BadValue(str(exc)) from None
-
-
 INDICATOR_VALUES = IndicatorValuesKind(
     name="indicator_values",
     label=gettext_lazy("Indicator values"),
@@ -364,7 +355,7 @@ INDICATOR_VALUES = IndicatorValuesKind(
                help=gettext_lazy("Data element code (or name)"), example="sewage_rate"),
         Column("org_unit", "乡镇代码", ("org unit", "town code", "区划代码", "单位代码"), parse=n.parse_code, required=True,
                example="330109113"),
-        Column("period", "期间", ("period", "填报期"), parse=_period, required=True,
+        Column("period", "期间", ("period", "填报期"), parse=n.parse_period, required=True,
                help=gettext_lazy("2024, 2024S1, 2024Q3 or 202409"), example="2020"),
         Column("value", "数值", ("value", "值"), parse=lambda v: v if isinstance(v, int | float) else n.clean_text(v),
                required=True, example=92.5),
@@ -373,6 +364,6 @@ INDICATOR_VALUES = IndicatorValuesKind(
 )
 
 KINDS = {k.name: k for k in (PROJECTS, PROGRESS, INDICATOR_VALUES, EXPERT_ACTIVITIES, EXPERT_PROBLEMS, DEALS,
-                                          EVENTS)}
+                                          EVENTS, ARTICLES, ARTICLE_QUOTAS, HONOURS, WORK_PLAN_ITEMS)}
 # Kinds the data standard names whose model is not built yet (none at present; get_kind says so).
 PLANNED_KINDS = ()

@@ -26,7 +26,6 @@ from django.utils.translation import gettext_lazy
 
 from townbrain.core import audit, bulk
 from townbrain.core.models import Level, OrgUnit
-from townbrain.core.parse import NEUTRALISED
 from townbrain.core.scope import allows
 from townbrain.experts import services
 from townbrain.experts.models import (
@@ -42,6 +41,7 @@ from . import normalize as n
 from . import quality
 from .expert_kind import parse_activity_type, parse_names
 from .kind import Column, Kind, RowError
+from .normalize import parse_text
 
 # How offices word the four statuses (besides the standard's own words and the codes).
 STATUS_WORDS = {
@@ -62,19 +62,6 @@ def parse_status(value) -> str:
     if status is None:
         raise n.BadValue(_("%(value)s is not a status; write 待解决, 解决中, 已解决 or 不予处理.") % {"value": value})
     return status
-
-
-def parse_text(value) -> str:
-    """Free text as written — full-width punctuation kept (clean_text would turn ？ into ?, and the text
-    would no longer match the stored one) — trimmed, spaces collapsed, the exports' '= guard undone."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = " ".join(str(value).split())
-    if text[:1] == "'" and text[1:2] in NEUTRALISED:
-        text = text[1:]
-    return text
 
 
 def parse_optional_date(value):
@@ -255,9 +242,6 @@ def _problem_model():
     return ExpertProblem
 
 
-if "expertproblem" not in quality.SUBJECTS:
-    quality.RULES.extend(RULES)
-    quality.BY_CODE.update({r.code: r for r in RULES})
-    quality.SUBJECTS["expertproblem"] = quality.Subject(
-        _problem_model, "town_id", ("town",), lambda p: f"{p.town.name} {p.description}"[:200], "expert-problem-edit",
-        gettext_lazy("Problem found by experts"))
+quality.register("expertproblem", quality.Subject(
+    _problem_model, "town_id", ("town",), lambda p: f"{p.town.name} {p.description}"[:200], "expert-problem-edit",
+    gettext_lazy("Problem found by experts")), RULES)

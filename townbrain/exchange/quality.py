@@ -54,7 +54,8 @@ def _far(today: date) -> date:
         else today + timedelta(days=365 * FAR_YEARS)
 
 
-def _future_rule(code, object_type, column, name, message, far=False) -> Rule:
+def future_rule(code, object_type, column, name, message, far=False) -> Rule:
+    """The record's date `name` lies after today (with `far`, more than FAR_YEARS ahead)."""
     def limit(today):
         return _far(today) if far else today
 
@@ -80,14 +81,14 @@ RULES: list[Rule] = [
          test=lambda p, today: p.status == "completed" and p.actual_completion is None,
          q=lambda today: Q(status="completed", actual_completion__isnull=True),
          value=lambda p: ""),
-    _future_rule("actual_start_future", "project", "实际开工日期", "actual_start",
-                 _("The actual start date %(value)s lies in the future.")),
-    _future_rule("actual_completion_future", "project", "实际完工日期", "actual_completion",
-                 _("The actual completion date %(value)s lies in the future.")),
-    _future_rule("planned_start_far", "project", "计划开工日期", "planned_start",
-                 _("The planned start date %(value)s is more than 10 years ahead; is the year right?"), far=True),
-    _future_rule("planned_completion_far", "project", "计划完工日期", "planned_completion",
-                 _("The planned completion date %(value)s is more than 10 years ahead; is the year right?"), far=True),
+    future_rule("actual_start_future", "project", "实际开工日期", "actual_start",
+                _("The actual start date %(value)s lies in the future.")),
+    future_rule("actual_completion_future", "project", "实际完工日期", "actual_completion",
+                _("The actual completion date %(value)s lies in the future.")),
+    future_rule("planned_start_far", "project", "计划开工日期", "planned_start",
+                _("The planned start date %(value)s is more than 10 years ahead; is the year right?"), far=True),
+    future_rule("planned_completion_far", "project", "计划完工日期", "planned_completion",
+                _("The planned completion date %(value)s is more than 10 years ahead; is the year right?"), far=True),
     Rule("annual_plan_zero", "project", "年度计划投资(万元)", "annual_plan",
          _("The annual plan is 0 万元 for a project still under way; the investment completion rate cannot be "
            "computed for it."),
@@ -101,8 +102,8 @@ RULES: list[Rule] = [
            "A province office can add it as a synonym."),
          test=lambda a, today: a.activity_type_id == "other" and bool(a.type_word),
          q=lambda today: Q(activity_type_id="other") & ~Q(type_word=""), value=lambda a: a.type_word),
-    _future_rule("activity_date_future", "expertactivity", "活动日期", "date",
-                 _("The activity date %(value)s lies in the future.")),
+    future_rule("activity_date_future", "expertactivity", "活动日期", "date",
+                _("The activity date %(value)s lies in the future.")),
     Rule("activity_no_person_times", "expertactivity", "驻镇规划师人次", "resident_planner_count",
          _("No person-times (人次) of any kind of expert are recorded."),
          test=lambda a, today: not (a.chief_designer_count or a.resident_planner_count or a.adviser_count),
@@ -143,6 +144,16 @@ SUBJECTS = {
                               lambda a: f"{a.date:%Y-%m-%d} {a.town.name} {a.type_label}", "expert-activity-edit",
                               _("Expert activity")),
 }
+
+
+def register(object_type: str, subject: Subject, rules: list[Rule]) -> None:
+    """Teach the register a kind of record and its rules: the kinds of the apps above the first ones
+    (deals, expert problems, publicity) register theirs when their module is imported, once."""
+    if object_type in SUBJECTS:
+        return
+    RULES.extend(rules)
+    BY_CODE.update({r.code: r for r in rules})
+    SUBJECTS[object_type] = subject
 
 
 def rules_for(object_type: str) -> list[Rule]:

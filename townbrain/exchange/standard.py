@@ -13,6 +13,7 @@ _TYPES = {
     n.parse_date: {"type": ["string", "null"], "format": "date"},
     n.parse_code: {"type": ["string", "integer"], "pattern": "^[0-9]{2,12}$"},
     n.parse_month: {"type": ["string", "integer"], "pattern": "^[0-9]{6}$"},
+    n.parse_period: {"type": ["string", "integer"], "pattern": "^[0-9]{4}([SQ][0-9]|[0-9]{2})?$"},
 }
 
 
@@ -62,7 +63,7 @@ def template_xlsx(kind_name: str) -> bytes:
             # An open list (a vocabulary) only suggests: Excel/WPS then let the clerk type another word.
             sheet.data_validation(1, i, 5000, i, {"validate": "list", "source": list(col.choice_list()),
                                                   **({"error_type": "information"} if col.open_choices else {})})
-        if col.parse in (n.parse_code, n.parse_month) or col.key in ("code", "project"):
+        if col.parse in (n.parse_code, n.parse_month, n.parse_period) or col.key in ("code", "project"):
             sheet.set_column(i, i, 16, text)  # keep leading zeros and codes as text
         else:
             sheet.set_column(i, i, max(12, len(col.header) * 2))

@@ -38,11 +38,13 @@ PROGRAMMES = [
     {
         "code": "tongchou", "name": "城乡区域统筹",
         "description": "城乡区域统筹（余杭）：“十个统筹”工作方案，项目化管理。",
+        # The ten 统筹 in the order of 余杭's 2010 work plans (seeds/002): the headings of a county's 十个统筹 plan
+        # (workplans) and the categories of its projects. workplans/migrations/0002 brings older databases here.
         "categories": [
-            ("guihua", "统筹城乡规划"), ("chanye", "统筹产业发展"), ("jichu", "统筹基础设施"),
-            ("shehuishiye", "统筹社会事业"), ("jiuye", "统筹就业和社会保障"), ("tudi", "统筹土地利用和管理"),
-            ("shengtai", "统筹生态环境"), ("jiti", "统筹农村集体经济"), ("shehuiguanli", "统筹社会管理"),
-            ("tizhi", "统筹管理体制机制"),
+            ("tizhi", "统筹管理体制机制"), ("jichu", "统筹基础设施"), ("jiuye", "统筹就业和社会保障"),
+            ("shengtai", "统筹生态文明"), ("guihua", "统筹城乡规划"), ("ziyuan", "统筹资源要素配置"),
+            ("chanye", "统筹产业发展"), ("shehuishiye", "统筹社会事业"), ("tudi", "统筹土地利用和管理"),
+            ("jiti", "统筹农村新型集体经济"),
         ],
         "roles": [("shidian", "试点")],
         "batches": [],

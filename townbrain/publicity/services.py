@@ -64,8 +64,8 @@ def validate(obj) -> None:
     if isinstance(obj, Quota) and "period" not in errors and obj.period:
         obj.starts_on, obj.ends_on = period_dates(obj.period)
         obj.min_rank = LEVEL_RANK.get(obj.min_level, 0)
-    if isinstance(obj, Quota) and obj.articles is not None and obj.articles < 1:
-        errors["articles"] = _("A quota asks for at least one article.")
+    # A quota of 0 articles is kept (it asks for nothing and is always met; no rate depends on it): offices
+    # list every town in their sheets, so it is a data-quality warning (quota_zero), not a refusal.
     for name in TEXT[type(obj)]:
         setattr(obj, name, " ".join((getattr(obj, name) or "").split()))
     if errors:
