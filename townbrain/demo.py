@@ -1,7 +1,8 @@
 """The whole demo (top floor: it may use every app): org tree and users, the project ledger, the
 assessment year that reads it (indicator values imported, the 2020 run frozen, a what-if), the
 小城市培育 and 特色小镇 years (towns enrolled, runs frozen, the grades' consequences applied), the
-expert pool with Hangzhou's 2020 activities, and 2020 acceptances at every stage of the chain."""
+expert pool with Hangzhou's 2020 activities, 2020 acceptances at every stage of the chain, and the work plans
+(一镇一方案, 十个统筹) linked to the ledger."""
 
 from townbrain.acceptance.demo import load as load_acceptances
 from townbrain.access.demo import DEMO_PASSWORD, DEMO_USERS
@@ -10,14 +11,22 @@ from townbrain.assessments.demo import load as load_assessments
 from townbrain.assessments.demo_rulebooks import load as load_rulebooks
 from townbrain.clusters.demo import load as load_clusters
 from townbrain.experts.demo import load as load_experts
+from townbrain.experts.demo import login_rows as expert_logins
 from townbrain.governance.demo import load as load_events
 from townbrain.investment.demo import load as load_deals
 from townbrain.projects.demo import load as load_projects
 from townbrain.publicity.demo import load as load_publicity
 from townbrain.reporting.demo import load as load_reporting
 from townbrain.sensing.demo import load as load_sensing
+from townbrain.workplans.demo import load as load_workplans
 
-__all__ = ["DEMO_PASSWORD", "DEMO_USERS", "load_demo"]
+__all__ = ["DEMO_PASSWORD", "DEMO_USERS", "demo_logins", "load_demo"]
+
+
+def demo_logins() -> list[tuple[str, str, str, str]]:
+    """Every demo login as (user name, division code, role, who): one user per level, then the experts
+    who log in (their role `expert` over the towns they are assigned to; the first one printed)."""
+    return [*DEMO_USERS, *expert_logins()]
 
 
 def load_demo(villages: bool = True, progress=None) -> dict:
@@ -29,4 +38,5 @@ def load_demo(villages: bool = True, progress=None) -> dict:
     summary.update(load_publicity(progress=progress))
     summary.update(load_sensing(progress=progress))
     summary.update(load_clusters(progress=progress))
+    summary.update(load_workplans(progress=progress))
     return summary

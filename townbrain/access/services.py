@@ -18,7 +18,7 @@ from .scoping import home_code, restrict_users
 USER_FIELDS = ("username", "first_name", "email", "is_active")
 
 
-def _require_user(actor, user, action="manage"):
+def require_user(actor, user, action="manage"):
     if getattr(actor, "pk", None) == user.pk and action == "password":
         return
     if not restrict_users(actor, "manage").filter(pk=user.pk).exists():
@@ -37,6 +37,20 @@ def create_user(actor, username: str, password: str, org_unit: OrgUnit, role: st
     """Create an account with its first membership (every account belongs somewhere)."""
     require(actor, "manage", org_unit.code)
     _check_role(actor, role)
+    with transaction.atomic():
+        user = create_account(actor, username, password, org_unit.code, first_name=first_name, email=email)
+        membership = Membership.objects.create(user=user, org_unit=org_unit, role=role)
+        audit.record(actor, "membership.grant", membership, {}, _membership_state(membership),
+                     org_code=org_unit.code)
+    return user
+
+
+def create_account(actor, username: str, password: str, org_code: str, *, first_name: str = "", email: str = ""):
+    """Create an account without a role, audited under `org_code` (where the actor must manage users).
+
+    `create_user` gives it its first membership; the experts app links it to an expert instead, whose
+    current assignments are then its scope (and whose office its place: access/scoping.py)."""
+    require(actor, "manage", org_code)
     User = get_user_model()
     user = User(username=username.strip(), first_name=first_name, email=email)
     user.full_clean(exclude=["password"])
@@ -44,16 +58,13 @@ def create_user(actor, username: str, password: str, org_unit: OrgUnit, role: st
     with transaction.atomic():
         user.set_password(password)
         user.save()
-        membership = Membership.objects.create(user=user, org_unit=org_unit, role=role)
-        audit.record(actor, "user.create", user, {}, audit.snapshot(user, USER_FIELDS), org_code=org_unit.code)
-        audit.record(actor, "membership.grant", membership, {}, _membership_state(membership),
-                     org_code=org_unit.code)
+        audit.record(actor, "user.create", user, {}, audit.snapshot(user, USER_FIELDS), org_code=org_code)
     return user
 
 
 def update_user(actor, user, **fields):
     refuse_unknown(fields, set(USER_FIELDS) - {"username"})
-    _require_user(actor, user)
+    require_user(actor, user)
     with transaction.atomic():
         before = audit.snapshot(user, USER_FIELDS)
         for name, value in fields.items():
@@ -68,7 +79,7 @@ def update_user(actor, user, **fields):
 
 def set_password(actor, user, password: str):
     """Set a password (an administrator for a user in their area, or a user for themselves)."""
-    _require_user(actor, user, "password")
+    require_user(actor, user, "password")
     validate_password(password, user)
     with transaction.atomic():
         user.set_password(password)
@@ -86,7 +97,7 @@ def _membership_state(m: Membership) -> dict:
 def grant_membership(actor, user, org_unit: OrgUnit, role: str) -> Membership:
     """Give `user` a role over `org_unit`'s subtree. The user must work only in the actor's area."""
     require(actor, "manage", org_unit.code)
-    _require_user(actor, user)
+    require_user(actor, user)
     _check_role(actor, role)
     try:
         with transaction.atomic():
@@ -101,7 +112,7 @@ def grant_membership(actor, user, org_unit: OrgUnit, role: str) -> Membership:
 
 def revoke_membership(actor, membership: Membership) -> None:
     require(actor, "manage", membership.org_unit_id)
-    _require_user(actor, membership.user)
+    require_user(actor, membership.user)
     if membership.role == Role.SYSTEM_ADMIN:
         _check_role(actor, membership.role)
     with transaction.atomic():

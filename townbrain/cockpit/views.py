@@ -17,7 +17,7 @@ from django.views.decorators.http import require_safe
 
 from townbrain.core import codes, periods
 from townbrain.core.models import OrgUnit
-from townbrain.core.scope import ALL, scope_prefixes
+from townbrain.core.scope import ALL, is_office, scope_prefixes
 from townbrain.core.views import breadcrumb, canonical_redirect, get_unit
 from townbrain.programmes.models import Programme
 from townbrain.projects.latest import has_data, latest_period
@@ -49,6 +49,9 @@ def home_code(user) -> str | None:
 @login_required
 @require_safe
 def cockpit_home(request):
+    if not is_office(request.user):
+        # An expert's login (or an account without any role) lands on the expert's own page, not a cockpit.
+        return redirect("expert-home")
     code = home_code(request.user)
     if code is None:
         prefixes = scope_prefixes(request.user, "view")

@@ -17,6 +17,9 @@ from .models import AuditEntry
 SECRET_FIELDS = ("password",)
 SECRET = "***"
 CHANGED = "(changed)"
+# Personal data (citizens' and experts' phones, people's e-mails): the audit log is read by everyone
+# who may see the record, so it keeps that a contact was set or changed, never the contact itself.
+PERSONAL_FIELDS = ("phone", "email", "reporter_phone")
 
 
 def _plain(value):
@@ -48,9 +51,16 @@ def _snapshot_fields(model, fields) -> tuple[tuple[str, str], ...]:
 
 
 def diff(before: dict, after: dict) -> dict:
-    """{field: [before, after]} for the fields whose value changed."""
-    keys = list(dict.fromkeys([*before, *after]))
-    return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
+    """{field: [before, after]} for the fields whose value changed; personal data as markers only."""
+    changes = {}
+    for k in dict.fromkeys([*before, *after]):
+        old, new = before.get(k), after.get(k)
+        if old == new:
+            continue
+        if k in PERSONAL_FIELDS:
+            old, new = (SECRET if old else None), (CHANGED if new else None)
+        changes[k] = [old, new]
+    return changes
 
 
 def entry(actor, action: str, obj, before: dict | None, after: dict | None, *, org_code: str = "",

@@ -38,6 +38,8 @@ def register_actions(labels: dict) -> None:
 register_actions({
     "orgunit.update": _("Edited profile"),
     "divisions.load": _("Loaded the division list"),
+    "personal.export": _("Exported contact details"),
+    "personal.purge": _("Removed contact details (retention)"),
 })
 
 # The floors above core record these. They are listed here until each app registers its own
@@ -168,7 +170,7 @@ def field_label(object_type: str, name: str) -> str:
 
 def value_label(object_type: str, name: str, value):
     """A stored value as a reader wants it: choices by their label, secret markers in words."""
-    if name in audit.SECRET_FIELDS:
+    if name in audit.SECRET_FIELDS or name in audit.PERSONAL_FIELDS:
         if value == audit.CHANGED:
             return gettext("(changed)")
         if value == audit.SECRET:

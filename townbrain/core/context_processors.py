@@ -1,4 +1,4 @@
-from .scope import ALL, scope_prefixes
+from .scope import ALL, is_office, scope_prefixes
 
 
 def navigation(request):
@@ -10,4 +10,6 @@ def navigation(request):
     return {
         "nav_is_global": prefixes is ALL,
         "nav_can_manage": bool(scope_prefixes(user, "manage")),
+        # An expert's login sees the menu of what an expert uses (their page, projects, activities, problems).
+        "nav_office": is_office(user),
     }

@@ -18,14 +18,17 @@ class Role(models.TextChoices):
 
 # "manage" covers users and memberships of the subtree. The audit log needs only "view":
 # whoever may see an object may see who changed it (its history page and the log export).
-ACTIONS = ("view", "add", "change", "delete", "manage")
+# "contact": see people's contact details (experts' phones and e-mails, user accounts) — offices
+# only, never an expert. "record": record expert activities and problems, changing only the ones
+# one recorded oneself (experts/services.py says what is one's own); every role that adds has it.
+ACTIONS = ("view", "add", "change", "delete", "manage", "contact", "record")
 
 GRANTS: dict[str, frozenset[str]] = {
     Role.SYSTEM_ADMIN: frozenset(ACTIONS),
     Role.OFFICE_ADMIN: frozenset(ACTIONS),
-    Role.EDITOR: frozenset({"view", "add", "change", "delete"}),
-    Role.VIEWER: frozenset({"view"}),
-    Role.EXPERT: frozenset({"view"}),
+    Role.EDITOR: frozenset({"view", "add", "change", "delete", "contact", "record"}),
+    Role.VIEWER: frozenset({"view", "contact"}),
+    Role.EXPERT: frozenset({"view", "record"}),
 }
 
 

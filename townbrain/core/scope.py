@@ -8,13 +8,37 @@ from .roles import Role, grants
 
 ALL = object()  # sentinel: no restriction (system administrators)
 
+# Roles a user holds without a membership, given by the apps above (each registers a function in its
+# AppConfig.ready()): user -> [(division code, role)]. The experts app gives an expert's login the
+# role `expert` over the towns of the expert's current assignments, so an expert's scope is read here
+# like anybody else's and ends with the assignment.
+_providers: list = []
+
+
+def register(provider) -> None:
+    if provider not in _providers:
+        _providers.append(provider)
+
+
+def held_roles(user) -> list[tuple[str, str]]:
+    """(division code, role) of every role `user` holds: memberships, then the registered providers.
+
+    Memberships live in the access app; we read them through the reverse relation
+    `user.memberships` so core never imports a higher floor. Cached on the user object for the request.
+    """
+    if "_townbrain_roles" not in user.__dict__:
+        rows = list(user.memberships.values_list("org_unit_id", "role"))
+        if not any(role == Role.SYSTEM_ADMIN for _code, role in rows):  # everything already: ask no more
+            for provider in _providers:
+                rows += provider(user)
+        user.__dict__["_townbrain_roles"] = rows
+    return user.__dict__["_townbrain_roles"]
+
 
 def scope_prefixes(user, action: str):
     """Return ALL, or the minimal set of division-code prefixes on which `user` may do `action`.
 
-    Memberships live in the access app; we read them through the reverse relation
-    `user.memberships` so core never imports a higher floor. The result is cached on the
-    user object for the request.
+    The result is cached on the user object for the request.
     """
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return set()
@@ -24,7 +48,7 @@ def scope_prefixes(user, action: str):
     if user.is_superuser:
         cache[action] = ALL
         return ALL
-    rows = list(user.memberships.values_list("org_unit_id", "role"))
+    rows = held_roles(user)
     if any(role == Role.SYSTEM_ADMIN for _code, role in rows):
         cache[action] = ALL
         return ALL
@@ -70,14 +94,23 @@ def action_label(action: str) -> str:
         "change": _("change"),
         "delete": _("delete"),
         "manage": _("manage"),
+        "contact": _("see contact details in"),
+        "record": _("record"),
     }
     return labels[action]
 
 
+def is_office(user) -> bool:
+    """Whether `user` works for an office: holds a role that shows contact details somewhere. Experts
+    (and users without any role) do not; their home is the expert's page, not the cockpit."""
+    return bool(scope_prefixes(user, "contact"))
+
+
 def forget(user) -> None:
-    """Drop the cached scope (after memberships change within a request)."""
+    """Drop the cached scope (after memberships or an expert's assignments change within a request)."""
     if user is not None:
         user.__dict__.pop("_townbrain_scope", None)
+        user.__dict__.pop("_townbrain_roles", None)
 
 
 class SystemActor:

@@ -1,3 +1,4 @@
+from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -10,25 +11,42 @@ from rest_framework.response import Response
 from townbrain.core import codes
 from townbrain.core.api import RestrictedModelViewSet, RestrictedViewSetMixin, ScopedSlugRelatedField
 from townbrain.core.models import OrgUnit
+from townbrain.core.scope import require
 
 from . import services
 from .filters import ActivityFilterSet, AssignmentFilterSet, ExpertFilterSet, ProblemFilterSet
 from .models import ActivityType, Expert, ExpertActivity, ExpertAssignment, ExpertProblem
+from .scoping import contact, shows_contact
 
 
 class ExpertSerializer(serializers.ModelSerializer):
     home = ScopedSlugRelatedField(slug_field="code", queryset=OrgUnit.objects.all(),
                                   help_text=_("Division code of the office that manages the record"))
+    login = serializers.SerializerMethodField(help_text=_("User name of the expert's login (offices only)"))
 
     class Meta:
         model = Expert
-        fields = ["id", "name", "kind", "employer", "phone", "home", "active", "updated"]
+        fields = ["id", "name", "kind", "employer", "phone", "email", "home", "active", "login", "updated"]
         read_only_fields = ["id", "updated"]
+
+    def _caller(self):
+        return getattr(self.context.get("request"), "user", None)
+
+    def get_login(self, obj) -> str | None:
+        return obj.user.username if obj.user_id and shows_contact(self._caller(), obj) else None
 
     def to_representation(self, obj):
         data = super().to_representation(obj)
         data["home_name"] = obj.home.name
+        data.update(contact(self._caller(), obj))  # phone and e-mail masked but for offices
         return data
+
+
+class LoginSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(required=False, trim_whitespace=False, style={"input_type": "password"},
+                                     help_text=_("Given: a new account is created. Left out: the existing account "
+                                                 "of that user name is linked."))
 
 
 class ExpertViewSet(RestrictedModelViewSet):
@@ -36,7 +54,7 @@ class ExpertViewSet(RestrictedModelViewSet):
     advisers 发展师, each managed by an office (`home`). Filters: q, kind, org (subtree of the managing
     office), town (assigned to), active."""
 
-    queryset = Expert.objects.select_related("home")
+    queryset = Expert.objects.select_related("home", "user")
     serializer_class = ExpertSerializer
     filterset_class = ExpertFilterSet
 
@@ -49,6 +67,32 @@ class ExpertViewSet(RestrictedModelViewSet):
 
     def perform_destroy(self, instance):
         services.delete_expert(self.request.user, instance)
+
+    @extend_schema(methods=["POST"], request=LoginSerializer)
+    @extend_schema(responses=inline_serializer("ExpertLogin", {"expert": serializers.IntegerField(),
+                                                               "login": serializers.CharField(allow_null=True)}))
+    @action(detail=True, methods=["get", "post", "delete"])
+    def login(self, request, pk=None):
+        """The expert's login (its scope: the towns of the expert's current assignments). GET: its user name.
+        POST `{"username", "password"}`: create one; `{"username"}` alone: link an existing account you manage.
+        DELETE: unlink it (an account left without any role is deactivated). Office administrators of the
+        expert's office only."""
+        expert = self.get_object()
+        require(request.user, "manage", expert.home_id)
+        if request.method == "POST":
+            params = LoginSerializer(data=request.data)
+            params.is_valid(raise_exception=True)
+            d = params.validated_data
+            if d.get("password"):
+                expert = services.create_login(request.user, expert, d["username"], d["password"])
+            else:
+                user = get_user_model().objects.filter(username=d["username"].strip()).first()
+                if user is None:
+                    raise ValidationError({"username": _("There is no account with this user name.")})
+                expert = services.link_login(request.user, expert, user)
+        elif request.method == "DELETE":
+            expert = services.unlink_login(request.user, expert)
+        return Response({"expert": expert.pk, "login": expert.user.username if expert.user_id else None})
 
 
 class AssignmentSerializer(serializers.ModelSerializer):

@@ -8,8 +8,14 @@ class ExpertsConfig(AppConfig):
     verbose_name = _("Experts (一库三师)")
 
     def ready(self):
+        from townbrain.access.scoping import register_placement
+        from townbrain.core import scope
         from townbrain.core.panels import register
 
-        from . import panels
+        from . import panels, scoping
 
         register(panels.PANEL)
+        # An expert's login: its scope (the towns of its current assignments) and its place (the
+        # expert's office, whose administrators manage it). See experts/scoping.py.
+        scope.register(scoping.assigned_roles)
+        register_placement(scoping.linked_logins, "user_id", "home__code")

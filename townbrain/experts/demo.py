@@ -11,8 +11,10 @@ already has expert activities. Every row goes through the services, so the audit
 import random
 from datetime import date, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db.models import F
 
+from townbrain.access.demo import DEMO_PASSWORD
 from townbrain.core.models import Level, OrgUnit
 from townbrain.core.scope import SYSTEM
 from townbrain.programmes.models import Enrolment
@@ -77,7 +79,44 @@ def _towns() -> list[OrgUnit]:
 def load(progress=None) -> dict:
     summary = _load_activities(progress)
     summary["expert_problems"] = load_problems()
+    summary["expert_logins"] = load_logins()
     return summary
+
+
+# Experts who log in (experts as users), with the other demo users' password: the expert of that kind
+# assigned to the town (user name, town, kind, the kind in Chinese for the printed list of logins).
+DEMO_EXPERT_LOGINS = [
+    ("guali_planner", "330109113", "resident_planner", "驻镇规划师"),
+    ("dayang_adviser", "330182107", "development_adviser", "发展师"),
+]
+
+
+def _demo_assignment(town: str, kind: str) -> ExpertAssignment | None:
+    return (ExpertAssignment.objects.filter(town_id=town, role=kind).select_related("expert", "expert__user")
+            .order_by("pk").first())
+
+
+def load_logins() -> int:
+    """A login for each expert of DEMO_EXPERT_LOGINS, through the service (audited). Idempotent."""
+    created = 0
+    for username, town, kind, _label in DEMO_EXPERT_LOGINS:
+        assignment = _demo_assignment(town, kind)
+        if assignment is None or assignment.expert.user_id or get_user_model().objects.filter(
+                username=username).exists():
+            continue
+        services.create_login(SYSTEM, assignment.expert, username, DEMO_PASSWORD)
+        created += 1
+    return created
+
+
+def login_rows() -> list[tuple[str, str, str, str]]:
+    """(user name, town, role, who) of the demo's expert logins, as the demo prints its logins."""
+    rows = []
+    for username, town, kind, label in DEMO_EXPERT_LOGINS:
+        assignment = _demo_assignment(town, kind)
+        if assignment is not None and assignment.expert.user is not None and assignment.expert.user.username == username:
+            rows.append((username, town, "expert", f"{assignment.expert.name}（{label}）"))
+    return rows
 
 
 # Problems on the register of a few demo activities (问题清单): one activity per town, the latest whose

@@ -18,6 +18,7 @@ from .models import (
     ExpertKind,
     ExpertProblem,
     ProblemStatus,
+    of_expert,
 )
 
 
@@ -82,7 +83,7 @@ class ActivityFilterSet(filters.FilterSet):
         return queryset.filter(**{f"{COUNT_FIELDS[value]}__gt": 0})
 
     def filter_expert(self, queryset, name, value):
-        return queryset.filter(experts__id=value)
+        return queryset.filter(of_expert(value)).distinct()
 
 
 class ProblemFilterSet(filters.FilterSet):

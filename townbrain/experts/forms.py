@@ -14,9 +14,23 @@ class ExpertForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind of expert"), choices=ExpertKind.choices)
     employer = forms.CharField(label=_("Employer / organisation"), max_length=200, required=False)
     phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+    email = forms.EmailField(label=_("E-mail"), required=False)
     home = DivisionCodeField(label=_("Managing office (code)"), max_length=20,
                              help_text=_("Division code of the office that keeps the record, e.g. 3301"))
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+
+class LoginCreateForm(forms.Form):
+    """A new login for an expert (named after the expert, with the expert's e-mail)."""
+
+    username = forms.CharField(label=_("User name"), max_length=150)
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
+
+
+class LoginLinkForm(forms.Form):
+    """An existing account (that the office manages) to link to an expert."""
+
+    username = forms.CharField(label=_("User name of an existing account"), max_length=150)
 
 
 class AssignForm(forms.Form):
@@ -28,6 +42,8 @@ class AssignForm(forms.Form):
 
 
 class ActivityForm(forms.ModelForm):
+    """`towns` ((code, name) pairs): a choice of towns instead of a code to type — an expert's towns, on a phone."""
+
     town = DivisionCodeField(label=_("Town (code)"), max_length=20)
 
     class Meta:
@@ -37,8 +53,10 @@ class ActivityForm(forms.ModelForm):
         widgets = {"date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                    "note": forms.Textarea(attrs={"rows": 2})}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, towns=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if towns is not None:
+            self.fields["town"] = forms.ChoiceField(label=_("Town"), choices=list(towns))
         if self.instance and self.instance.pk and not self.is_bound:
             self.initial["town"] = self.instance.town_id
         # Retired types are not offered for new activities; an activity keeps the one it has.

@@ -12,6 +12,7 @@
 
 import re
 
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -89,10 +90,14 @@ class Expert(TimeStampedModel):
     kind = models.CharField(_("kind of expert"), max_length=20, choices=ExpertKind.choices)
     employer = models.CharField(_("employer / organisation"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
     home = models.ForeignKey(OrgUnit, verbose_name=_("managing office"), on_delete=models.PROTECT,
                              related_name="experts_managed",
                              help_text=_("The office (org unit) that keeps this expert's record."))
     active = models.BooleanField(_("active"), default=True)
+    # The expert's login: its scope is the towns of the expert's current assignments (experts/scoping.py).
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("login"), on_delete=models.SET_NULL,
+                                null=True, blank=True, related_name="expert")
 
     objects = RestrictedManager()
 
@@ -159,6 +164,9 @@ class ExpertActivity(TimeStampedModel):
     experts = models.ManyToManyField(Expert, verbose_name=_("experts"), blank=True, related_name="activities",
                                      help_text=_("The names that are unique in the province's pool"))
     note = models.TextField(_("note"), blank=True)
+    # The expert whose login recorded it: an expert changes only what they recorded (services.may_write).
+    recorded_by = models.ForeignKey(Expert, verbose_name=_("recorded by"), on_delete=models.PROTECT, null=True,
+                                    blank=True, related_name="recorded_activities")
 
     objects = RestrictedManager()
 
@@ -200,6 +208,11 @@ class ExpertActivity(TimeStampedModel):
     @property
     def names(self) -> list[str]:
         return [n for n in self.expert_names.split(NAME_SEPARATOR) if n]
+
+
+def of_expert(expert_id) -> models.Q:
+    """Activities of an expert: the ones naming them (matched in the pool) and the ones they recorded."""
+    return models.Q(experts__id=expert_id) | models.Q(recorded_by_id=expert_id)
 
 
 class ProblemStatus(models.TextChoices):

@@ -10,11 +10,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from townbrain.access import services as access_services
 from townbrain.core import audit
 from townbrain.core.audit_labels import register_actions
 from townbrain.core.models import Level
 from townbrain.core.parse import clean_text
-from townbrain.core.scope import ALL, require, scope_prefixes
+from townbrain.core.scope import ALL, allows, forget, require, scope_prefixes, scope_q
 from townbrain.core.services import refuse_unknown
 
 from .models import (
@@ -28,11 +29,14 @@ from .models import (
     ExpertProblem,
     ProblemStatus,
 )
+from .scoping import expert_of
 
 register_actions({
     "expert.create": gettext_lazy("Added expert"),
     "expert.update": gettext_lazy("Edited expert"),
     "expert.delete": gettext_lazy("Deleted expert"),
+    "expert.link": gettext_lazy("Linked a login to expert"),
+    "expert.unlink": gettext_lazy("Unlinked the expert's login"),
     "assignment.create": gettext_lazy("Assigned expert to town"),
     "assignment.end": gettext_lazy("Ended expert assignment"),
     "assignment.delete": gettext_lazy("Removed expert assignment"),
@@ -50,10 +54,11 @@ register_actions({
     "problem.reopen": gettext_lazy("Reopened problem"),
 })
 
-EXPERT_FIELDS = ("name", "kind", "employer", "phone", "home", "active")
+EXPERT_FIELDS = ("name", "kind", "employer", "phone", "email", "home", "active")
 ASSIGNMENT_FIELDS = ("expert", "town", "role", "since", "until")
 ACTIVITY_FIELDS = ("date", "town", "activity_type", "type_word", "chief_designer_count", "resident_planner_count",
                    "adviser_count", "problems_found", "problems_solved", "expert_names", "note")
+ACTIVITY_AUDIT = (*ACTIVITY_FIELDS, "recorded_by")  # who recorded it is set by the service, never by a caller
 TYPE_FIELDS = ("code", "name", "synonyms", "active", "order")
 COUNTS = ("chief_designer_count", "resident_planner_count", "adviser_count", "problems_found", "problems_solved")
 
@@ -126,7 +131,8 @@ def delete_expert(actor, expert: Expert) -> None:
     require(actor, "delete", expert.home_id)
     with transaction.atomic():
         expert = Expert.objects.select_for_update().get(pk=expert.pk)
-        assignments, activities = expert.assignments.count(), expert.activities.count()
+        assignments = expert.assignments.count()
+        activities = ExpertActivity.objects.filter(Q(experts=expert) | Q(recorded_by=expert)).distinct().count()
         if assignments or activities:
             raise ValidationError(_(
                 "%(name)s has %(assignments)s assignment(s) and %(activities)s activity(ies) on record; "
@@ -135,6 +141,68 @@ def delete_expert(actor, expert: Expert) -> None:
         audit.record(actor, "expert.delete", expert, audit.snapshot(expert, EXPERT_FIELDS), {},
                      org_code=expert.home_id)
         expert.delete()
+
+
+# --- an expert's login (experts as users; experts/scoping.py) --------------------------------------
+
+def _login_of(expert: Expert) -> dict:
+    return {"login": expert.user.username if expert.user_id else None}
+
+
+def _set_login(actor, expert: Expert, user) -> Expert:
+    """Link `user` to `expert` (None: unlink), one audit row filed at the expert's office."""
+    with transaction.atomic():
+        expert = Expert.objects.select_for_update().get(pk=expert.pk)  # no join: PostgreSQL locks no outer join
+        before = _login_of(expert)
+        expert.user = user
+        expert.save(update_fields=["user", "updated"])
+        audit.record(actor, "expert.link" if user is not None else "expert.unlink", expert, before,
+                     _login_of(expert), org_code=expert.home_id)
+    if user is not None:
+        forget(user)
+    return expert
+
+
+def _refuse_second_login(expert: Expert, user=None) -> None:
+    if expert.user_id is not None and expert.user_id != getattr(user, "pk", None):
+        raise ValidationError({"username": _("%(name)s already logs in as %(login)s; unlink that login first.") % {
+            "name": expert.name, "login": expert.user.username}})
+    other = Expert.objects.filter(user=user).exclude(pk=expert.pk).first() if user is not None else None
+    if other is not None:
+        raise ValidationError({"username": _("%(login)s is the login of %(name)s already.") % {
+            "login": user.username, "name": other.name}})
+
+
+def create_login(actor, expert: Expert, username: str, password: str) -> Expert:
+    """A new account for `expert`, named after them with their e-mail. It holds no role: its scope is the
+    towns of the expert's current assignments. Needs the right to manage users at the expert's office."""
+    require(actor, "manage", expert.home_id)
+    _refuse_second_login(expert)
+    with transaction.atomic():
+        user = access_services.create_account(actor, username, password, expert.home_id, first_name=expert.name,
+                                              email=expert.email)
+        return _set_login(actor, expert, user)
+
+
+def link_login(actor, expert: Expert, user) -> Expert:
+    """Link an existing account the actor manages to `expert` (it keeps its memberships, if any)."""
+    require(actor, "manage", expert.home_id)
+    access_services.require_user(actor, user)
+    _refuse_second_login(expert, user)
+    return _set_login(actor, expert, user)
+
+
+def unlink_login(actor, expert: Expert) -> Expert:
+    """Take the login from `expert`. An account left with no role could do nothing: it is deactivated
+    (kept, like every account that ever acted)."""
+    require(actor, "manage", expert.home_id)
+    if expert.user_id is None:
+        raise ValidationError(_("%(name)s has no login.") % {"name": expert.name})
+    with transaction.atomic():
+        user = expert.user
+        if user.is_active and not user.memberships.exists():
+            access_services.update_user(actor, user, is_active=False)  # while still placed at the office
+        return _set_login(actor, expert, None)
 
 
 # --- assignments -----------------------------------------------------------------------------------
@@ -182,6 +250,43 @@ def unassign_expert(actor, assignment: ExpertAssignment, until=None) -> ExpertAs
     return assignment
 
 
+# --- who may write an activity or its problems -----------------------------------------------------
+
+def may_write(user, action: str, activity: ExpertActivity) -> bool:
+    """Whether `user` may `action` ("add", "change", "delete") `activity` or its problems: whoever holds
+    that right in the activity's town (an office), or an expert who may record there (core/roles.py) on
+    an activity they recorded themselves."""
+    if allows(user, action, activity.town_id or ""):
+        return True
+    if activity.recorded_by_id is None or not allows(user, "record", activity.town_id or ""):
+        return False
+    expert = expert_of(user)
+    return expert is not None and expert.pk == activity.recorded_by_id
+
+
+def require_write(actor, action: str, activity: ExpertActivity) -> None:
+    """Raise PermissionDenied, saying why, unless `may_write`."""
+    if may_write(actor, action, activity):
+        return
+    if allows(actor, "record", activity.town_id or ""):
+        if expert_of(actor) is None:
+            raise PermissionDenied(_("Your login is not linked to an expert of the pool, so it records nothing."))
+        raise PermissionDenied(_("An expert changes only the activities they recorded themselves, and their "
+                                 "problems."))
+    require(actor, action, activity.town_id or "")
+
+
+def writable_activities(user, action: str = "change"):
+    """The activities `user` may `action` (and add problems to): all in an office's area, an expert's own."""
+    q = scope_q(user, action, "town__code")
+    if q is None:
+        return ExpertActivity.objects.all()
+    expert = expert_of(user)
+    if expert is not None:
+        q |= scope_q(user, "record", "town__code") & Q(recorded_by=expert)
+    return ExpertActivity.objects.filter(q)
+
+
 # --- activities ------------------------------------------------------------------------------------
 
 def validate_activity(activity: ExpertActivity) -> None:
@@ -217,7 +322,9 @@ def _check_natural_key(activity: ExpertActivity) -> None:
 def create_activity(actor, **fields) -> ExpertActivity:
     refuse_unknown(fields, ACTIVITY_FIELDS)
     activity = ExpertActivity(**_typed(fields))
-    require(actor, "add", activity.town_id or "")
+    if not allows(actor, "add", activity.town_id or ""):
+        activity.recorded_by = expert_of(actor)  # an expert recording through their login: it is theirs
+    require_write(actor, "add", activity)
     activity.expert_names = normalize_names(activity.expert_names)
     validate_activity(activity)
     activity.full_clean(validate_unique=False, validate_constraints=False)
@@ -225,14 +332,14 @@ def create_activity(actor, **fields) -> ExpertActivity:
         _check_natural_key(activity)
         activity.save()
         link_experts(activity)
-        audit.record(actor, "activity.create", activity, {}, audit.snapshot(activity, ACTIVITY_FIELDS),
+        audit.record(actor, "activity.create", activity, {}, audit.snapshot(activity, ACTIVITY_AUDIT),
                      org_code=activity.town_id)
     return activity
 
 
 def update_activity(actor, activity: ExpertActivity, **fields) -> ExpertActivity:
     refuse_unknown(fields, ACTIVITY_FIELDS)
-    require(actor, "change", activity.town_id)
+    require_write(actor, "change", activity)
     with transaction.atomic():
         activity = ExpertActivity.objects.select_for_update().get(pk=activity.pk)
         before = audit.snapshot(activity, ACTIVITY_FIELDS)
@@ -240,7 +347,7 @@ def update_activity(actor, activity: ExpertActivity, **fields) -> ExpertActivity
             setattr(activity, name, value)
         activity.expert_names = normalize_names(activity.expert_names)
         # Moving an activity to another town needs the right there too.
-        require(actor, "change", activity.town_id)
+        require_write(actor, "change", activity)
         _counts_from_problems(activity, before)
         validate_activity(activity)
         activity.full_clean(validate_unique=False, validate_constraints=False)
@@ -255,13 +362,13 @@ def update_activity(actor, activity: ExpertActivity, **fields) -> ExpertActivity
 
 
 def delete_activity(actor, activity: ExpertActivity) -> None:
-    require(actor, "delete", activity.town_id)
+    require_write(actor, "delete", activity)
     problems = activity.problems.count()
     if problems:
         raise ValidationError(_("This activity has %(count)s problem(s) on its register; delete them first.")
                               % {"count": problems})
     with transaction.atomic():
-        audit.record(actor, "activity.delete", activity, audit.snapshot(activity, ACTIVITY_FIELDS), {},
+        audit.record(actor, "activity.delete", activity, audit.snapshot(activity, ACTIVITY_AUDIT), {},
                      org_code=activity.town_id)
         activity.delete()
 
@@ -514,7 +621,7 @@ def validate_problem(problem: ExpertProblem) -> None:
 def create_problem(actor, activity: ExpertActivity, description: str, owner: str = "", due_date=None,
                    status: str = ProblemStatus.OPEN, reason: str = "") -> ExpertProblem:
     """Record a problem found by `activity` (in its town); an import may give it a status straight away."""
-    require(actor, "add", activity.town_id)
+    require_write(actor, "add", activity)
     if status not in ProblemStatus.values:
         raise ValidationError({"status": _("Unknown status %(status)s.") % {"status": status}})
     problem = ExpertProblem(activity=activity, town_id=activity.town_id, description=description, owner=owner,
@@ -534,7 +641,7 @@ def create_problem(actor, activity: ExpertActivity, description: str, owner: str
 def update_problem(actor, problem: ExpertProblem, **fields) -> ExpertProblem:
     """Edit what a problem is (activity, description, owner, due date); its status moves by step_problem."""
     refuse_unknown(fields, PROBLEM_EDIT_FIELDS)
-    require(actor, "change", problem.town_id)
+    require_write(actor, "change", problem.activity)
     with transaction.atomic():
         problem = ExpertProblem.objects.select_for_update().select_related("activity").get(pk=problem.pk)
         before = audit.snapshot(problem, PROBLEM_FIELDS)
@@ -542,8 +649,8 @@ def update_problem(actor, problem: ExpertProblem, **fields) -> ExpertProblem:
         for name, value in fields.items():
             setattr(problem, name, value)
         problem.town_id = problem.activity.town_id
-        # Moving a problem to an activity of another town needs the right there too.
-        require(actor, "change", problem.town_id)
+        # Moving a problem to another activity (of another town) needs the right there too.
+        require_write(actor, "change", problem.activity)
         validate_problem(problem)
         problem.full_clean(validate_unique=False, validate_constraints=False)
         after = audit.snapshot(problem, PROBLEM_FIELDS)
@@ -561,7 +668,7 @@ def step_problem(actor, problem: ExpertProblem, step: str, reason: str = "") -> 
     required) or reopen (→ 待解决). A step from a status it does not start from is refused."""
     if step not in STEPS:
         raise ValidationError({"step": _("Unknown step %(step)s.") % {"step": step}})
-    require(actor, "change", problem.town_id)
+    require_write(actor, "change", problem.activity)
     sources, target = STEPS[step]
     with transaction.atomic():
         problem = ExpertProblem.objects.select_for_update().select_related("activity").get(pk=problem.pk)
@@ -585,7 +692,7 @@ def allowed_steps(problem: ExpertProblem) -> list[str]:
 
 
 def delete_problem(actor, problem: ExpertProblem) -> None:
-    require(actor, "delete", problem.town_id)
+    require_write(actor, "delete", problem.activity)
     with transaction.atomic():
         audit.record(actor, "problem.delete", problem, audit.snapshot(problem, PROBLEM_FIELDS), {},
                      org_code=problem.town_id)

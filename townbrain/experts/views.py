@@ -1,24 +1,37 @@
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from townbrain.core.forms import add_errors
 from townbrain.core.lists import Column, RestrictedListView, filtered
-from townbrain.core.models import OrgUnit
-from townbrain.core.scope import ALL, allows, scope_prefixes
+from townbrain.core.models import Level, OrgUnit
+from townbrain.core.scope import ALL, allows, is_office, scope_prefixes
 from townbrain.core.views import breadcrumb
 
 from . import services
 from .filters import ActivityFilterSet, ExpertFilterSet, ProblemFilterSet
-from .forms import ActivityForm, ActivityTypeForm, AssignForm, ExpertForm, ProblemForm, ProblemStepForm
+from .forms import (
+    ActivityForm,
+    ActivityTypeForm,
+    AssignForm,
+    ExpertForm,
+    LoginCreateForm,
+    LoginLinkForm,
+    ProblemForm,
+    ProblemStepForm,
+)
 from .models import (
     ACTIVITY_HEADERS,
+    COUNT_FIELDS,
+    OPEN_STATUSES,
     PROBLEM_HEADERS,
     PROBLEM_STATUS_CHINESE,
     ActivityType,
@@ -26,7 +39,9 @@ from .models import (
     ExpertActivity,
     ExpertAssignment,
     ExpertProblem,
+    of_expert,
 )
+from .scoping import contact, current, expert_of, shows_contact
 
 
 def _unit(user, code: str, field: str, form) -> OrgUnit | None:
@@ -43,28 +58,45 @@ def _single_unit(user) -> str:
 
 
 def _single_town(user) -> str:
-    """The user's town when they work in exactly one (prefilled on the activity form)."""
-    code = _single_unit(user)
+    """The user's town when they record in exactly one (prefilled on the activity form)."""
+    prefixes = scope_prefixes(user, "record")
+    code = next(iter(prefixes)) if prefixes is not ALL and len(prefixes) == 1 else ""
     return code if len(code) == 9 else ""
+
+
+def _expert_towns(user):
+    """An expert's towns to choose from on the activity form (None for an office: it types a code)."""
+    if is_office(user):
+        return None
+    towns = OrgUnit.objects.restrict(user, "record").filter(level=Level.TOWN).order_by("code")
+    return [(t.code, f"{t.name} {t.code}") for t in towns]
 
 
 # --- the pool (一库) -------------------------------------------------------------------------------
 
-EXPERT_COLUMNS = [
-    Column("name", gettext_lazy("Name"), sort="name", link=True),
-    Column("kind", gettext_lazy("Kind of expert"), sort="kind"),
-    Column("employer", gettext_lazy("Employer / organisation"), sort="employer"),
-    Column("home.name", gettext_lazy("Managing office"), sort="home_id"),
-    Column("active", gettext_lazy("Active"), sort="active"),
-]
+def _expert_columns(user) -> list[Column]:
+    """The pool's columns; phone and e-mail as `user` may read them (masked but for offices); exports leave
+    them out unless an office asks (`?personal=1`, core/lists.py)."""
+    return [
+        Column("name", gettext_lazy("Name"), sort="name", link=True),
+        Column("kind", gettext_lazy("Kind of expert"), sort="kind"),
+        Column("employer", gettext_lazy("Employer / organisation"), sort="employer"),
+        Column("phone", gettext_lazy("Phone"), getter=lambda e: contact(user, e)["phone"],
+               classes="d-none d-lg-table-cell", personal=True),
+        Column("email", gettext_lazy("E-mail"), getter=lambda e: contact(user, e)["email"],
+               classes="d-none d-lg-table-cell", personal=True),
+        Column("home.name", gettext_lazy("Managing office"), sort="home_id"),
+        Column("active", gettext_lazy("Active"), sort="active"),
+    ]
 
 
 class ExpertListView(LoginRequiredMixin, RestrictedListView):
     model = Expert
     filterset_class = ExpertFilterSet
-    columns = EXPERT_COLUMNS
+    columns = _expert_columns(None)
     default_sort = "name"
     export_name = "experts"
+    personal_action = "contact"  # offices (scoping.shows_contact)
     title = gettext_lazy("Expert pool (一库三师)")
     create_url = "expert-create"
     template_name = "experts/expert_list.html"
@@ -72,14 +104,18 @@ class ExpertListView(LoginRequiredMixin, RestrictedListView):
     def base_queryset(self):
         return super().base_queryset().select_related("home")
 
+    def get(self, request, *args, **kwargs):
+        self.columns = _expert_columns(request.user)
+        return super().get(request, *args, **kwargs)
+
 
 def _expert_fields(form, user) -> dict | None:
     d = form.cleaned_data
     home = _unit(user, d["home"], "home", form)
     if home is None:
         return None
-    return {"name": d["name"], "kind": d["kind"], "employer": d["employer"], "phone": d["phone"], "home": home,
-            "active": d["active"]}
+    return {"name": d["name"], "kind": d["kind"], "employer": d["employer"], "phone": d["phone"],
+            "email": d["email"], "home": home, "active": d["active"]}
 
 
 @login_required
@@ -108,7 +144,7 @@ def expert_edit(request, pk):
     if not allows(request.user, "change", expert.home_id):
         raise PermissionDenied(_("You may not change this expert."))
     initial = {"name": expert.name, "kind": expert.kind, "employer": expert.employer, "phone": expert.phone,
-               "home": expert.home_id, "active": expert.active}
+               "email": expert.email, "home": expert.home_id, "active": expert.active}
     form = ExpertForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         fields = _expert_fields(form, request.user)
@@ -126,15 +162,59 @@ def expert_edit(request, pk):
                                                         "title": _("Edit %(name)s") % {"name": expert.name}})
 
 
+def _login_op(request, expert, op, create_form, link_form) -> bool:
+    """Create, link or unlink the expert's login (office administrators of the expert's office); True when done."""
+    User = get_user_model()
+    try:
+        if op == "login-create":
+            if not create_form.is_valid():
+                return False
+            d = create_form.cleaned_data
+            services.create_login(request.user, expert, d["username"], d["password"])
+            messages.success(request, _("Login %(login)s created for %(name)s.") % {
+                "login": d["username"], "name": expert.name})
+        elif op == "login-link":
+            if not link_form.is_valid():
+                return False
+            user = User.objects.filter(username=link_form.cleaned_data["username"].strip()).first()
+            if user is None:
+                link_form.add_error("username", _("There is no account with this user name."))
+                return False
+            services.link_login(request.user, expert, user)
+            messages.success(request, _("Login %(login)s linked to %(name)s.") % {
+                "login": user.username, "name": expert.name})
+        else:
+            services.unlink_login(request.user, expert)
+            messages.success(request, _("Login unlinked from %(name)s.") % {"name": expert.name})
+    except ValidationError as exc:
+        if op == "login-create":
+            add_errors(create_form, exc, fallback="password")  # the password validators name no field
+        else:
+            add_errors(link_form, exc, fallback="username")
+        return False
+    except PermissionDenied as exc:
+        (create_form if op == "login-create" else link_form).add_error(None, str(exc))
+        return False
+    return True
+
+
 @login_required
 def expert_detail(request, pk):
-    """An expert's record, their assignments to towns (assign / end / remove) and their activities."""
-    expert = get_object_or_404(Expert.objects.restrict(request.user, "view").select_related("home"), pk=pk)
+    """An expert's record, their assignments to towns (assign / end / remove), their login and their activities."""
+    expert = get_object_or_404(Expert.objects.restrict(request.user, "view").select_related("home", "user"), pk=pk)
     assignments = ExpertAssignment.objects.restrict(request.user, "view").filter(expert=expert).select_related("town")
-    form = AssignForm(request.POST if request.POST.get("op") == "assign" else None)
+    op = request.POST.get("op") if request.method == "POST" else None
+    form = AssignForm(request.POST if op == "assign" else None)
+    create_form = LoginCreateForm(request.POST if op == "login-create" else None)
+    link_form = LoginLinkForm(request.POST if op == "login-link" else None, auto_id="id_link_%s")
+    may_manage_login = allows(request.user, "manage", expert.home_id)
     if request.method == "POST":
-        op = request.POST.get("op")
-        if op == "assign":
+        if op in ("login-create", "login-link", "login-unlink"):
+            if not may_manage_login:
+                raise PermissionDenied(_("Only administrators of the expert's office manage the expert's login."))
+            if _login_op(request, expert, op, create_form, link_form):
+                return redirect(expert)
+        elif op == "assign":
             if form.is_valid():
                 d = form.cleaned_data
                 town = _unit(request.user, d["town"], "town", form)
@@ -159,10 +239,12 @@ def expert_detail(request, pk):
             return redirect(expert)
         else:
             raise PermissionDenied(_("Unknown operation."))
-    activities = (ExpertActivity.objects.restrict(request.user, "view").filter(experts=expert)
+    activities = (ExpertActivity.objects.restrict(request.user, "view").filter(of_expert(expert.pk)).distinct()
                   .select_related("town", "activity_type").order_by("-date", "pk"))
     return render(request, "experts/expert_detail.html", {
         "expert": expert, "assignments": [(a, allows(request.user, "change", a.town_id)) for a in assignments],
+        "contact": contact(request.user, expert), "shows_contact": shows_contact(request.user, expert),
+        "may_manage_login": may_manage_login, "create_form": create_form, "link_form": link_form,
         "activities": activities[:50], "activity_count": activities.count(), "form": form,
         "can_change": allows(request.user, "change", expert.home_id),
         "can_assign": bool(scope_prefixes(request.user, "change")),
@@ -242,11 +324,22 @@ def _activity_fields(form, user) -> dict | None:
     return {**d, "town": town}
 
 
+def _new_activity_initial(request) -> dict:
+    """The form's first values: the town asked for (?town=) or the only one; for an expert, today, their own
+    name and one person-time of their kind (they were there)."""
+    initial = {"town": request.GET.get("town", "").strip() or _single_town(request.user)}
+    expert = expert_of(request.user)
+    if expert is not None:
+        initial.update({"date": timezone.localdate(), "expert_names": expert.name, COUNT_FIELDS[expert.kind]: 1})
+    return initial
+
+
 @login_required
 def activity_create(request):
-    if not scope_prefixes(request.user, "add"):
+    if not scope_prefixes(request.user, "record"):
         raise PermissionDenied(_("You may not record expert activities."))
-    form = ActivityForm(request.POST or None, initial={"town": _single_town(request.user)})
+    form = ActivityForm(request.POST or None, initial=_new_activity_initial(request),
+                        towns=_expert_towns(request.user))
     if request.method == "POST" and form.is_valid():
         fields = _activity_fields(form, request.user)
         if fields is not None:
@@ -258,25 +351,30 @@ def activity_create(request):
                 form.add_error("town", str(exc))
             else:
                 messages.success(request, _("Activity saved."))
-                return redirect("expert-activity-list")
+                return redirect(_after_save(request))
     return render(request, "experts/activity_form.html", {"form": form, "title": _("Record an expert activity")})
+
+
+def _after_save(request) -> str:
+    """Where a saved activity sends the user: an office to the list, an expert back to their page."""
+    return reverse("expert-activity-list") if is_office(request.user) else reverse("expert-home")
 
 
 @login_required
 def activity_edit(request, pk):
     """Edit (or delete) one activity; users who may only view it see it read-only."""
     activity = get_object_or_404(ExpertActivity.objects.restrict(request.user, "view").select_related("town"), pk=pk)
-    can_change = allows(request.user, "change", activity.town_id)
-    can_delete = allows(request.user, "delete", activity.town_id)
+    can_change = services.may_write(request.user, "change", activity)
+    can_delete = services.may_write(request.user, "delete", activity)
     posted = request.POST if request.method == "POST" and request.POST.get("op") != "delete" else None
-    form = ActivityForm(posted, instance=ExpertActivity.objects.get(pk=activity.pk))
+    form = ActivityForm(posted, instance=ExpertActivity.objects.get(pk=activity.pk), towns=_expert_towns(request.user))
     if request.method == "POST":
         if request.POST.get("op") == "delete":
             if not can_delete:
                 raise PermissionDenied(_("You may not delete this activity."))
             services.delete_activity(request.user, activity)
             messages.success(request, _("Activity deleted."))
-            return redirect("expert-activity-list")
+            return redirect(_after_save(request))
         if not can_change:
             raise PermissionDenied(_("You may not change this activity."))
         if form.is_valid():
@@ -290,12 +388,12 @@ def activity_edit(request, pk):
                     form.add_error("town", str(exc))
                 else:
                     messages.success(request, _("Saved."))
-                    return redirect("expert-activity-list")
+                    return redirect(_after_save(request))
     experts = [(e, allows(request.user, "view", e.home_id)) for e in activity.experts.all()]
     problems = ExpertProblem.objects.restrict(request.user, "view").filter(activity=activity).order_by("pk")
     return render(request, "experts/activity_form.html", {
         "form": form, "activity": activity, "can_change": can_change, "can_delete": can_delete,
-        "problems": problems, "can_add_problem": allows(request.user, "add", activity.town_id),
+        "problems": problems, "can_add_problem": services.may_write(request.user, "add", activity),
         "experts": experts, "title": str(activity), "unit": activity.town,
         "breadcrumb": breadcrumb(request, activity.town),
         "history_url": reverse("object-history", args=["expertactivity", activity.pk]),
@@ -408,13 +506,13 @@ class ProblemListView(LoginRequiredMixin, RestrictedListView):
 
 
 def _activity_choices(user, town_code: str):
-    return (ExpertActivity.objects.restrict(user, "change").filter(town_id=town_code)
+    return (services.writable_activities(user).filter(town_id=town_code)
             .select_related("town", "activity_type").order_by("-date", "pk")[:500])
 
 
 def _problem_fields(form, user, town_code: str) -> dict | None:
     d = dict(form.cleaned_data)
-    activity = ExpertActivity.objects.restrict(user, "change").filter(pk=d.pop("activity"), town_id=town_code).first()
+    activity = services.writable_activities(user).filter(pk=d.pop("activity"), town_id=town_code).first()
     if activity is None:
         form.add_error("activity", _("No such activity of this town in your area."))
         return None
@@ -425,7 +523,7 @@ def _problem_fields(form, user, town_code: str) -> dict | None:
 def problem_create(request, pk):
     """Record a problem found by the activity `pk`."""
     activity = get_object_or_404(ExpertActivity.objects.restrict(request.user, "view").select_related("town"), pk=pk)
-    if not allows(request.user, "add", activity.town_id):
+    if not services.may_write(request.user, "add", activity):
         raise PermissionDenied(_("You may not record problems of this town."))
     form = ProblemForm(request.POST or None, initial={"activity": activity.pk},
                        activities=_activity_choices(request.user, activity.town_id))
@@ -451,8 +549,8 @@ def problem_edit(request, pk):
     """A problem: edit it, move its status (start, solve, dismiss with a reason, reopen) or delete it."""
     problem = get_object_or_404(ExpertProblem.objects.restrict(request.user, "view")
                                 .select_related("town", "activity__activity_type"), pk=pk)
-    can_change = allows(request.user, "change", problem.town_id)
-    can_delete = allows(request.user, "delete", problem.town_id)
+    can_change = services.may_write(request.user, "change", problem.activity)
+    can_delete = services.may_write(request.user, "delete", problem.activity)
     op = request.POST.get("op") if request.method == "POST" else None
     initial = {"activity": problem.activity_id, "description": problem.description, "owner": problem.owner,
                "due_date": problem.due_date}
@@ -499,3 +597,32 @@ def problem_edit(request, pk):
         "unit": problem.town, "breadcrumb": breadcrumb(request, problem.town),
         "history_url": reverse("object-history", args=["expertproblem", problem.pk]),
     })
+
+
+# --- an expert's own page (experts as users) -------------------------------------------------------------
+
+@login_required
+def expert_home(request):
+    """An expert's landing page after login, made for a phone: their towns (the current assignments), their
+    activities and the open problems of the ones they recorded, and the buttons to record more. Every read
+    goes through restrict(): what the scope no longer covers (an ended assignment) is gone from here too."""
+    user = request.user
+    expert = expert_of(user)
+    context = {"expert": expert, "title": _("My work"), "has_area": bool(scope_prefixes(user, "view"))}
+    if expert is None:
+        return render(request, "experts/expert_home.html", context)
+    assignments = (ExpertAssignment.objects.restrict(user, "view").filter(current(), expert=expert)
+                   .select_related("town").order_by("town_id", "role"))
+    mine = (ExpertActivity.objects.restrict(user, "view").filter(of_expert(expert.pk)).distinct()
+            .select_related("town", "activity_type").order_by("-date", "-pk"))
+    activities = [(a, a.recorded_by_id == expert.pk and allows(user, "record", a.town_id)) for a in mine[:20]]
+    problems = (ExpertProblem.objects.restrict(user, "view")
+                .filter(activity__recorded_by=expert, status__in=OPEN_STATUSES)
+                .select_related("town", "activity__activity_type").order_by("due_date", "pk"))
+    latest_own = next((a for a, own in activities if own), None)
+    context.update({
+        "assignments": assignments, "activities": activities, "activity_count": mine.count(),
+        "problems": problems[:20], "latest_own": latest_own, "contact": contact(user, expert),
+        "may_record": bool(scope_prefixes(user, "record")),
+    })
+    return render(request, "experts/expert_home.html", context)

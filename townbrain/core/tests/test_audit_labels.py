@@ -171,11 +171,26 @@ def test_history_page_shows_only_rows_in_scope(users, client_for):
     """A user who works in two towns: each town sees the rows filed under it, not the other's."""
     mover = get_user_model().objects.create_user("mover")
     update_org_profile(users["dayang"], OrgUnit.objects.get(code="330182107"), notes="大洋镇的备注")
-    audit.record(users["admin"], "user.update", mover, {"email": ""}, {"email": "a@guali.example"}, org_code=GUALI)
-    audit.record(users["admin"], "user.update", mover, {"email": "a@guali.example"}, {"email": "b@dayang.example"},
+    audit.record(users["admin"], "user.update", mover, {"first_name": ""}, {"first_name": "瓜沥镇的名字"},
+                 org_code=GUALI)
+    audit.record(users["admin"], "user.update", mover, {"first_name": "瓜沥镇的名字"}, {"first_name": "大洋镇的名字"},
                  org_code="330182107")
     html = client_for("guali").get(f"/history/user/{mover.pk}/").content.decode()
-    assert "a@guali.example" in html and "b@dayang.example" not in html
+    assert "瓜沥镇的名字" in html and "大洋镇的名字" not in html
+
+
+def test_personal_data_is_logged_as_changed_never_in_clear(users, client_for):
+    """Phones and e-mails: the log says a contact was set, changed or removed, and shows no value."""
+    mover = get_user_model().objects.create_user("mover")
+    audit.record(users["admin"], "user.update", mover, {"email": ""}, {"email": "a@guali.example"}, org_code=GUALI)
+    audit.record(users["admin"], "user.update", mover, {"email": "a@guali.example"}, {"email": "b@guali.example"},
+                 org_code=GUALI)
+    audit.record(users["admin"], "user.update", mover, {"email": "b@guali.example"}, {"email": ""}, org_code=GUALI)
+    rows = list(AuditEntry.objects.filter(object_id=str(mover.pk)).order_by("pk").values_list("changes", flat=True))
+    assert rows == [{"email": [None, audit.CHANGED]}, {"email": [audit.SECRET, audit.CHANGED]},
+                    {"email": [audit.SECRET, None]}]
+    html = client_for("admin").get(f"/history/user/{mover.pk}/").content.decode()
+    assert "guali.example" not in html and "已修改" in html
 
 
 def test_history_page_anonymous_and_writes(users, client):

@@ -11,6 +11,8 @@ pytestmark = pytest.mark.django_db
 def test_demo_matches_the_seed_and_is_idempotent(users, api_for):
     summary = demo.load()
     problems = summary.pop("expert_problems")
+    # Two experts log in (experts as users): linked to their own accounts, printed with the demo's logins.
+    assert summary.pop("expert_logins") == len(demo.DEMO_EXPERT_LOGINS) == len(demo.login_rows())
     assert summary == {"experts": 120, "expert_assignments": 12, "expert_activities": 278}
     # A few activities have their problems on the register (问题清单), reproducing their figures.
     assert problems == ExpertProblem.objects.count() > 0
@@ -28,6 +30,7 @@ def test_demo_matches_the_seed_and_is_idempotent(users, api_for):
     # Every name of every activity is an expert of the pool, linked to it.
     some = ExpertActivity.objects.order_by("pk")[:20]
     assert all(a.experts.count() == a.person_times == len(a.names) for a in some)
-    assert demo.load() == {"experts": 0, "expert_assignments": 0, "expert_activities": 0, "expert_problems": 0}
+    assert demo.load() == {"experts": 0, "expert_assignments": 0, "expert_activities": 0, "expert_problems": 0,
+                           "expert_logins": 0}
     assert ExpertProblem.objects.count() == problems
     assert ExpertActivity.objects.count() == 278 and ExpertAssignment.objects.count() == 12
