@@ -16,6 +16,7 @@ import pytest
 
 from townbrain.core.models import OrgUnit
 from townbrain.core.services import update_org_profile
+from townbrain.testing.csp import CSPWatch
 from townbrain.testing.users import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -52,9 +53,13 @@ def browser(audit_rows):
     except Exception as exc:
         playwright.stop()
         _unavailable(f"cannot launch {CHROMIUM} ({str(exc).splitlines()[0]}); run scripts/install-system-deps.sh")
-    yield chromium
-    chromium.close()
-    playwright.stop()
+    watch = CSPWatch(chromium)  # the test fails on any Content-Security-Policy violation
+    yield watch
+    try:
+        watch.check()
+    finally:
+        chromium.close()
+        playwright.stop()
 
 
 @pytest.fixture

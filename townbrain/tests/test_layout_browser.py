@@ -26,6 +26,7 @@ from townbrain.assessments import services as assessment_services
 from townbrain.core.scope import SYSTEM
 from townbrain.programmes.models import Enrolment, Programme
 from townbrain.projects import services as project_services
+from townbrain.testing.csp import CSPWatch
 from townbrain.testing.users import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -142,9 +143,13 @@ def browser(ledger, live_server):
     except Exception as exc:
         playwright.stop()
         _unavailable(f"cannot launch {CHROMIUM} ({str(exc).splitlines()[0]}); run scripts/install-system-deps.sh")
-    yield chromium
-    chromium.close()
-    playwright.stop()
+    watch = CSPWatch(chromium)  # the test fails on any Content-Security-Policy violation
+    yield watch
+    try:
+        watch.check()
+    finally:
+        chromium.close()
+        playwright.stop()
 
 
 def logged_in(browser, live_server, username, size, language):

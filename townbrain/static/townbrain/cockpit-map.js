@@ -97,8 +97,8 @@
     function tip(params) {
       var d = params.data && params.data.tb;
       if (!d) return names[params.name] || params.name;
-      if (d.facility) return d.name + "<br>" + d.facility;
-      return d.name + "<br>" + legend.name + ": " + d.label;
+      if (d.facility) return d.name + "\n" + d.facility;
+      return d.name + "\n" + legend.name + ": " + d.label;
     }
 
     var pointStyle = { borderColor: dark ? "#1d273b" : "#ffffff", borderWidth: 1.5 };
@@ -108,7 +108,7 @@
     return {
       backgroundColor: "transparent",
       textStyle: { fontSize: font, color: text },
-      tooltip: { trigger: "item", confine: true, formatter: tip },
+      tooltip: { trigger: "item", confine: true, formatter: tip, renderMode: "richText" },
       visualMap: {
         type: "continuous", min: lo, max: hi, calculable: false, realtime: false,
         seriesIndex: [0, 1, 3], left: 8, bottom: 8, itemHeight: big ? 160 : (narrow ? 70 : 110), itemWidth: narrow ? 12 : 20,

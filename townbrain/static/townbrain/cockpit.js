@@ -24,7 +24,9 @@
     var base = {
       backgroundColor: "transparent",
       textStyle: { fontSize: font },
-      tooltip: { trigger: spec.kind === "pie" ? "item" : "axis", confine: true },
+      // Tooltips drawn on the canvas (richText): ECharts' HTML tooltips carry style="…" attributes,
+      // which the Content-Security-Policy refuses (docs/security.md).
+      tooltip: { trigger: spec.kind === "pie" ? "item" : "axis", confine: true, renderMode: "richText" },
       legend: { top: 0, type: "scroll", textStyle: { fontSize: font } },
       grid: { left: 8, right: spec.kind === "hbar" ? 56 : 24, top: 36, bottom: 8, containLabel: true },
       animation: !big

@@ -47,7 +47,7 @@
       };
     });
     var option = {
-      tooltip: { trigger: "item", formatter: function (p) { return p.name; } },
+      tooltip: { trigger: "item", renderMode: "richText", formatter: function (p) { return p.name; } },
       legend: { show: false },
       series: series
     };

@@ -15,7 +15,7 @@
       series.push({name: "max", type: "line", showSymbol: false, lineStyle: {opacity: 0.3},
                    data: pts.map(function (p) { return [p.ts, p.max]; })});
     }
-    chart.setOption({tooltip: {trigger: "axis"}, grid: {left: 50, right: 20, top: 20, bottom: 30},
+    chart.setOption({tooltip: {trigger: "axis", renderMode: "richText"}, grid: {left: 50, right: 20, top: 20, bottom: 30},
                      xAxis: {type: "time"}, yAxis: {type: "value", name: data.unit, scale: true},
                      series: series}, true);
   }
