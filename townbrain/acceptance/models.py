@@ -50,6 +50,8 @@ class Acceptance(TimeStampedModel):
     frozen_at = models.DateTimeField(_("frozen at"), null=True, blank=True)
     values_read_at = models.DateTimeField(_("values read at"), null=True, blank=True)
     opened_by_name = models.CharField(_("opened by"), max_length=150, blank=True)
+    # Raised by one on every audited edit; the token of optimistic locking (core/conflicts.py).
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     objects = RestrictedManager()
 

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -33,7 +34,7 @@ from townbrain.assessments import engine
 from townbrain.assessments import services as assessment_services
 from townbrain.assessments import spec as specs
 from townbrain.assessments.models import Scheme
-from townbrain.core import audit, codes
+from townbrain.core import audit, codes, conflicts
 from townbrain.core.audit_labels import register_actions
 from townbrain.core.models import Level, OrgUnit
 from townbrain.core.roles import grants
@@ -112,6 +113,28 @@ def _require_stage(actor, acceptance: Acceptance, stages=None) -> None:
 def _locked(acceptance: Acceptance) -> Acceptance:
     """The acceptance as it is now in the database, locked for the transaction."""
     return Acceptance.objects.select_for_update().select_related("town").get(pk=acceptance.pk)
+
+
+def expect_version(acceptance: Acceptance, expected) -> None:
+    """conflicts.Conflict unless the (locked) acceptance is still at version `expected` (None: no check).
+    What changed: the acceptance's own audit rows, its items' and its evidence's (evidence removed
+    meanwhile is no longer found by id: its row may be missing from the list)."""
+    if conflicts.parse_version(expected) in (None, acceptance.version):
+        return
+    items = list(acceptance.items.values_list("pk", flat=True))
+    evidence = list(acceptance.evidence.values_list("pk", flat=True))
+    labels = {f.name: str(f.verbose_name) for model in (Evidence, ChecklistItem, Acceptance)
+              for f in model._meta.concrete_fields}
+    conflicts.expect_version(acceptance, expected, conflicts.entries_of(
+        acceptance, ("checklistitem", items), ("evidence", evidence)), labels=labels)
+
+
+def _bump(acceptance: Acceptance, *followers) -> None:
+    """One more version of the (locked) acceptance: every audited change of it or its parts counts one."""
+    Acceptance.objects.filter(pk=acceptance.pk).update(version=F("version") + 1)
+    acceptance.version += 1
+    for other in followers:
+        other.version = acceptance.version
 
 
 # --- the checklist -------------------------------------------------------------------------------------
@@ -245,12 +268,13 @@ def open_acceptances(actor, programme, year: int, area: str, scheme: Scheme | No
     return {"opened": opened, "existing": len(existing)}
 
 
-def refresh_values(actor, acceptance: Acceptance) -> Acceptance:
+def refresh_values(actor, acceptance: Acceptance, *, expected_version=None) -> Acceptance:
     """Read the binding criteria's values again (the acceptance's scheme snapshot, the indicators as they are now)."""
     _require_stage(actor, acceptance)
     with transaction.atomic():
         acceptance = _locked(acceptance)
         _refuse_frozen(acceptance)
+        expect_version(acceptance, expected_version)
         values = read_values(acceptance.snapshot, acceptance.town_id, acceptance.year)
         before, after = {}, {}
         for item in acceptance.items.filter(group=ChecklistItem.Group.BINDING):
@@ -262,21 +286,24 @@ def refresh_values(actor, acceptance: Acceptance) -> Acceptance:
                 item.value, item.value_met = value, met
                 item.save(update_fields=["value", "value_met"])
         acceptance.values_read_at = timezone.now()
-        acceptance.save(update_fields=["values_read_at", "updated"])
+        acceptance.version += 1
+        acceptance.save(update_fields=["values_read_at", "version", "updated"])
         audit.record(actor, "acceptance.refresh", acceptance, before, after, org_code=acceptance.town_id)
     return acceptance
 
 
 # --- answers and verdicts -------------------------------------------------------------------------------
 
-def self_assess_item(actor, item: ChecklistItem, answer: str, note: str = "") -> ChecklistItem:
+def self_assess_item(actor, item: ChecklistItem, answer: str, note: str = "", *, expected_version=None) -> ChecklistItem:
     """The town's self-assessment of one item: met / not met / not applicable, and a note."""
     acceptance = item.acceptance
     _require_stage(actor, acceptance, TOWN_STAGES)
     if answer not in ChecklistItem.Answer.values:
         raise ValidationError({"answer": _("Choose met, not met or not applicable.")})
     with transaction.atomic():
-        _refuse_frozen(_locked(acceptance))
+        locked = _locked(acceptance)
+        _refuse_frozen(locked)
+        expect_version(locked, expected_version)
         item = ChecklistItem.objects.select_for_update().get(pk=item.pk)
         before = audit.snapshot(item, ITEM_FIELDS)
         item.answer, item.note = answer, (note or "").strip()
@@ -285,17 +312,20 @@ def self_assess_item(actor, item: ChecklistItem, answer: str, note: str = "") ->
         if after != before:
             item.save()
             audit.record(actor, "checklist.assess", item, before, after, org_code=acceptance.town_id)
+            _bump(locked, acceptance)
     return item
 
 
-def review_item(actor, item: ChecklistItem, verdict: str, note: str = "") -> ChecklistItem:
+def review_item(actor, item: ChecklistItem, verdict: str, note: str = "", *, expected_version=None) -> ChecklistItem:
     """A reviewer's verdict on one item at their stage (the last verdict shows; the audit log keeps them all)."""
     acceptance = item.acceptance
     _require_stage(actor, acceptance, REVIEW_STAGES)
     if verdict not in ChecklistItem.Verdict.values:
         raise ValidationError({"verdict": _("Choose agreed or not agreed.")})
     with transaction.atomic():
-        _refuse_frozen(_locked(acceptance))
+        locked = _locked(acceptance)
+        _refuse_frozen(locked)
+        expect_version(locked, expected_version)
         item = ChecklistItem.objects.select_for_update().get(pk=item.pk)
         before = audit.snapshot(item, VERDICT_FIELDS)
         item.verdict, item.verdict_note = verdict, (note or "").strip()
@@ -305,12 +335,14 @@ def review_item(actor, item: ChecklistItem, verdict: str, note: str = "") -> Che
         if after != before:
             item.save()
             audit.record(actor, "checklist.review", item, before, after, org_code=acceptance.town_id)
+            _bump(locked, acceptance)
     return item
 
 
 # --- evidence -------------------------------------------------------------------------------------------
 
-def add_evidence(actor, acceptance: Acceptance, upload, item: ChecklistItem | None = None) -> Evidence:
+def add_evidence(actor, acceptance: Acceptance, upload, item: ChecklistItem | None = None, *,
+                 expected_version=None) -> Evidence:
     """Store an uploaded image or PDF (checked from its bytes) under MEDIA_ROOT/evidence/<acceptance id>/."""
     _require_stage(actor, acceptance)
     if item is not None and item.acceptance_id != acceptance.pk:
@@ -325,7 +357,9 @@ def add_evidence(actor, acceptance: Acceptance, upload, item: ChecklistItem | No
     stored = None
     try:
         with transaction.atomic():
-            _refuse_frozen(_locked(acceptance))
+            locked = _locked(acceptance)
+            _refuse_frozen(locked)
+            expect_version(locked, expected_version)
             evidence = Evidence(acceptance=acceptance, item=item, original_name=original,
                                 content_type=checked.content_type, size=checked.size, sha256=checked.sha256,
                                 uploaded_by=actor if getattr(actor, "pk", None) else None,
@@ -337,6 +371,7 @@ def add_evidence(actor, acceptance: Acceptance, upload, item: ChecklistItem | No
                          {"original_name": original, "content_type": checked.content_type, "size": checked.size,
                           "sha256": checked.sha256, "item": item.code if item else None},
                          org_code=acceptance.town_id)
+            _bump(locked, acceptance)
     except BaseException:
         if stored:
             evidence.file.storage.delete(stored)
@@ -344,28 +379,33 @@ def add_evidence(actor, acceptance: Acceptance, upload, item: ChecklistItem | No
     return evidence
 
 
-def remove_evidence(actor, evidence: Evidence) -> None:
+def remove_evidence(actor, evidence: Evidence, *, expected_version=None) -> None:
     acceptance = evidence.acceptance
     _require_stage(actor, acceptance)
     with transaction.atomic():
-        _refuse_frozen(_locked(acceptance))
+        locked = _locked(acceptance)
+        _refuse_frozen(locked)
+        expect_version(locked, expected_version)
         name, storage = evidence.file.name, evidence.file.storage
         audit.record(actor, "evidence.remove", evidence,
                      {"original_name": evidence.original_name, "sha256": evidence.sha256}, {},
                      org_code=acceptance.town_id)
+        _bump(locked, acceptance)
         evidence.delete()
         transaction.on_commit(lambda: storage.delete(name))
 
 
 # --- the approval chain ---------------------------------------------------------------------------------
 
-def _move(actor, original: Acceptance, action: str, to_stage: str, comment: str, **changes) -> Acceptance:
+def _move(actor, original: Acceptance, action: str, to_stage: str, comment: str, expected_version=None,
+          **changes) -> Acceptance:
     """Write the step, the new stage (and whatever else changes) and the audit row, in the open transaction.
 
     The caller's object follows the change too.
     """
     acceptance = _locked(original)
     _refuse_frozen(acceptance)
+    expect_version(acceptance, expected_version)
     if acceptance.stage != original.stage:
         raise ValidationError(_("Someone moved this acceptance on meanwhile; reload it and try again."), code="stale")
     from_stage = acceptance.stage
@@ -376,17 +416,18 @@ def _move(actor, original: Acceptance, action: str, to_stage: str, comment: str,
     acceptance.stage = to_stage
     for name, value in changes.items():
         setattr(acceptance, name, value)
+    acceptance.version += 1
     acceptance.save()
     after = audit.snapshot(acceptance, ACCEPTANCE_FIELDS)
     if comment:
         after["comment"] = comment
     audit.record(actor, f"acceptance.{action}", acceptance, before, after, org_code=acceptance.town_id)
-    for name in ("stage", "outcome", "frozen", "frozen_at", "updated"):
+    for name in ("stage", "outcome", "frozen", "frozen_at", "version", "updated"):
         setattr(original, name, getattr(acceptance, name))
     return acceptance
 
 
-def submit(actor, acceptance: Acceptance, comment: str = "") -> Acceptance:
+def submit(actor, acceptance: Acceptance, comment: str = "", *, expected_version=None) -> Acceptance:
     """The town submits its self-assessment to the county (every item answered)."""
     _require_stage(actor, acceptance, TOWN_STAGES)
     with transaction.atomic():
@@ -395,27 +436,29 @@ def submit(actor, acceptance: Acceptance, comment: str = "") -> Acceptance:
         if open_items:
             raise ValidationError(_("Answer every item before submitting; not answered yet: %(items)s.")
                                   % {"items": "、".join(open_items)}, code="unanswered")
-        return _move(actor, acceptance, Step.Action.SUBMIT, NEXT[acceptance.stage], (comment or "").strip())
+        return _move(actor, acceptance, Step.Action.SUBMIT, NEXT[acceptance.stage], (comment or "").strip(),
+                     expected_version)
 
 
-def approve(actor, acceptance: Acceptance, comment: str = "") -> Acceptance:
+def approve(actor, acceptance: Acceptance, comment: str = "", *, expected_version=None) -> Acceptance:
     """The county (→ city) or the city (→ province) passes the acceptance on."""
     _require_stage(actor, acceptance, (Stage.COUNTY, Stage.CITY))
     with transaction.atomic():
-        return _move(actor, acceptance, Step.Action.APPROVE, NEXT[acceptance.stage], (comment or "").strip())
+        return _move(actor, acceptance, Step.Action.APPROVE, NEXT[acceptance.stage], (comment or "").strip(),
+                     expected_version)
 
 
-def return_for_correction(actor, acceptance: Acceptance, comment: str) -> Acceptance:
+def return_for_correction(actor, acceptance: Acceptance, comment: str, *, expected_version=None) -> Acceptance:
     """Any reviewer sends the acceptance back to the town (退回整改); the comment says what to correct."""
     _require_stage(actor, acceptance, REVIEW_STAGES)
     comment = (comment or "").strip()
     if not comment:
         raise ValidationError({"comment": _("Say what must be corrected: returning needs a comment.")})
     with transaction.atomic():
-        return _move(actor, acceptance, Step.Action.RETURN, Stage.RETURNED, comment)
+        return _move(actor, acceptance, Step.Action.RETURN, Stage.RETURNED, comment, expected_version)
 
 
-def sign_off(actor, acceptance: Acceptance, outcome: str, comment: str = "") -> Acceptance:
+def sign_off(actor, acceptance: Acceptance, outcome: str, comment: str = "", *, expected_version=None) -> Acceptance:
     """The province signs the acceptance off with an outcome (a grade of the scheme); it is frozen from now on."""
     _require_stage(actor, acceptance, (Stage.PROVINCE,))
     grades = acceptance.grade_names
@@ -423,7 +466,7 @@ def sign_off(actor, acceptance: Acceptance, outcome: str, comment: str = "") -> 
         raise ValidationError({"outcome": _("Choose the outcome from %(grades)s.") % {"grades": " / ".join(grades)}})
     with transaction.atomic():
         return _move(actor, acceptance, Step.Action.SIGN_OFF, Stage.SIGNED, (comment or "").strip(),
-                     outcome=outcome, frozen=True, frozen_at=timezone.now())
+                     expected_version, outcome=outcome, frozen=True, frozen_at=timezone.now())
 
 
 def available_actions(user, acceptance: Acceptance) -> list[str]:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
 
+from townbrain.core.conflicts import Conflict
 from townbrain.core.forms import add_errors
 from townbrain.core.lists import Column, RestrictedListView
 from townbrain.core.views import breadcrumb
@@ -107,6 +108,9 @@ def acceptance_detail(request, pk):
             raise PermissionDenied(_("You may not act on this acceptance at its stage."))
         try:
             done = _post(request, acceptance)
+        except Conflict as exc:  # nothing saved: say what changed, and to what
+            theirs = "; ".join(f"{label}: {value}" for label, value in exc.theirs())
+            messages.warning(request, f"{exc.messages[0]} {theirs}".strip())
         except ValidationError as exc:
             messages.error(request, _message(exc))
         else:
@@ -135,44 +139,45 @@ def _item(acceptance, request):
 
 
 def _post(request, acceptance) -> str:
-    """Run the operation the page posted (`op`); the success message."""
+    """Run the operation the page posted (`op`) at the acceptance's version the page showed; the success message."""
     op, user = request.POST.get("op"), request.user
+    v = {"expected_version": request.POST.get("version") or None}
     if op == "answer":
         form = AnswerForm(request.POST)
         if not form.is_valid():
             raise ValidationError(_("Choose met, not met or not applicable."))
-        services.self_assess_item(user, _item(acceptance, request), **form.cleaned_data)
+        services.self_assess_item(user, _item(acceptance, request), **form.cleaned_data, **v)
         return _("Saved.")
     if op == "verdict":
         form = VerdictForm(request.POST)
         if not form.is_valid():
             raise ValidationError(_("Choose agreed or not agreed."))
         d = form.cleaned_data
-        services.review_item(user, _item(acceptance, request), d["verdict"], d["verdict_note"])
+        services.review_item(user, _item(acceptance, request), d["verdict"], d["verdict_note"], **v)
         return _("Saved.")
     if op == "evidence":
         item = _item(acceptance, request) if request.POST.get("item") else None
-        evidence = services.add_evidence(user, acceptance, request.FILES.get("file"), item)
+        evidence = services.add_evidence(user, acceptance, request.FILES.get("file"), item, **v)
         return _("%(name)s uploaded.") % {"name": evidence.original_name}
     if op == "remove_evidence":
         evidence = get_object_or_404(acceptance.evidence.all(), pk=request.POST.get("evidence") or 0)
-        services.remove_evidence(user, evidence)
+        services.remove_evidence(user, evidence, **v)
         return _("%(name)s removed.") % {"name": evidence.original_name}
     comment = request.POST.get("comment", "")
     if op == "refresh":
-        services.refresh_values(user, acceptance)
+        services.refresh_values(user, acceptance, **v)
         return _("Values read again from the indicators.")
     if op == "submit":
-        services.submit(user, acceptance, comment)
+        services.submit(user, acceptance, comment, **v)
         return _("Submitted to the county.")
     if op == "approve":
-        acceptance = services.approve(user, acceptance, comment)
+        acceptance = services.approve(user, acceptance, comment, **v)
         return _("Approved: now at “%(stage)s”.") % {"stage": acceptance.get_stage_display()}
     if op == "return":
-        services.return_for_correction(user, acceptance, comment)
+        services.return_for_correction(user, acceptance, comment, **v)
         return _("Returned to the town for correction.")
     if op == "sign_off":
-        services.sign_off(user, acceptance, request.POST.get("outcome", ""), comment)
+        services.sign_off(user, acceptance, request.POST.get("outcome", ""), comment, **v)
         return _("Signed off; the acceptance is frozen.")
     raise ValidationError(_("Unknown operation."))
 

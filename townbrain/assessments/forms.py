@@ -6,6 +6,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from townbrain.core.forms import VersionField
+
 from .models import Method, Scheme
 from .sources import SOURCES
 from .spec import OPS, plain_number
@@ -42,6 +44,7 @@ def parse_bands(text: str) -> list[dict]:
 
 
 class CriterionForm(forms.Form):
+    version = VersionField()  # the scheme's version the form was opened at
     name = forms.CharField(label=_("Name"), max_length=200)
     formula = forms.CharField(label=_("Formula"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
                               help_text=_("Over data elements, e.g. #{sewage_treatment_rate}; or choose a system source."))
@@ -79,7 +82,7 @@ class CriterionForm(forms.Form):
             "bands": bands_text(p.get("bands")), "zero_at": p.get("zero_at"), "full_at": p.get("full_at"),
             "op": p.get("op", ""), "threshold": p.get("threshold"), "per": p.get("per"),
             "pass_points": p.get("pass_points"), "binding": criterion.binding, "veto": criterion.veto,
-            "missing_as_zero": criterion.missing_as_zero,
+            "missing_as_zero": criterion.missing_as_zero, "version": criterion.scheme.version,
         }
 
     def clean_bands(self):

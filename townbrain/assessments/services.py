@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from townbrain.core import audit, codes
+from townbrain.core import audit, codes, conflicts
 from townbrain.core.models import Level, OrgUnit
 from townbrain.core.scope import require
 from townbrain.programmes.models import Enrolment, EnrolmentEvent, Programme
@@ -155,20 +155,34 @@ def load_fixture_schemes(actor) -> list[Scheme]:
     return [import_scheme(actor, path.read_text(encoding="utf-8")) for path in sorted(FIXTURES.glob("*.yaml"))]
 
 
+def expect_scheme_version(scheme: Scheme, expected) -> None:
+    """conflicts.Conflict unless the (locked) scheme is still at version `expected` (None: no check):
+    its own changes and its criteria's count, each having raised the version."""
+    if conflicts.parse_version(expected) in (None, scheme.version):
+        return
+    criteria = list(Criterion.objects.filter(scheme=scheme).values_list("pk", flat=True))
+    labels = {f.name: str(f.verbose_name) for f in Criterion._meta.concrete_fields}
+    conflicts.expect_version(scheme, expected, conflicts.entries_of(scheme, ("criterion", criteria)),
+                             labels={**labels, **{f.name: str(f.verbose_name) for f in Scheme._meta.concrete_fields}})
+
+
 def _bump(scheme: Scheme) -> None:
     Scheme.objects.filter(pk=scheme.pk).update(version=scheme.version + 1, updated=timezone.now())
     scheme.version += 1
 
 
-def update_criterion(actor, criterion: Criterion, **fields) -> Criterion:
+def update_criterion(actor, criterion: Criterion, *, expected_version=None, **fields) -> Criterion:
     """Change a criterion (name, points, weight, thresholds and bands, binding and veto …); the scheme's version goes up.
 
     Method parameters may be given by name (bands=…, zero_at=…, threshold=…, per=…) or as `params`.
+    `expected_version`: the scheme's version the editor read; conflicts.Conflict if it moved since.
     """
     require_scheme_admin(actor)
     with transaction.atomic():
+        scheme = Scheme.objects.select_for_update().get(pk=criterion.scheme_id)  # the scheme first, as update_scheme
         criterion = Criterion.objects.select_for_update(of=("self",)).select_related("scheme", "group").get(pk=criterion.pk)
-        scheme = criterion.scheme
+        criterion.scheme = scheme
+        expect_scheme_version(scheme, expected_version)
         current = specs.criterion_spec(criterion)
         params = fields.pop("params", None)
         if params is not None:
@@ -216,8 +230,10 @@ def update_criterion(actor, criterion: Criterion, **fields) -> Criterion:
     return criterion
 
 
-def update_scheme(actor, scheme: Scheme, **fields) -> Scheme:
-    """Change a scheme's own settings: name, status, years, grades, ranking scopes, bonus cap."""
+def update_scheme(actor, scheme: Scheme, *, expected_version=None, **fields) -> Scheme:
+    """Change a scheme's own settings: name, status, years, grades, ranking scopes, bonus cap.
+
+    `expected_version`: the scheme's version the editor read; conflicts.Conflict if it moved since."""
     require_scheme_admin(actor)
     allowed = {"name", "status", "year_from", "year_to", "grades", "rank_scopes", "rank_by", "bonus_cap", "description"}
     unknown = set(fields) - allowed
@@ -225,6 +241,7 @@ def update_scheme(actor, scheme: Scheme, **fields) -> Scheme:
         raise ValidationError({k: _("Unknown field.") for k in sorted(unknown)})
     with transaction.atomic():
         scheme = Scheme.objects.select_for_update().get(pk=scheme.pk)
+        expect_scheme_version(scheme, expected_version)
         before = _scheme_snapshot(scheme)
         current = specs.from_scheme(scheme, with_elements=False)
         for key, value in fields.items():

@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
-from townbrain.core.forms import add_errors
+from townbrain.core.conflicts import Conflict
+from townbrain.core.forms import add_errors, show_conflict
 from townbrain.core.lists import Column, RestrictedListView
 from townbrain.core.scope import allows
 from townbrain.core.views import breadcrumb
@@ -112,15 +113,19 @@ def criterion_edit(request, pk):
         raise PermissionDenied(_("Only system administrators may change assessment schemes."))
     scheme = criterion.scheme
     form = CriterionForm(request.POST or None, initial=CriterionForm.initial_for(criterion), grades=scheme.grades)
+    context = {"form": form, "criterion": criterion, "scheme": scheme}
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_criterion(request.user, criterion, **form.service_fields())
+            services.update_criterion(request.user, criterion, expected_version=form.cleaned_data.get("version"),
+                                      **form.service_fields())
+        except Conflict as exc:
+            context.update(show_conflict(form, exc))
         except ValidationError as exc:
             add_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect(scheme)
-    return render(request, "assessments/criterion_form.html", {"form": form, "criterion": criterion, "scheme": scheme})
+    return render(request, "assessments/criterion_form.html", context)
 
 
 # --- runs ----------------------------------------------------------------------------------------------

@@ -64,6 +64,8 @@ class OrgUnit(TimeStampedModel):
     latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    # Raised by one on every audited edit; the token of optimistic locking (core/conflicts.py).
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     objects = RestrictedManager()
 

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
-from . import audit, geo
+from . import audit, conflicts, geo
 from .models import OrgUnit
 from .scope import require
 
@@ -37,10 +37,11 @@ def point_in_wgs84(fields: dict, crs: str = geo.WGS84) -> dict:
     return {**fields, "latitude": lat, "longitude": lng}
 
 
-def update_org_profile(actor, unit: OrgUnit, crs: str = geo.WGS84, **fields) -> OrgUnit:
+def update_org_profile(actor, unit: OrgUnit, crs: str = geo.WGS84, *, expected_version=None, **fields) -> OrgUnit:
     """Change an org unit's profile (type, population, area, centre point, notes).
 
     `crs` names the system of the centre point as given; it is stored (and audited) as WGS-84.
+    `expected_version`: the profile's version the editor read; conflicts.Conflict if it moved since.
     """
     refuse_unknown(fields, OrgUnit.PROFILE_FIELDS)
     require(actor, "change", unit.code)
@@ -56,12 +57,14 @@ def update_org_profile(actor, unit: OrgUnit, crs: str = geo.WGS84, **fields) -> 
                 pass  # full_clean() below names the field
     with transaction.atomic():
         unit = OrgUnit.objects.select_for_update().get(pk=unit.pk)
+        conflicts.expect_version(unit, expected_version)
         before = audit.snapshot(unit, OrgUnit.PROFILE_FIELDS)
         for name, value in fields.items():
             setattr(unit, name, value)
         unit.full_clean()
         after = audit.snapshot(unit, OrgUnit.PROFILE_FIELDS)
         if after != before:
-            unit.save(update_fields=[*fields, "updated"])
+            unit.version += 1
+            unit.save(update_fields=[*fields, "version", "updated"])
             audit.record(actor, "orgunit.update", unit, before, after, org_code=unit.code)
     return unit

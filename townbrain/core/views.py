@@ -11,8 +11,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
 from . import audit_labels, codes
+from .conflicts import Conflict
 from .filters import AuditFilterSet, OrgUnitFilterSet
-from .forms import OrgUnitProfileForm
+from .forms import OrgUnitProfileForm, show_conflict
 from .lists import Column, RestrictedListView, table_rows
 from .models import AuditEntry, Level, OrgUnit
 from .scope import ALL, allows, scope_prefixes
@@ -140,16 +141,21 @@ def orgunit_edit(request, code):
     if moved := canonical_redirect(request, "orgunit-edit", code):
         return moved
     unit = get_unit(request, code, "change")
-    form = OrgUnitProfileForm(request.POST or None, instance=OrgUnit.objects.get(pk=unit.pk))
+    current = OrgUnit.objects.get(pk=unit.pk)
+    form = OrgUnitProfileForm(request.POST or None, instance=current, initial={"version": current.version})
+    context = {"unit": unit, "form": form, "breadcrumb": breadcrumb(request, unit)}
     if request.method == "POST" and form.is_valid():
         try:
-            update_org_profile(request.user, unit, **{f: form.cleaned_data[f] for f in OrgUnit.PROFILE_FIELDS})
+            update_org_profile(request.user, unit, expected_version=form.cleaned_data.get("version"),
+                               **{f: form.cleaned_data[f] for f in OrgUnit.PROFILE_FIELDS})
+        except Conflict as exc:
+            context.update(show_conflict(form, exc))
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             messages.success(request, _("Profile saved."))
             return redirect(unit)
-    return render(request, "core/orgunit_edit.html", {"unit": unit, "form": form, "breadcrumb": breadcrumb(request, unit)})
+    return render(request, "core/orgunit_edit.html", context)
 
 
 def history_url(object_type: str, object_id: str) -> str | None:

@@ -1,15 +1,20 @@
 from datetime import date
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from townbrain.access.scoping import default_org
-from townbrain.core import periods
+from townbrain.core import geo, periods
 from townbrain.core.filters import DivisionCodeField
+from townbrain.core.forms import TownChoiceField, VersionField, add_errors, towns_for
+from townbrain.core.parse import NumberField
+from townbrain.core.services import point_in_wgs84
 from townbrain.programmes.models import Batch, Category, Programme, ProgrammeRole
 
-from .models import ProgressReport
+from .models import ProgressReport, Project
 
 
 class ProgressForm(forms.ModelForm):
@@ -21,6 +26,99 @@ class ProgressForm(forms.ModelForm):
         fields = ["period", "month_investment", "cumulative_investment", "progress_percent", "status", "problems",
                   "correction_reason"]
         widgets = {"problems": forms.Textarea(attrs={"rows": 2}), "correction_reason": forms.Textarea(attrs={"rows": 2})}
+
+
+# --- a project's own fields: the create and edit pages -----------------------------------------------
+
+def _model_field(name, **kwargs):
+    """The form field of Project.<name> (its label, limits and choices), with `kwargs` for the field."""
+    return Project._meta.get_field(name).formfield(**kwargs)
+
+
+def _date(name):
+    return _model_field(name, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+
+def _money(name):
+    # Negative sums pass here: the service refuses them with its own message, beside the field.
+    return _model_field(name, form_class=NumberField)
+
+
+class ProjectForm(forms.Form):
+    """The fields update_project() / create_project() take, checked for form; the service checks the
+    rest (the lifecycle rules, the right in the town, the code unique in the programme) and its
+    errors come back beside the fields. `action`: "add" (a new project) or "change" (an edit) —
+    the town offered is one where the user holds it."""
+
+    code = _model_field("code")
+    name = _model_field("name")
+    town = TownChoiceField(label=_("Town"))
+    programme = forms.ModelChoiceField(Programme.objects.none(), label=_("Programme"), to_field_name="code")
+    category = forms.ModelChoiceField(Category.objects.none(), label=_("Category"), required=False,
+                                      help_text=_("One of the programme's categories."),
+                                      widget=forms.Select(attrs={"data-group-follows": "#id_programme"}))
+    owner_unit = _model_field("owner_unit")
+    status = _model_field("status")
+    total_investment = _money("total_investment")
+    annual_plan = _money("annual_plan")
+    confirm_annual_over_total = forms.BooleanField(
+        label=_("The annual plan may be above the total investment"), required=False,
+        help_text=_("Tick it to save an annual plan above the total investment on purpose."))
+    planned_start = _date("planned_start")
+    planned_completion = _date("planned_completion")
+    actual_start = _date("actual_start")
+    actual_completion = _date("actual_completion")
+    latitude = _model_field("latitude", form_class=NumberField)
+    longitude = _model_field("longitude", form_class=NumberField)
+    crs = forms.ChoiceField(label=_("Coordinate system"), choices=geo.CHOICES, initial=geo.WGS84, required=False,
+                            help_text=_("The system the latitude and longitude above are given in. "
+                                        "They are stored, and shown here, as WGS-84."))
+    version = VersionField()
+
+    SERVICE_FIELDS = ("code", "name", "town", "programme", "category", "owner_unit", "status", "total_investment",
+                      "annual_plan", "planned_start", "planned_completion", "actual_start", "actual_completion",
+                      "latitude", "longitude")
+
+    def __init__(self, *args, user, action: str = "add", project: Project | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["town"].limit_to(towns_for(user, action))
+        programmes = Programme.objects.order_by("id")
+        # A new project goes into an active programme; an edit keeps offering the one it is in.
+        programmes = programmes.filter(active=True) if project is None else programmes.filter(
+            Q(active=True) | Q(pk=project.programme_id))
+        self.fields["programme"].queryset = programmes
+        categories = Category.objects.filter(programme__in=programmes).select_related("programme")
+        field = self.fields["category"]
+        field.queryset = categories
+        groups: dict[str, list] = {}
+        for c in categories:  # grouped by programme: each programme has its own
+            groups.setdefault(c.programme.name, []).append((c.pk, c.name))
+        field.choices = [("", "---------"), *groups.items()]
+        if project is None:
+            del self.fields["version"]
+
+    @classmethod
+    def initial_for(cls, project: Project) -> dict:
+        initial = {name: getattr(project, name) for name in cls.SERVICE_FIELDS
+                   if name not in ("town", "programme", "category")}
+        initial.update(town=project.town_id, programme=project.programme.code, category=project.category_id,
+                       version=project.version, crs=geo.WGS84)
+        return initial
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            try:
+                data.update(point_in_wgs84(data, data.get("crs") or geo.WGS84))
+            except ValidationError as exc:
+                add_errors(self, exc)
+        return data
+
+    def service_fields(self) -> dict:
+        """What the service takes: the project's fields and the confirmation of a large annual plan."""
+        d = self.cleaned_data
+        return {"confirm_annual_over_total": d.get("confirm_annual_over_total", False),
+                **{name: d.get(name) for name in self.SERVICE_FIELDS}}
 
 
 # --- the roll-up and warnings pages: org, period and programme as GET parameters with defaults -------

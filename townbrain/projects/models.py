@@ -50,6 +50,8 @@ class Project(TimeStampedModel):
     cumulative_investment = models.DecimalField(_("cumulative investment (10k yuan)"), **MONEY, default=0)
     progress_percent = models.DecimalField(_("physical progress (%)"), max_digits=5, decimal_places=2, default=0)
     last_period = models.CharField(_("last reported period"), max_length=6, blank=True)
+    # Raised by one on every audited edit; the token of optimistic locking (core/conflicts.py).
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     objects = RestrictedManager()
 

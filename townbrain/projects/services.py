@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from townbrain.core import audit, bulk, periods
+from townbrain.core import audit, bulk, conflicts, periods
 from townbrain.core.models import Level, OrgUnit
 from townbrain.core.scope import require
 from townbrain.core.services import refuse_unknown
@@ -127,8 +127,12 @@ def _check_unique_codes(projects: list[Project]) -> None:
                                    % {"code": key[1]}})
 
 
-def update_project(actor, project: Project, *, confirm_annual_over_total: bool = False, **fields) -> Project:
-    return bulk.one(ProjectUpdates(actor, confirm_annual_over_total=confirm_annual_over_total), (project, fields))
+def update_project(actor, project: Project, *, confirm_annual_over_total: bool = False, expected_version=None,
+                   **fields) -> Project:
+    """Change a project. `expected_version`: the version the editor read (a form's hidden field, the
+    API's If-Match); conflicts.Conflict, nothing saved, if someone changed the project since."""
+    return bulk.one(ProjectUpdates(actor, confirm_annual_over_total=confirm_annual_over_total),
+                    (project, fields, expected_version))
 
 
 def _relate(projects) -> None:
@@ -148,7 +152,7 @@ def _relate(projects) -> None:
 
 class ProjectUpdates:
     """Changes to saved projects for one actor in one transaction (update_project() is the one-project
-    case; an import changes thousands): check() answers each (project, fields) in order — (project,
+    case; an import changes thousands): check() answers each (project, fields[, expected version]) in order — (project,
     "updated" | "unchanged") or the error that refuses it — as one update_project() call after
     another would, the projects locked and read once; write() writes the accepted ones together,
     with an audit row each and one roll-up move. Nothing is written before write().
@@ -164,26 +168,27 @@ class ProjectUpdates:
         self.memo: dict = {}
 
     def check(self, items) -> list:
-        ids = sorted({project.pk for project, _fields in items} - self.now.keys())
+        ids = sorted({item[0].pk for item in items} - self.now.keys())
         locked = Project.objects.select_for_update().order_by("pk")  # in key order, so two writers cannot deadlock
         projects = list(bulk.where_in(locked, "pk", ids))
         _relate(projects)
         for p in projects:
             self.now[p.pk] = self.original[p.pk] = p  # a change works on a copy: the row as read stays
         results = []
-        for project, fields in items:
+        for project, fields, *expected in items:
             try:
-                results.append(self._change(project.pk, fields))
+                results.append(self._change(project.pk, fields, *expected))
             except (ValidationError, PermissionDenied) as exc:
                 results.append(exc)
         return results
 
-    def _change(self, pk, fields: dict) -> tuple:
+    def _change(self, pk, fields: dict, expected_version=None) -> tuple:
         refuse_unknown(fields, PROJECT_FIELDS)
         project = self.now.get(pk)
         if project is None:
             raise ValidationError(_("This project no longer exists."))
         require(self.actor, "change", project.town_id)  # where it is now, read under the lock
+        conflicts.expect_version(self.original[pk], expected_version)  # the version as read under the lock
         before = audit.snapshot(project, PROJECT_FIELDS)
         candidate = copy(project)
         for name, value in fields.items():
@@ -212,8 +217,10 @@ class ProjectUpdates:
                    if audit.snapshot(p, PROJECT_FIELDS) != audit.snapshot(self.original[p.pk], PROJECT_FIELDS)]
         if not changed:
             return
+        for p in changed:
+            p.version = self.original[p.pk].version + 1
         with transaction.atomic(savepoint=False):  # one unit with the caller's transaction, if any
-            bulk.update(Project, changed, PROJECT_FIELDS)
+            bulk.update(Project, changed, (*PROJECT_FIELDS, "version"))
             rollups.changed([self.original[p.pk] for p in changed], changed)
             audit.record_all(self.actor, (("project.update", p, audit.snapshot(self.original[p.pk], PROJECT_FIELDS),
                                            audit.snapshot(p, PROJECT_FIELDS), p.town_id) for p in changed))

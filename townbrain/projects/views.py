@@ -16,9 +16,11 @@ from django.views.decorators.http import require_safe
 
 from townbrain.access.scoping import default_org
 from townbrain.core import codes, exports, periods
+from townbrain.core.conflicts import Conflict
+from townbrain.core.forms import add_errors, show_conflict, towns_for
 from townbrain.core.lists import Column, RestrictedListView
 from townbrain.core.models import Level, OrgUnit
-from townbrain.core.scope import allows
+from townbrain.core.scope import allows, scope_prefixes
 from townbrain.core.views import breadcrumb, canonical_redirect, get_unit
 from townbrain.programmes import services as programme_services
 from townbrain.programmes.forms import TargetForm
@@ -26,7 +28,7 @@ from townbrain.programmes.models import Programme, Target
 
 from . import latest, rollups, services, warnings
 from .filters import ProjectFilterSet
-from .forms import WARNING_KINDS, ProgressForm, RollupForm, WarningForm, default_period
+from .forms import WARNING_KINDS, ProgressForm, ProjectForm, RollupForm, WarningForm, default_period
 from .models import Project
 from .schedule import curves_for, schedule_state
 
@@ -65,6 +67,65 @@ class ProjectListView(LoginRequiredMixin, RestrictedListView):
 
     def base_queryset(self):
         return super().base_queryset().select_related("town", "programme", "category")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if scope_prefixes(self.request.user, "add"):  # a user who may add projects somewhere
+            context.update(create_url="project-create", create_label=_("Add project"))
+        return context
+
+
+# --- a project's own fields: create and edit (every save through the service) -------------------------
+
+
+@login_required
+def project_create(request):
+    if not scope_prefixes(request.user, "add"):
+        raise PermissionDenied(_("You may not add projects."))
+    towns = towns_for(request.user, "add")
+    initial = {"programme": "meili"}
+    if len(towns[:2]) == 1:  # a town's own office: its town
+        initial["town"] = towns[0].code
+    form = ProjectForm(request.POST or None, user=request.user, action="add", initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            project = services.create_project(request.user, **form.service_fields())
+        except PermissionDenied as exc:
+            form.add_error("town", str(exc))
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, _("Project %(code)s saved.") % {"code": project.code})
+            return redirect("project-detail", pk=project.pk)
+    return render(request, "projects/project_form.html", {"form": form, "title": _("Add project")})
+
+
+@login_required
+def project_edit(request, pk):
+    """A project's own fields, with the version it was opened at: a save over someone else's newer
+    one is refused, nothing saved, the page saying what changed (core/_conflict.html)."""
+    project = get_object_or_404(Project.objects.restrict(request.user, "view")
+                                .select_related("town", "programme", "category"), pk=pk)
+    if not allows(request.user, "change", project.town_id):
+        raise PermissionDenied(_("You may not change this project."))
+    form = ProjectForm(request.POST or None, user=request.user, action="change", project=project,
+                       initial=ProjectForm.initial_for(project))
+    context = {"form": form, "project": project, "title": _("Edit project"),
+               "breadcrumb": project.town.ancestors(), "unit": project.town}
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_project(request.user, project, expected_version=form.cleaned_data.get("version"),
+                                    **form.service_fields())
+        except Conflict as exc:
+            context.update(show_conflict(form, exc))
+        except PermissionDenied as exc:
+            form.add_error("town", str(exc))
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, _("Project %(code)s saved.") % {"code": form.cleaned_data["code"]})
+            return redirect("project-detail", pk=project.pk)
+    return render(request, "projects/project_form.html", context)
 
 
 def report_period(reports, today=None) -> str:
@@ -107,7 +168,8 @@ def project_detail(request, pk):
              "cumulative": [float(r.cumulative_investment) for r in reports],
              "progress": [float(r.progress_percent) for r in reports]}
     return render(request, "projects/project_detail.html", {
-        "project": project, "reports": reports, "form": form, "can_report": can_report, "chart": chart,
+        "project": project, "reports": reports, "form": form, "can_report": can_report, "can_edit": can_report,
+        "chart": chart,
         "state": state, "breadcrumb": project.town.ancestors(), "unit": project.town,
     })
 
