@@ -29,6 +29,7 @@ from townbrain.projects import api as projects_api
 from townbrain.projects import views as projects_views
 from townbrain.publicity import api as publicity_api
 from townbrain.reports import api as reports_api
+from townbrain.workplans import api as workplans_api
 
 router = DefaultRouter()
 router.register("orgunits", core_api.OrgUnitViewSet, basename="orgunit")
@@ -62,6 +63,8 @@ router.register("articles", publicity_api.ArticleViewSet, basename="article")
 router.register("article-quotas", publicity_api.QuotaViewSet, basename="article-quota")
 router.register("honours", publicity_api.HonourViewSet, basename="honour")
 router.register("clusters", clusters_api.ClusterViewSet, basename="cluster")
+router.register("work-plans", workplans_api.WorkPlanViewSet, basename="workplan")
+router.register("work-plan-items", workplans_api.WorkPlanItemViewSet, basename="workplanitem")
 
 api_urls = [
     path("auth/token/", access_api.TokenView.as_view(), name="token"),
@@ -115,6 +118,7 @@ urlpatterns = [
     path("acceptance/<int:pk>/", acceptance_views.acceptance_detail, name="acceptance-detail"),
     path("acceptance/evidence/<int:pk>/", acceptance_views.evidence_file, name="acceptance-evidence"),
     path("experts/", experts_views.ExpertListView.as_view(), name="expert-list"),
+    path("experts/me/", experts_views.expert_home, name="expert-home"),  # an expert's landing page
     path("experts/new/", experts_views.expert_create, name="expert-create"),
     path("experts/<int:pk>/", experts_views.expert_detail, name="expert-detail"),
     path("experts/<int:pk>/edit/", experts_views.expert_edit, name="expert-edit"),
@@ -134,6 +138,8 @@ urlpatterns = [
     path("history/<str:object_type>/<str:object_id>/", core_views.object_history, name="object-history"),
     path("projects/", projects_views.ProjectListView.as_view(), name="project-list"),
     path("projects/<int:pk>/", projects_views.project_detail, name="project-detail"),
+    path("projects/new/", projects_views.project_create, name="project-create"),
+    path("projects/<int:pk>/edit/", projects_views.project_edit, name="project-edit"),
     path("rollups/", clusters_views.rollup_page, name="rollup-page"),  # ?cluster= opens the cluster's page
     path("warnings/", projects_views.warning_list, name="warning-list"),
     path("targets/", programmes_views.TargetListView.as_view(), name="target-list"),
@@ -154,4 +160,7 @@ urlpatterns = [
     path("", include("townbrain.investment.urls")),
     path("", include("townbrain.publicity.urls")),
     path("", include("townbrain.clusters.urls")),
+    path("", include("townbrain.workplans.urls")),
 ]
+
+handler404 = "townbrain.core.drf.not_found"  # JSON under /api/

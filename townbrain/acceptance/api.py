@@ -12,7 +12,13 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from townbrain.assessments.models import Scheme
-from townbrain.core.api import RestrictedReadOnlyViewSet, ScopedSlugRelatedField
+from townbrain.core.api import CONFLICT_RESPONSE as CONFLICT
+from townbrain.core.api import (
+    IF_MATCH,
+    ConditionalViewSetMixin,
+    RestrictedReadOnlyViewSet,
+    ScopedSlugRelatedField,
+)
 from townbrain.core.models import OrgUnit
 from townbrain.programmes.models import Programme
 
@@ -114,6 +120,10 @@ class CommentSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True)
 
 
+class ReturnSerializer(serializers.Serializer):
+    comment = serializers.CharField(help_text=gettext_lazy("What must be corrected (required)."))
+
+
 class SignOffSerializer(CommentSerializer):
     outcome = serializers.CharField(help_text=gettext_lazy("A grade of the scheme, e.g. 样板 / 基本达标 / 不达标."))
 
@@ -123,7 +133,7 @@ class EvidenceUploadSerializer(serializers.Serializer):
     item = serializers.IntegerField(required=False, allow_null=True, help_text=gettext_lazy("Checklist item id."))
 
 
-class AcceptanceViewSet(mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
+class AcceptanceViewSet(ConditionalViewSetMixin, mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
     """Acceptances (省级验收): one per programme, town and year, scoped by the town.
 
     POST `{programme, year, town}` (or `area` for every enrolled town there) opens them and builds the
@@ -131,7 +141,9 @@ class AcceptanceViewSet(mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
     `…/<id>/evidence/` POST uploads a file (multipart `file`, `item`); `…/<id>/evidence/<id>/` GET downloads
     it, DELETE removes it. The chain: `…/submit/` (town), `…/approve/` (county, city), `…/return/` (any
     reviewer, `comment` required), `…/sign-off/` (province, `outcome`). GET on an action shows the
-    acceptance. A signed-off acceptance is frozen: every change answers 400.
+    acceptance. A signed-off acceptance is frozen: every change answers 400. GET answers an `ETag` (the
+    acceptance's version, raised by every change of it, its items and evidence); a change sent with
+    `If-Match` naming an older version answers 412 with what changed meanwhile, nothing saved.
     """
 
     queryset = Acceptance.objects.select_related("programme", "scheme", "town")
@@ -148,14 +160,21 @@ class AcceptanceViewSet(mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
 
     def get_serializer_class(self):
         return {"create": AcceptanceCreateSerializer, "list": AcceptanceSerializer,
-                "submit": CommentSerializer, "approve": CommentSerializer, "return_": CommentSerializer,
+                "submit": CommentSerializer, "approve": CommentSerializer, "return_": ReturnSerializer,
                 "sign_off": SignOffSerializer, "evidence": EvidenceUploadSerializer,
                 "item": ItemWriteSerializer}.get(self.action, AcceptanceDetailSerializer)
 
     def _detail(self, acceptance, code=status.HTTP_200_OK):
         acceptance = self.get_queryset().get(pk=acceptance.pk)
-        return Response(AcceptanceDetailSerializer(acceptance, context=self.get_serializer_context()).data,
-                        status=code)
+        return self.with_etag(Response(AcceptanceDetailSerializer(acceptance, context=self.get_serializer_context())
+                                       .data, status=code), acceptance)
+
+    def raise_conflict(self, obj, expected):
+        services.expect_version(obj, expected)
+
+    def _expected(self, acceptance):
+        """The version If-Match names (None without one); 412 when the acceptance has left it."""
+        return self.check_if_match(acceptance)
 
     def retrieve(self, request, *args, **kwargs):
         return self._detail(self.get_object())
@@ -177,67 +196,76 @@ class AcceptanceViewSet(mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
     def _step(self, request, fn, **extra):
         acceptance = self.get_object()
         if request.method == "POST":
+            expected = self._expected(acceptance)
             form = self.get_serializer(data=request.data)
             form.is_valid(raise_exception=True)
-            acceptance = fn(request.user, acceptance, **form.validated_data, **extra)
+            acceptance = fn(request.user, acceptance, **form.validated_data, **extra, expected_version=expected)
         return self._detail(acceptance)
 
-    @extend_schema(request=CommentSerializer, responses={200: AcceptanceDetailSerializer})
+    @extend_schema(request=CommentSerializer, parameters=[IF_MATCH],
+                   responses={200: AcceptanceDetailSerializer, 412: CONFLICT})
     @action(detail=True, methods=["get", "post"])
     def submit(self, request, pk=None):
         """POST: the town submits its self-assessment to the county (every item answered)."""
         return self._step(request, services.submit)
 
-    @extend_schema(request=CommentSerializer, responses={200: AcceptanceDetailSerializer})
+    @extend_schema(request=CommentSerializer, parameters=[IF_MATCH],
+                   responses={200: AcceptanceDetailSerializer, 412: CONFLICT})
     @action(detail=True, methods=["get", "post"])
     def approve(self, request, pk=None):
         """POST: the county passes it to the city, the city to the province."""
         return self._step(request, services.approve)
 
-    @extend_schema(request=CommentSerializer, responses={200: AcceptanceDetailSerializer})
+    @extend_schema(request=ReturnSerializer, parameters=[IF_MATCH],
+                   responses={200: AcceptanceDetailSerializer, 412: CONFLICT})
     @action(detail=True, methods=["get", "post"], url_path="return", url_name="return")
     def return_(self, request, pk=None):
         """POST: any reviewer sends it back to the town for correction (退回整改); `comment` is required."""
         return self._step(request, services.return_for_correction)
 
-    @extend_schema(request=SignOffSerializer, responses={200: AcceptanceDetailSerializer})
+    @extend_schema(request=SignOffSerializer, parameters=[IF_MATCH],
+                   responses={200: AcceptanceDetailSerializer, 412: CONFLICT})
     @action(detail=True, methods=["get", "post"], url_path="sign-off", url_name="sign-off")
     def sign_off(self, request, pk=None):
         """POST: the province signs it off with an outcome (a grade of the scheme); it is frozen from then on."""
         return self._step(request, services.sign_off)
 
-    @extend_schema(request=None, responses={200: AcceptanceDetailSerializer})
+    @extend_schema(request=None, parameters=[IF_MATCH], responses={200: AcceptanceDetailSerializer, 412: CONFLICT})
     @action(detail=True, methods=["get", "post"])
     def refresh(self, request, pk=None):
         """POST: read the binding criteria's values from the indicators again."""
         acceptance = self.get_object()
         if request.method == "POST":
-            acceptance = services.refresh_values(request.user, acceptance)
+            acceptance = services.refresh_values(request.user, acceptance, expected_version=self._expected(acceptance))
         return self._detail(acceptance)
 
     @extend_schema(methods=["GET"], responses={200: ItemSerializer})
-    @extend_schema(methods=["PATCH"], request=ItemWriteSerializer, responses={200: ItemSerializer})
+    @extend_schema(methods=["PATCH"], request=ItemWriteSerializer, parameters=[IF_MATCH],
+                   responses={200: ItemSerializer, 412: CONFLICT})
     @action(detail=True, methods=["get", "patch"], url_path=r"items/(?P<item_pk>\d+)", url_name="item")
     def item(self, request, pk=None, item_pk=None):
         """GET one checklist item; PATCH `{answer, note}` (the town) or `{verdict, verdict_note}` (a reviewer)."""
         acceptance = self.get_object()
         item = get_object_or_404(acceptance.items.all(), pk=item_pk)
         if request.method == "PATCH":
+            expected = self._expected(acceptance)
             form = ItemWriteSerializer(data=request.data)
             form.is_valid(raise_exception=True)
             d = form.validated_data
             if "verdict" in d:
-                item = services.review_item(request.user, item, d["verdict"], d.get("verdict_note", ""))
+                item = services.review_item(request.user, item, d["verdict"], d.get("verdict_note", ""),
+                                            expected_version=expected)
             elif "answer" in d:
-                item = services.self_assess_item(request.user, item, d["answer"], d.get("note", item.note))
+                item = services.self_assess_item(request.user, item, d["answer"], d.get("note", item.note),
+                                                 expected_version=expected)
             else:
                 raise ValidationError({"answer": [_("Give an answer (the town) or a verdict (a reviewer).")]})
-        return Response(ItemSerializer(item).data)
+        return self.with_etag(Response(ItemSerializer(item).data), Acceptance.objects.get(pk=acceptance.pk))
 
     @extend_schema(methods=["GET"], responses={200: EvidenceSerializer(many=True)})
     @extend_schema(methods=["POST"], request={"multipart/form-data": EvidenceUploadSerializer},
                    responses={201: EvidenceSerializer})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)  # the whole list, unpaginated
     def evidence(self, request, pk=None):
         """GET the evidence list; POST (multipart) `file` and optionally `item`: images or PDF, size-limited."""
         acceptance = self.get_object()
@@ -252,8 +280,10 @@ class AcceptanceViewSet(mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
                 item = None
             if item is None:
                 raise ValidationError({"item": [_("No such checklist item in this acceptance.")]})
-        evidence = services.add_evidence(request.user, acceptance, request.FILES.get("file"), item)
-        return Response(EvidenceSerializer(evidence).data, status=status.HTTP_201_CREATED)
+        evidence = services.add_evidence(request.user, acceptance, request.FILES.get("file"), item,
+                                         expected_version=self._expected(acceptance))
+        return self.with_etag(Response(EvidenceSerializer(evidence).data, status=status.HTTP_201_CREATED),
+                              Acceptance.objects.get(pk=acceptance.pk))
 
     @extend_schema(methods=["GET"], parameters=[OpenApiParameter("download", OpenApiTypes.BOOL)],
                    responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
@@ -265,7 +295,7 @@ class AcceptanceViewSet(mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
         acceptance = self.get_object()
         evidence = get_object_or_404(acceptance.evidence.all(), pk=evidence_pk)
         if request.method == "DELETE":
-            services.remove_evidence(request.user, evidence)
+            services.remove_evidence(request.user, evidence, expected_version=self._expected(acceptance))
             return Response(status=status.HTTP_204_NO_CONTENT)
         return evidence_files.serve(evidence, attachment=request.query_params.get("download") in ("1", "true"))
 

@@ -4,10 +4,12 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from townbrain.core import ratelimit
 from townbrain.core.api import RestrictedViewSetMixin, ScopedSlugRelatedField
 from townbrain.core.models import OrgUnit
 from townbrain.core.roles import Role
@@ -33,10 +35,15 @@ class TokenView(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes = []
+    rate_limited = True  # the lockout's and the rate limit's 429, declared in the schema by core/openapi.py
 
     @extend_schema(request=TokenRequestSerializer,
                    responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})})
     def post(self, request):
+        # Every try counts per address (core/ratelimit.py), before the password is even looked at.
+        wait = ratelimit.check("token", ratelimit.client_ip(request))
+        if wait is not None:
+            raise Throttled(wait=wait, detail=ratelimit.message())
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         # Axes reads and marks the plain HttpRequest, so hand it that, not DRF's wrapper.
@@ -44,8 +51,9 @@ class TokenView(APIView):
         user = authenticate(django_request, username=data.validated_data["username"],
                             password=data.validated_data["password"])
         if getattr(django_request, "axes_locked_out", False):
-            return Response({"detail": _("Too many failed login attempts. Try again later or ask your administrator.")},
-                            status=status.HTTP_429_TOO_MANY_REQUESTS)
+            return ratelimit.retry_after(
+                Response({"detail": _("Too many failed login attempts. Try again later or ask your administrator.")},
+                         status=status.HTTP_429_TOO_MANY_REQUESTS), ratelimit.lockout_seconds())
         if user is None or not user.is_active:
             return Response({"detail": _("Wrong user name or password.")}, status=status.HTTP_400_BAD_REQUEST)
         # A token is a login: tell axes (resets the failure counter like the login page does)
@@ -66,7 +74,8 @@ class RoleField(serializers.ChoiceField):
     def bind(self, field_name, parent):
         super().bind(field_name, parent)
         request = self.context.get("request")
-        if request is not None:  # no request: the schema, which documents every role
+        # No request, or the schema's (a fake view): every role, which a membership read may hold.
+        if request is not None and not getattr(self.context.get("view"), "swagger_fake_view", False):
             self.choices = role_choices(request.user)
 
     def to_internal_value(self, data):
@@ -101,12 +110,12 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "last_login", "memberships"]
 
     def get_memberships(self, obj) -> list[dict]:
-        """The user's roles inside the caller's view scope (all of them for a system administrator):
+        """The user's roles where the caller sees contact details (all of them for a system administrator):
         seeing a county clerk does not tell a town which other towns they work for."""
         request = self.context.get("request")
         caller = getattr(request, "user", None)
         return [{"org_unit": m.org_unit_id, "role": m.role} for m in obj.memberships.all()
-                if allows(caller, "view", m.org_unit_id)]
+                if allows(caller, "contact", m.org_unit_id)]
 
     def validate(self, attrs):
         if self.instance is None:
@@ -150,11 +159,12 @@ class UserViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
 
 class MembershipViewSet(RestrictedViewSetMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
                         viewsets.ReadOnlyModelViewSet):
-    """Roles of users over org subtrees. Granting and revoking needs the manage right there."""
+    """Roles of users over org subtrees, listed to offices. Granting and revoking needs the manage right there."""
 
     queryset = Membership.objects.select_related("user", "org_unit")
     serializer_class = MembershipSerializer
     filterset_class = MembershipFilterSet
+    read_action = "contact"  # who works where is for offices, like the users themselves (restrict_users)
 
     def perform_create(self, serializer):
         d = serializer.validated_data

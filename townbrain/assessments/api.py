@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from townbrain.core.api import RestrictedReadOnlyViewSet
+from townbrain.core.api import ConditionalViewSetMixin, RestrictedReadOnlyViewSet, conflict_schema
 
 from . import breakdown, services
 from . import spec as specs
@@ -59,27 +59,60 @@ class SchemeImportSerializer(serializers.Serializer):
     code = serializers.CharField(required=False, help_text=_("Code of the draft copy."))
 
 
-class SchemeViewSet(mixins.CreateModelMixin, RestrictedReadOnlyViewSet):
+class SchemeUpdateSerializer(serializers.Serializer):
+    """A scheme's own settings (PATCH); criteria change one by one, a whole scheme by import."""
+
+    name = serializers.CharField(required=False, max_length=200)
+    status = serializers.ChoiceField(choices=Scheme.Status.choices, required=False)
+    year_from = serializers.IntegerField(required=False, allow_null=True, min_value=1990, max_value=2100)
+    year_to = serializers.IntegerField(required=False, allow_null=True, min_value=1990, max_value=2100)
+    grades = serializers.JSONField(required=False, help_text=gettext_lazy("Best first: [{name, min, en}]"))
+    rank_scopes = serializers.JSONField(required=False)
+    rank_by = serializers.ChoiceField(choices=["score", "grade"], required=False)
+    bonus_cap = serializers.DecimalField(max_digits=8, decimal_places=2, required=False, allow_null=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+
+
+class SchemeViewSet(ConditionalViewSetMixin, mixins.UpdateModelMixin, mixins.CreateModelMixin,
+                    RestrictedReadOnlyViewSet):
     """Assessment schemes (考核办法): reference data every signed-in user reads.
 
     System administrators POST a scheme to import it: the scheme itself as JSON, `{"yaml": "…"}`, a
     `file` upload (YAML or JSON), or `{"copy_of": "<code>", "code": "<new code>"}` for a draft copy.
     Importing the same scheme again changes nothing; a changed one gets the next version.
-    `GET …/<code>/export/?as=yaml|json` gives the scheme in the form it is imported in.
+    `GET …/<code>/export/?as=yaml|json` gives the scheme in the form it is imported in. PATCH changes
+    the scheme's own settings (system administrators); GET of one scheme answers an `ETag` (its
+    version), and a PATCH with `If-Match` naming an older version answers 412.
     """
 
     queryset = Scheme.objects.select_related("programme", "based_on")
     serializer_class = SchemeSerializer
     filterset_class = SchemeFilterSet
     lookup_field = "code"
-    http_method_names = ["get", "post", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_serializer_class(self):
         if self.action == "retrieve":
             return SchemeDetailSerializer
         if self.action == "create":
             return SchemeImportSerializer
+        if self.action == "partial_update":
+            return SchemeUpdateSerializer
         return SchemeSerializer
+
+    def raise_conflict(self, obj, expected):
+        services.expect_scheme_version(obj, expected)
+
+    @conflict_schema({200: SchemeDetailSerializer}, request=SchemeUpdateSerializer)
+    def partial_update(self, request, *args, **kwargs):
+        services.require_scheme_admin(request.user)
+        scheme = self.get_object()
+        expected = self.check_if_match(scheme)
+        form = SchemeUpdateSerializer(data=request.data, partial=True)
+        form.is_valid(raise_exception=True)
+        scheme = services.update_scheme(request.user, scheme, expected_version=expected, **form.validated_data)
+        response = Response(SchemeDetailSerializer(scheme, context=self.get_serializer_context()).data)
+        return self.with_etag(response, scheme)
 
     @extend_schema(request=SchemeImportSerializer, responses={201: SchemeDetailSerializer})
     def create(self, request, *args, **kwargs):

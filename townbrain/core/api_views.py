@@ -1,17 +1,18 @@
 from rest_framework import exceptions, mixins
 
 from . import codes
-from .api import RestrictedReadOnlyViewSet
+from .api import ConditionalViewSetMixin, RestrictedReadOnlyViewSet
 from .filters import AuditFilterSet, OrgUnitFilterSet
 from .models import AuditEntry, OrgUnit
 from .serializers import AuditEntrySerializer, OrgUnitSerializer
 from .services import update_org_profile
 
 
-class OrgUnitViewSet(mixins.UpdateModelMixin, RestrictedReadOnlyViewSet):
+class OrgUnitViewSet(ConditionalViewSetMixin, mixins.UpdateModelMixin, RestrictedReadOnlyViewSet):
     """Org units (the division tree). `?under=3301` is the subtree including 3301.
 
-    PATCH edits the town profile: town_type, population, area_km2, latitude, longitude, notes.
+    PATCH edits the town profile: town_type, population, area_km2, latitude, longitude, notes. GET of
+    one unit answers an `ETag`; a PATCH with `If-Match` naming an older version answers 412.
     """
 
     queryset = OrgUnit.objects.all()
@@ -31,7 +32,8 @@ class OrgUnitViewSet(mixins.UpdateModelMixin, RestrictedReadOnlyViewSet):
         return super().get_object()
 
     def perform_update(self, serializer):
-        serializer.instance = update_org_profile(self.request.user, serializer.instance, **serializer.validated_data)
+        serializer.instance = update_org_profile(self.request.user, serializer.instance,
+                                                 expected_version=self.expected_version, **serializer.validated_data)
 
 
 class AuditViewSet(RestrictedReadOnlyViewSet):

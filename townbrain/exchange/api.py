@@ -2,7 +2,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -59,7 +59,10 @@ class ImportViewSet(RestrictedReadOnlyViewSet):
     parser_classes = [MultiPartParser, FormParser]
     filterset_class = ImportBatchFilterSet
 
-    @extend_schema(request=ImportUploadSerializer, responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT})
+    @extend_schema(request=ImportUploadSerializer, responses={
+        200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT,
+        400: OpenApiResponse(OpenApiTypes.OBJECT, description="The upload's field errors, or the summary of an "
+                             "import refused (status unreadable or invalid: errors by row, id null)")})
     def create(self, request):
         upload = ImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)

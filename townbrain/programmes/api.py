@@ -92,7 +92,7 @@ class TargetSerializer(serializers.ModelSerializer):
     year = serializers.IntegerField(min_value=1990, max_value=2100)
     target_value = serializers.DecimalField(**VALUE, required=False, allow_null=True)
     actual_value = serializers.DecimalField(**VALUE, required=False, allow_null=True)
-    gap = serializers.DecimalField(**VALUE, read_only=True,
+    gap = serializers.DecimalField(**VALUE, read_only=True, allow_null=True,
                                    help_text=gettext_lazy("target_value − actual_value, 0 once reached; "
                                                           "null when either is unknown"))
 

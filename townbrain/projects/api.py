@@ -1,14 +1,19 @@
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from townbrain.core import codes, periods
-from townbrain.core.api import RestrictedModelViewSet, RestrictedViewSetMixin, ScopedSlugRelatedField
+from townbrain.core.api import (
+    ConditionalViewSetMixin,
+    RestrictedModelViewSet,
+    RestrictedViewSetMixin,
+    ScopedSlugRelatedField,
+)
 from townbrain.core.models import OrgUnit
 from townbrain.programmes.models import Batch, Category, Programme, ProgrammeRole
 
@@ -62,8 +67,12 @@ class ProjectSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class ProjectViewSet(RestrictedModelViewSet):
-    """The project ledger. Money in 万元. Writes go through the lifecycle rules of the service layer."""
+class ProjectViewSet(ConditionalViewSetMixin, RestrictedModelViewSet):
+    """The project ledger. Money in 万元. Writes go through the lifecycle rules of the service layer.
+
+    GET of one project answers an `ETag`; PUT/PATCH with `If-Match` naming an older version answer 412
+    with the fields changed since (nothing saved).
+    """
 
     queryset = Project.objects.select_related("town", "programme", "category")
     serializer_class = ProjectSerializer
@@ -78,14 +87,21 @@ class ProjectViewSet(RestrictedModelViewSet):
         d = dict(serializer.validated_data)
         confirm = d.pop("confirm_annual_over_total", False)
         serializer.instance = services.update_project(self.request.user, serializer.instance,
-                                                      confirm_annual_over_total=confirm, **d)
+                                                      confirm_annual_over_total=confirm,
+                                                      expected_version=self.expected_version, **d)
 
     def perform_destroy(self, instance):
         services.delete_project(self.request.user, instance)
 
 
+@extend_schema_field({"anyOf": [{"type": "integer"}, {"type": "string"}]})
+class ProjectReference(serializers.CharField):
+    """Written as the project's id or its code (with `programme`); read back as the id (an integer)."""
+
+
 class ProgressSerializer(serializers.ModelSerializer):
-    project = serializers.CharField(help_text=_("Project id, or its code together with `programme`"))
+    project = ProjectReference(help_text=_("Project id, or its code together with `programme`"))
+    project_code = serializers.CharField(source="project.code", read_only=True)
     programme = serializers.CharField(write_only=True, required=False)
     month_investment = serializers.DecimalField(**MONEY, required=False)
     cumulative_investment = serializers.DecimalField(**MONEY, required=False)
@@ -94,8 +110,8 @@ class ProgressSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ProgressReport
-        fields = ["id", "project", "programme", "period", "month_investment", "cumulative_investment",
-                  "progress_percent", "status", "problems", "correction_reason", "updated"]
+        fields = ["id", "project", "project_code", "programme", "period", "month_investment",
+                  "cumulative_investment", "progress_percent", "status", "problems", "correction_reason", "updated"]
         read_only_fields = ["id", "updated"]
         validators = []
 

@@ -11,12 +11,12 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotAuthenticated, ValidationError
+from rest_framework.exceptions import NotAuthenticated, Throttled, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from townbrain.core import geo
+from townbrain.core import geo, ratelimit
 from townbrain.core.api import RestrictedModelViewSet, RestrictedReadOnlyViewSet, ScopedSlugRelatedField
 from townbrain.core.models import OrgUnit
 
@@ -261,6 +261,8 @@ class IngestView(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    error_statuses = (401, 403)  # its own device token (declared in the schema by core/openapi.py)
+    rate_limited = True  # per device token (core/ratelimit.py): 429 with Retry-After
 
     def get_authenticate_header(self, request):
         return "Device"
@@ -269,6 +271,10 @@ class IngestView(APIView):
         # The device token first, whatever the method: without it nothing here answers but 401.
         super().initial(request, *args, **kwargs)
         scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
+        if request.method == "POST":
+            wait = ratelimit.check("ingest", token.strip())
+            if wait is not None:
+                raise Throttled(wait=wait, detail=ratelimit.message())
         self.sensor = services.sensor_for_token(token.strip()) if scheme.lower() == "device" else None
         if self.sensor is None:
             raise NotAuthenticated(_("Give the device token: Authorization: Device <token>."))
