@@ -6,3 +6,8 @@ class ExchangeConfig(AppConfig):
     name = "townbrain.exchange"
     label = "exchange"
     verbose_name = _("Data exchange")
+
+    def ready(self):
+        from . import doctor
+
+        doctor.register_checks()

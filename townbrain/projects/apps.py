@@ -11,7 +11,8 @@ class ProjectsConfig(AppConfig):
         from townbrain.core.panels import register
         from townbrain.programmes.services import enrolment_changed
 
-        from . import panels, rollups
+        from . import doctor, panels, rollups
 
         register(panels.PANEL)
+        doctor.register_checks()
         enrolment_changed.connect(rollups.enrolment_changed, dispatch_uid="projects.rollups.enrolment_changed")

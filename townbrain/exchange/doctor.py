@@ -1,0 +1,37 @@
+"""The imports' `townbrain doctor` check (registered in ExchangeConfig.ready(), see core/doctor.py).
+
+`import_batches`: every batch is in a known state (applied, or undone with the time it was undone) and
+an applied batch that created or updated rows holds its changes (what undo needs): a batch and its
+changes are written in the import's one transaction, so anything else is a half-written batch.
+"""
+
+from django.db.models import Count
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from townbrain.core.doctor import Check, Options, Outcome, register
+
+from .models import ImportBatch
+
+
+def check_batches(options: Options) -> Outcome:
+    out = Outcome()
+    states = set(ImportBatch.State.values)
+    rows = (ImportBatch.objects.order_by("pk").annotate(n=Count("changes"))
+            .values_list("pk", "kind", "state", "undone_at", "counts", "n"))
+    for pk, kind, state, undone_at, counts, n in rows.iterator(chunk_size=2000):
+        out.checked += 1
+        label = _("import batch #%(id)s (%(kind)s)") % {"id": pk, "kind": kind}
+        if state not in states:
+            out.problem(_("%(batch)s is in the unknown state “%(state)s”") % {"batch": label, "state": state})
+        elif state == ImportBatch.State.UNDONE and undone_at is None:
+            out.problem(_("%(batch)s is undone but has no time it was undone") % {"batch": label})
+        elif state == ImportBatch.State.APPLIED:
+            written = sum(int((counts or {}).get(k) or 0) for k in ("created", "updated"))
+            if written and not n:
+                out.problem(_("%(batch)s wrote %(n)s rows but holds no changes") % {"batch": label, "n": written})
+    return out
+
+
+def register_checks() -> None:
+    register(Check("import_batches", gettext_lazy("Import batches are whole"), check_batches, order=40))
