@@ -112,7 +112,7 @@ def demo(villages):
     if not settings.DEBUG:
         raise click.ClickException("the demo refuses to run with TOWNBRAIN_DEBUG=0 (its passwords are public)")
     call_command("migrate", interactive=False, verbosity=0)
-    from townbrain.demo import DEMO_USERS, load_demo
+    from townbrain.demo import demo_logins, load_demo
 
     with _progress("loading demo") as bar:
         summary = load_demo(villages=villages, progress=bar.update)
@@ -121,8 +121,8 @@ def demo(villages):
                f"assessment runs: {summary['assessment_runs']}; expert activities: {summary['expert_activities']}; "
                f"acceptances: {summary['acceptances']}")
     click.echo(f"demo logins (password {DEMO_PASSWORD}):")
-    for username, code, role, label in DEMO_USERS:
-        click.echo(f"  {username:<10} {role:<13} {code:<10} {label}")
+    for username, code, role, label in demo_logins():
+        click.echo(f"  {username:<14} {role:<13} {code:<10} {label}")
 
 
 @main.command()
@@ -192,6 +192,36 @@ def createuser(username, org_code, role, password, name):
     click.echo(f"user {username} created: {role} of {unit}")
 
 
+@main.command("expert-login")
+@click.argument("expert_id", type=int)
+@click.argument("username")
+@click.option("--password", envvar="TOWNBRAIN_NEW_PASSWORD", help="Password of a new account (or env "
+              "TOWNBRAIN_NEW_PASSWORD); asked for when the account does not exist yet.")
+@command("expert-login")
+def expert_login(expert_id, username, password):
+    """Give expert EXPERT_ID a login: a new account USERNAME, or the existing one of that name.
+
+    The login holds no role of its own: it sees the towns of the expert's current assignments only."""
+    from django.contrib.auth import get_user_model
+
+    from townbrain.core.scope import SYSTEM
+    from townbrain.experts import services
+    from townbrain.experts.models import Expert
+
+    expert = Expert.objects.filter(pk=expert_id).first()
+    if expert is None:
+        raise click.ClickException(f"no expert with id {expert_id}")
+    user = get_user_model().objects.filter(username=username).first()
+    if user is not None:
+        services.link_login(SYSTEM, expert, user)
+        click.echo(f"{username} linked to expert {expert.name}")
+        return
+    if not password:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    services.create_login(SYSTEM, expert, username, password)
+    click.echo(f"login {username} created for expert {expert.name}")
+
+
 @main.command()
 @click.option("--deploy", is_flag=True, help="Also run Django's deployment checks (use with production settings).")
 @command("check")
@@ -211,7 +241,8 @@ def check(deploy):
 @main.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--kind", required=True, help="projects, progress, indicator_values, expert_activities, "
-                                              "expert_problems, deals or events.")
+                                              "expert_problems, deals, events, articles, article_quotas, honours or "
+                                              "work_plan_items.")
 @click.option("--dry-run", is_flag=True, help="Check and plan only; write nothing.")
 @click.option("--only-valid", is_flag=True, help="Import the valid rows even when other rows have errors.")
 @click.option("--as", "username", default=None, help="Import as this user (scope, audit). Default: system.")
@@ -265,7 +296,8 @@ def _finish_import(summary, as_json):
 
 @main.command("export")
 @click.option("--kind", required=True, type=click.Choice(["projects", "progress", "indicator_values", "expert_activities",
-                                                         "expert_problems", "deals"]))
+                                                         "expert_problems", "deals", "articles", "article_quotas",
+                                                         "honours", "work_plan_items"]))
 @click.option("--org", default=None, help="Division code: only this subtree.")
 @click.option("--programme", default=None, help="Programme code, e.g. meili.")
 @click.option("--format", "fmt", default="xlsx", show_default=True, type=click.Choice(["xlsx", "csv", "json"]))
@@ -480,6 +512,30 @@ def rollups_rebuild(programme_code):
     start = time.perf_counter()
     count = rebuild(programme)
     click.echo(f"{count:,} roll-up cells rebuilt in {time.perf_counter() - start:.1f} s")
+
+
+@main.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--sample", type=int, default=None, metavar="N",
+              help="Compare at most N roll-up units x months (default: all on a small database, else 400).")
+@click.option("--full", is_flag=True, help="Compare every roll-up unit x month, however many.")
+@click.option("--only", multiple=True, metavar="CHECK", help="Run only this check (repeat for several).")
+@command("doctor")
+def doctor_cmd(as_json, sample, full, only):
+    """Check the stored data for drift (roll-ups, project figures, runs, imports, acceptances). Exit 1 on drift."""
+    import json
+
+    from townbrain.core import doctor
+
+    unknown = sorted(set(only) - {c.name for c in doctor.checks()})
+    if unknown:
+        raise click.ClickException(f"no check {', '.join(unknown)} (there are {', '.join(c.name for c in doctor.checks())})")
+    results = doctor.run_all(doctor.Options(sample=sample, full=full), only=only)
+    if as_json:
+        click.echo(json.dumps({"drift": doctor.has_drift(results), "checks": results}, ensure_ascii=False, indent=1))
+    else:
+        click.echo(doctor.render_table(results))
+    sys.exit(1 if doctor.has_drift(results) else 0)
 
 
 @main.command("report")

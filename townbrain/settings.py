@@ -10,12 +10,18 @@ TOWNBRAIN_LOCKOUT_MINUTES    lockout length in minutes (default 15)
 TOWNBRAIN_REPORT_DEADLINE_DAY  day of the next month a monthly report is due (default 5)
 TOWNBRAIN_IMPORT_MAX_MB / _MAX_ROWS / _MAX_UNZIPPED_MB  import limits (50 MB, 200,000 rows, 500 MB)
 TOWNBRAIN_EVIDENCE_MAX_MB  largest acceptance evidence upload (default 20)
+TOWNBRAIN_RATE_TOKEN_PER_MINUTE / _PUBLIC_REPORTS_PER_HOUR / _OPEN311_PER_HOUR / _INGEST_PER_MINUTE
+                        rate limits (20, 5, 60, 600; 0 = off; docs/security.md)
+TOWNBRAIN_SESSION_HOURS hours a login lasts (default 12); TOWNBRAIN_SESSION_BROWSER_CLOSE=1 also ends it
+                        when the browser closes
+TOWNBRAIN_PERSONAL_DATA_RETENTION_DAYS  days after closing an event keeps its reporter's contact (default 365)
 """
 
 import os
 from pathlib import Path
 
 import dj_database_url
+from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
 
 
@@ -76,6 +82,7 @@ INSTALLED_APPS = [
     "townbrain.sensing",
     "townbrain.governance",
     "townbrain.clusters",
+    "townbrain.workplans",
     "townbrain.cockpit",
     "townbrain.reports",
 ]
@@ -83,6 +90,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The Content-Security-Policy header on every response (docs/security.md); static files skip it.
+    "townbrain.core.csp.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -165,6 +174,18 @@ REPORT_DEADLINE_DAY = env_int("TOWNBRAIN_REPORT_DEADLINE_DAY", 5)
 # Evidence uploads of acceptances (省级验收佐证材料): the largest file accepted.
 EVIDENCE_MAX_BYTES = env_int("TOWNBRAIN_EVIDENCE_MAX_MB", 20) * 1024 * 1024
 
+# Rate limits (core/ratelimit.py, docs/security.md): door -> (requests, seconds) per caller; 0 = off.
+RATE_LIMITS = {
+    "token": (env_int("TOWNBRAIN_RATE_TOKEN_PER_MINUTE", 20), 60),
+    "public-report": (env_int("TOWNBRAIN_PUBLIC_REPORTS_PER_HOUR", 5), 3600),
+    "open311": (env_int("TOWNBRAIN_OPEN311_PER_HOUR", 60), 3600),
+    "ingest": (env_int("TOWNBRAIN_INGEST_PER_MINUTE", 600), 60),
+}
+
+# Personal data (docs/security.md): reporters' contacts are blanked this many days after an event
+# closed, by `townbrain privacy purge` (run it daily).
+PERSONAL_DATA_RETENTION_DAYS = env_int("TOWNBRAIN_PERSONAL_DATA_RETENTION_DAYS", 365)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -193,10 +214,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["townbrain.core.drf.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "townbrain.core.drf.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "townbrain.core.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "townbrain.core.drf.exception_handler",
 }
 
@@ -211,6 +232,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation's error statuses and bodies, declared in one place (core/openapi.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "townbrain.core.openapi.declare_error_responses"],
     # Two models have a field called kind (experts, roll-up cells) and two a role: name the enums apart.
     "ENUM_NAME_OVERRIDES": {"ExpertKindEnum": "townbrain.experts.models.ExpertKind",
                             "MembershipRoleEnum": "townbrain.core.roles.Role",
@@ -223,9 +247,35 @@ SPECTACULAR_SETTINGS = {
                             "ProjectStatusEnum": "townbrain.projects.models.Status",
                             "EventStatusEnum": "townbrain.governance.models.Status",
                             "SatisfactionEnum": "townbrain.governance.models.Verdict",
-                            "ReviewVerdictEnum": "townbrain.acceptance.models.ChecklistItem.Verdict"},
+                            "ReviewVerdictEnum": "townbrain.acceptance.models.ChecklistItem.Verdict",
+                            "WorkPlanKindEnum": "townbrain.workplans.models.Kind",
+                            "WorkPlanStatusEnum": "townbrain.workplans.models.PlanStatus"},
 }
 
+# Content Security Policy (django-csp 4.0; docs/security.md): no inline script, style or event handler
+# anywhere. NONCE is added to a response's header only when its template read `request.csp_nonce`
+# (Swagger UI's page); the browsable API and ReDoc get 'unsafe-inline' in style-src only
+# (townbrain/core/csp.py). No report-uri: the browser tests fail on any violation instead.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp_constants.SELF],
+        "script-src": [csp_constants.SELF, csp_constants.NONCE],
+        "style-src": [csp_constants.SELF, csp_constants.NONCE],
+        "img-src": [csp_constants.SELF, "data:"],
+        "font-src": [csp_constants.SELF, "data:"],
+        "connect-src": [csp_constants.SELF],
+        "object-src": [csp_constants.NONE],
+        "base-uri": [csp_constants.SELF],
+        "form-action": [csp_constants.SELF],
+        "frame-ancestors": [csp_constants.NONE],
+    },
+}
+
+# A login lasts this long from signing in (not renewed by each request: no session write per request)
+# or, if asked, ends when the browser closes; logging out ends it at once.
+SESSION_COOKIE_AGE = env_int("TOWNBRAIN_SESSION_HOURS", 12) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("TOWNBRAIN_SESSION_BROWSER_CLOSE", False)
+SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie
 X_FRAME_OPTIONS = "DENY"

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from townbrain.core import ratelimit
 from townbrain.core.forms import add_errors
 from townbrain.core.lists import Column, RestrictedListView
 from townbrain.core.scope import scope_prefixes
@@ -24,8 +25,11 @@ def locked_out(request, credentials=None, *args, **kwargs):
     """Axes calls this after too many failed logins (per user name and per IP address)."""
     message = _("Too many failed login attempts. Try again later or ask your administrator.")
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": message}, status=429)
-    return render(request, "registration/login.html", {"locked_out": True, "message": message}, status=429)
+        response = JsonResponse({"detail": message}, status=429)
+    else:
+        response = render(request, "registration/login.html", {"locked_out": True, "message": message}, status=429)
+    response["Retry-After"] = str(ratelimit.lockout_seconds())
+    return response
 
 
 def _require_manager(request):

@@ -75,10 +75,20 @@ def _text(value, where: str, *, required=True, slug=False, max_length=200) -> st
     return text
 
 
+SCHEME_MAX_BYTES = 2 * 1024 * 1024  # a rulebook is a few dozen KB
+
+
 def load(text: str | bytes) -> dict:
-    """Read a scheme written as YAML or JSON (JSON is YAML too)."""
+    """Read a scheme written as YAML or JSON (JSON is YAML too), at most SCHEME_MAX_BYTES."""
+    size = len(text if isinstance(text, bytes) else text.encode())
+    if size > SCHEME_MAX_BYTES:
+        raise SchemeError(_("The scheme file is %(size)s KB; the limit is %(max)s KB.") % {
+            "size": -(-size // 1024), "max": SCHEME_MAX_BYTES // 1024})
     if isinstance(text, bytes):
-        text = text.decode("utf-8-sig")
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise SchemeError(_("The scheme file is not UTF-8 text (a .yaml or .json file).")) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -8,12 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
-from . import exports
+from . import exports, privacy
 
 PAGE_SIZES = (25, 50, 100, 200)
 EXPORT_LIMIT = 200_000
@@ -30,6 +31,10 @@ class Column:
     classes: str = ""
     getter: Callable | None = None  # computes the value instead of the accessor path
     url: Callable | None = None  # link target; default obj.get_absolute_url()
+    # Personal data (a phone, an e-mail, a reporter's name): left out of exports unless `?personal=1` is asked
+    # by a user holding the list's `personal_action` somewhere (core/privacy.py; docs/security.md).
+    personal: bool = False
+    page: bool = True  # False: an export-only column
 
     def value(self, obj):
         if self.getter is not None:
@@ -72,11 +77,16 @@ class RestrictedListView(TemplateView):
     model = None
     filterset_class = None
     columns: list[Column] = []
+    # What an export writes when it is not what the page shows (sensing exports in its import standard).
+    exported_columns: list[Column] | None = None
     default_sort = ""
     export_name = "export"
     title = ""
     action = "view"
     create_url = None
+    # The right that lets a user export the personal columns (`?personal=1`): events "change" (the
+    # handling office), experts "contact" (offices). None: personal columns are never exported.
+    personal_action = None
 
     def base_queryset(self):
         return self.model.objects.restrict(self.request.user, self.action)
@@ -89,6 +99,18 @@ class RestrictedListView(TemplateView):
         key = self.request.GET.get("sort", "")
         return key if key.lstrip("-") in allowed else self.default_sort
 
+    def export_columns(self, request) -> list[Column]:
+        """The columns of an export (`exported_columns` where a list writes other columns than it shows):
+        personal ones only when asked (`?personal=1`) by a user with the right."""
+        columns = list(self.exported_columns or self.columns)
+        if request.GET.get("personal", "") not in ("1", "true", "yes"):
+            return [c for c in columns if not c.personal]
+        if not any(c.personal for c in columns):
+            return columns
+        if not privacy.may_export_personal(request.user, self.personal_action):
+            raise PermissionDenied(_("Contact details are exported only by the offices that handle them."))
+        return columns
+
     def get(self, request, *args, **kwargs):
         filterset = self.get_filterset()
         qs = filtered(filterset)
@@ -100,13 +122,17 @@ class RestrictedListView(TemplateView):
             if fmt not in exports.FORMATS:
                 raise Http404(_("Unknown export format."))
             objs = qs[:EXPORT_LIMIT]
+            columns = self.export_columns(request)
+            if any(c.personal for c in columns):
+                privacy.record_personal_export(request.user, self.model, self.personal_action, fmt,
+                                               request.GET.urlencode())
             return exports.response(
                 fmt,
                 self.export_name,
-                [str(c.label) for c in self.columns],
-                [c.name for c in self.columns],
-                ([c.value(o) for c in self.columns] for o in objs),
-                **({"num_formats": {i: c.num_format for i, c in enumerate(self.columns) if c.num_format}}
+                [str(c.label) for c in columns],
+                [c.name for c in columns],
+                ([c.value(o) for c in columns] for o in objs),
+                **({"num_formats": {i: c.num_format for i, c in enumerate(columns) if c.num_format}}
                    if fmt == "xlsx" else {}),
             )
         try:
@@ -115,9 +141,10 @@ class RestrictedListView(TemplateView):
             per_page = 50
         per_page = per_page if per_page in PAGE_SIZES else 50
         page = Paginator(qs, per_page).get_page(request.GET.get("page"))
-        rows = table_rows(self.columns, page.object_list)
+        columns = [c for c in self.columns if c.page]
+        rows = table_rows(columns, page.object_list)
         context = self.get_context_data(
-            filterset=filterset, page=page, rows=rows, columns=self.columns, sort=sort, title=self.title,
+            filterset=filterset, page=page, rows=rows, columns=columns, sort=sort, title=self.title,
             per_page=per_page, page_sizes=PAGE_SIZES, create_url=self.create_url, **kwargs,
         )
         return self.render_to_response(context)

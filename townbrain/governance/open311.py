@@ -34,7 +34,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from rest_framework.authtoken.models import Token
 
-from townbrain.core import codes
+from townbrain.core import codes, ratelimit
 from townbrain.core.models import Level, OrgUnit
 from townbrain.core.scope import allows
 
@@ -237,6 +237,9 @@ def request_detail(request, user, jurisdiction, pk):
 
 
 def _create(request, user, jurisdiction):
+    wait = ratelimit.check("open311", user.pk)  # per API key's user (core/ratelimit.py)
+    if wait is not None:
+        return ratelimit.retry_after(_error(429, ratelimit.message()), wait)
     data = request.POST
     category = EventCategory.objects.filter(code=data.get("service_code", ""), parent__isnull=False).first()
     if category is None:

@@ -21,6 +21,7 @@ import json
 import logging
 import re
 import urllib.request
+from datetime import timedelta
 from types import SimpleNamespace
 
 from django.conf import settings
@@ -29,6 +30,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -36,13 +38,15 @@ from django.utils.translation import gettext_lazy
 from townbrain.core import audit, codes, geo
 from townbrain.core.audit_labels import register_actions
 from townbrain.core.models import Level, OrgUnit
+from townbrain.core.privacy import mask_phone
 from townbrain.core.roles import Role, grants
-from townbrain.core.scope import SYSTEM, allows, require
+from townbrain.core.scope import ALL, SYSTEM, allows, require, scope_prefixes
 
 from . import deadlines, photos
 from .models import (
     CLOCK_RUNNING,
     DONE,
+    OPEN,
     Event,
     EventCategory,
     EventPhoto,
@@ -76,8 +80,9 @@ register_actions({
     "event.supervise": gettext_lazy("Sent event supervision (督办)"),
 })
 
-# What an audit row of an event keeps (never the phone number: see _phone_change).
+# What an audit row of an event keeps (the phone as "set", never the number: audit.PERSONAL_FIELDS).
 FIELDS = ("town", "village", "platform", "category", "description", "address", "lat", "lng", "source",
+          "reporter_phone",
           "status", "deadline", "office", "department", "handler", "verdict", "reopened", "extended", "external_id",
           "closed_on_time", "extension_requested_at", "extension_days", "extension_hours")
 # A member of the public (the report form, an Open311 client's citizen): no user, named in the audit.
@@ -125,16 +130,6 @@ def may_approve_extension(user, event: Event) -> bool:
 def may_see_phone(user, event: Event) -> bool:
     """The handling office: users with change rights over the event's town."""
     return may_act(user, event)
-
-
-def mask_phone(phone: str) -> str:
-    """138****1234: the first three and the last four digits; short numbers keep only the last two."""
-    digits = re.sub(r"\D", "", phone or "")
-    if not digits:
-        return ""
-    if len(digits) >= 7:
-        return f"{digits[:3]}****{digits[-4:]}"
-    return "*" * (len(digits) - 2) + digits[-2:]
 
 
 def shown_phone(user, event: Event) -> str:
@@ -212,7 +207,6 @@ def report_event(actor, town: OrgUnit, category: EventCategory, description: str
             event.save()
             _step(actor, event, "report", "", Status.REPORTED, "", at)
             after = audit.snapshot(event, FIELDS)
-            after.update(_phone_change("", reporter_phone)[1])
             if checked:
                 after["photos"] = len(checked)
             audit.record(actor, "event.report", event, {}, after, org_code=town.code)
@@ -362,7 +356,6 @@ def import_event(actor, town: OrgUnit, category: EventCategory, description: str
         for step, from_status, to_status, comment, at, detail in steps:
             _step(actor, event, step, from_status, to_status, comment, at, imported=True, **detail)
         after = audit.snapshot(event, FIELDS)
-        after.update(_phone_change("", reporter_phone)[1])
         audit.record(actor, "event.import", event, {}, after, org_code=town.code)
     return event
 
@@ -379,14 +372,6 @@ def delete_imported_event(actor, event: Event) -> None:
         audit.record(actor, "event.delete", event, before, {}, org_code=event.town_id)
         _delete_files(list(event.photos.all()))
         event.delete()
-
-
-def _phone_change(before: str, after: str) -> tuple[dict, dict]:
-    """What the audit keeps of the phone: that it was set / changed, never the number."""
-    if before == after:
-        return {}, {}
-    return ({"reporter_phone": audit.SECRET if before else None},
-            {"reporter_phone": audit.CHANGED if after else None})
 
 
 # --- the workflow -------------------------------------------------------------------------------
@@ -680,3 +665,38 @@ def _escalate_one(event: Event, kind: str, now) -> int:
 
 def is_done(event: Event) -> bool:
     return event.status in DONE
+
+
+# --- personal data retention (docs/security.md) ---------------------------------------------------
+
+def purge_due(days: int | None = None, now=None):
+    """The finished events (closed, reviewed or not accepted) that still hold a reporter's phone and were
+    finished — closed, else last changed — more than `days` (default: the retention setting) ago."""
+    days = settings.PERSONAL_DATA_RETENTION_DAYS if days is None else days
+    if days < 0:
+        raise ValidationError(_("The retention is a number of days, 0 or more."))
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    return (Event.objects.exclude(status__in=OPEN).exclude(reporter_phone="")
+            .annotate(finished=Coalesce("closed_at", "updated")).filter(finished__lt=cutoff))
+
+
+def purge_reporter_contacts(actor, *, days: int | None = None, now=None, dry_run: bool = False) -> int:
+    """Blank the reporter's phone of the events `purge_due` finds, in one transaction, one audit row each
+    (markers only: the phone is never written to the log). System administrators (and the CLI) only.
+    Returns how many events were (or, with `dry_run`, would be) cleared."""
+    if scope_prefixes(actor, "manage") is not ALL:
+        raise PermissionDenied(_("Only a system administrator removes contact details."))
+    due = purge_due(days, now)
+    if dry_run:
+        return due.count()
+    cleared = 0
+    with transaction.atomic():
+        events = list(due.select_for_update(of=("self",)).select_related("category"))
+        stamp = timezone.now()
+        for start in range(0, len(events), 1000):
+            piece = events[start:start + 1000]
+            Event.objects.filter(pk__in=[e.pk for e in piece]).update(reporter_phone="", updated=stamp)
+            audit.record_many([audit.entry(actor, "personal.purge", e, {"reporter_phone": e.reporter_phone},
+                                           {"reporter_phone": ""}, org_code=e.town_id) for e in piece])
+            cleared += len(piece)
+    return cleared

@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
 from django.http import Http404, JsonResponse
@@ -19,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
 
 from townbrain.access.scoping import default_org
-from townbrain.core import exports, geo
+from townbrain.core import exports, geo, ratelimit
 from townbrain.core.lists import Column, RestrictedListView
 from townbrain.core.models import Level, OrgUnit
 from townbrain.core.scope import allows, scope_prefixes
@@ -49,6 +48,7 @@ class EventQueueView(LoginRequiredMixin, RestrictedListView):
     export_name = "events"
     title = gettext_lazy("Events (事件)")
     create_url = "event-create"
+    personal_action = "change"  # the handling office (services.may_see_phone)
 
     def base_queryset(self):
         return super().base_queryset().select_related("category", "town")
@@ -58,6 +58,13 @@ class EventQueueView(LoginRequiredMixin, RestrictedListView):
         if not request.GET:
             request.GET = request.GET.copy()
             request.GET["open"] = "true"
+        # The reporter, in exports only and only when asked (`?personal=1`, core/lists.py): the phone in
+        # clear for the events the user's office handles, masked for the others.
+        user = request.user
+        self.columns = [*type(self).columns,
+                        Column("reporter_name", gettext_lazy("Reporter"), personal=True, page=False),
+                        Column("reporter_phone", gettext_lazy("Reporter's phone"), personal=True, page=False,
+                               getter=lambda e: services.shown_phone(user, e))]
         return super().get(request, *args, **kwargs)
 
     def sort_key(self):
@@ -152,10 +159,6 @@ def notification_list(request):
     return render(request, "governance/notifications.html", {"notifications": notes})
 
 
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
 def public_report(request):
     """The public form (no login): rate-limited per address, a sum to solve, a honeypot field.
 
@@ -165,15 +168,15 @@ def public_report(request):
     county = request.GET.get("county", "") or request.POST.get("county", "")
     county_unit = OrgUnit.objects.filter(code=county, level=Level.COUNTY).first() if county.isdigit() else None
     towns = forms.towns_of(county_unit.code) if county_unit else OrgUnit.objects.none()
-    limit = int(getattr(settings, "TOWNBRAIN_PUBLIC_REPORTS_PER_HOUR", 5))
-    key = f"governance:public-report:{_client_ip(request)}"
     done = None
     stored = request.session.get("report_challenge")
     form = None
     if request.method == "POST":
-        if cache.get(key, 0) >= limit:
-            return render(request, "governance/public_report.html", {"limited": True}, status=429)
-        cache.set(key, cache.get(key, 0) + 1, 3600)  # every try counts, not only the good ones
+        # Every try counts, not only the good ones (core/ratelimit.py: settings.RATE_LIMITS["public-report"]).
+        wait = ratelimit.check("public-report", ratelimit.client_ip(request))
+        if wait is not None:
+            return ratelimit.retry_after(
+                render(request, "governance/public_report.html", {"limited": True}, status=429), wait)
         form = forms.PublicReportForm(request.POST, request.FILES, towns=towns,
                                       challenge=tuple(stored) if stored else None)
         if county_unit and form.is_valid():

@@ -4,6 +4,7 @@ alarm list with acknowledge / clear, and the upload of historic readings. Scoped
 import csv
 import io
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -56,22 +57,11 @@ FACILITY_EXPORT_COLUMNS = [
 assert [c.name for c in FACILITY_EXPORT_COLUMNS] == list(imports.FACILITY_COLUMNS)
 
 
-class ExportColumnsMixin:
-    """Exports (`?export=xlsx|csv|json`) write `export_columns` instead of the page's columns."""
-
-    export_columns: list[Column] = []
-
-    def get(self, request, *args, **kwargs):
-        if request.GET.get("export"):
-            self.columns = self.export_columns
-        return super().get(request, *args, **kwargs)
-
-
-class FacilityListView(LoginRequiredMixin, ExportColumnsMixin, RestrictedListView):
+class FacilityListView(LoginRequiredMixin, RestrictedListView):
     model = Facility
     filterset_class = FacilityFilterSet
     columns = FACILITY_COLUMNS
-    export_columns = FACILITY_EXPORT_COLUMNS
+    exported_columns = FACILITY_EXPORT_COLUMNS
     default_sort = "code"
     export_name = "facilities"
     title = gettext_lazy("Facilities (设施)")
@@ -112,11 +102,11 @@ SENSOR_EXPORT_COLUMNS = [
 ]
 
 
-class SensorListView(LoginRequiredMixin, ExportColumnsMixin, RestrictedListView):
+class SensorListView(LoginRequiredMixin, RestrictedListView):
     model = Sensor
     filterset_class = SensorFilterSet
     columns = SENSOR_COLUMNS
-    export_columns = SENSOR_EXPORT_COLUMNS
+    exported_columns = SENSOR_EXPORT_COLUMNS
     default_sort = "code"
     export_name = "sensors"
     title = gettext_lazy("Sensors (物联感知)")
@@ -163,11 +153,11 @@ ALARM_EXPORT_COLUMNS = [
 ]
 
 
-class AlarmListView(LoginRequiredMixin, ExportColumnsMixin, RestrictedListView):
+class AlarmListView(LoginRequiredMixin, RestrictedListView):
     model = Alarm
     filterset_class = AlarmFilterSet
     columns = ALARM_COLUMNS
-    export_columns = ALARM_EXPORT_COLUMNS
+    exported_columns = ALARM_EXPORT_COLUMNS
     default_sort = "-start"
     export_name = "alarms"
     title = gettext_lazy("Alarms")
@@ -309,6 +299,9 @@ def readings_import(request):
         upload = request.FILES.get("file")
         if upload is None:
             messages.error(request, _("Choose a CSV file."))
+        elif upload.size > settings.IMPORT_MAX_BYTES:
+            messages.error(request, _("The file is %(size).1f MB; the limit is %(limit).0f MB.") % {
+                "size": upload.size / 2**20, "limit": settings.IMPORT_MAX_BYTES / 2**20})
         else:
             try:
                 text = upload.read().decode("utf-8-sig")
