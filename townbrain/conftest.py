@@ -12,14 +12,14 @@ from django.utils import translation
 from rest_framework.test import APIClient
 
 from townbrain.testing.tree import build_tree
-from townbrain.testing.users import make_user
+from townbrain.testing.users import make_fixture_users
 
 # The PostgreSQL pass of scripts/test.sh sets TOWNBRAIN_TESTS_DATABASE_ONLY=1: tests that never touch
 # the test database (the formula engine, file readers, CLI runs in their own SQLite homes …) ran,
 # identically, in the SQLite pass of the same command, so they are deselected there, not run twice.
-# A test that reaches PostgreSQL on its own (pg_database) counts as a database test.
+# A test that reaches PostgreSQL on its own (pg_database, pg_prepared) counts as a database test.
 DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback",
-                     "live_server", "pg_database", "shipped_data"}
+                     "live_server", "pg_database", "pg_prepared", "shipped_data"}
 
 
 def uses_database(item) -> bool:
@@ -60,6 +60,10 @@ def _fast_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "uploads"
     # Production hashing costs ~0.3 s per password; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Rate limits count in the cache (core/ratelimit.py): each test starts with none used.
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture
@@ -77,17 +81,7 @@ def tree(db):
 
 @pytest.fixture
 def users(tree):
-    return {
-        "admin": make_user("admin", "33", "system_admin"),
-        "zhejiang": make_user("zhejiang", "33", "office_admin"),
-        "hangzhou": make_user("hangzhou", "3301", "office_admin"),
-        "xiaoshan": make_user("xiaoshan", "330109", "editor"),
-        "jiande": make_user("jiande", "330182", "editor"),
-        "guali": make_user("guali", "330109113", "editor"),
-        "dayang": make_user("dayang", "330182107", "editor"),
-        "guali_viewer": make_user("guali_viewer", "330109113", "viewer"),
-        "guizhou": make_user("guizhou", "52", "office_admin"),
-    }
+    return make_fixture_users()
 
 
 @pytest.fixture

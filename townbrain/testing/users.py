@@ -11,3 +11,21 @@ def make_user(username: str, code: str | None = None, role: str = "editor", **ex
     if code:
         Membership.objects.create(user=user, org_unit_id=code, role=role)
     return user
+
+
+# One user per level of the test tree (townbrain/testing/tree.py): the `users` fixture.
+FIXTURE_USERS = {
+    "admin": ("33", "system_admin"),
+    "zhejiang": ("33", "office_admin"),
+    "hangzhou": ("3301", "office_admin"),
+    "xiaoshan": ("330109", "editor"),
+    "jiande": ("330182", "editor"),
+    "guali": ("330109113", "editor"),
+    "dayang": ("330182107", "editor"),
+    "guali_viewer": ("330109113", "viewer"),
+    "guizhou": ("52", "office_admin"),
+}
+
+
+def make_fixture_users() -> dict:
+    return {name: make_user(name, code, role) for name, (code, role) in FIXTURE_USERS.items()}
