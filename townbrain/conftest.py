@@ -5,12 +5,15 @@ scope tests. Clients are logged in with force_login (the login form is tested on
 """
 
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 from django.core.signals import request_finished
 from django.utils import translation
 from rest_framework.test import APIClient
 
+from townbrain.testing.cli import run_cli
 from townbrain.testing.tree import build_tree
 from townbrain.testing.users import make_fixture_users
 
@@ -72,6 +75,22 @@ def shipped_data(transactional_db):
     from townbrain.testing.shipped import restore
 
     restore()
+
+
+@pytest.fixture(scope="session")
+def _divisions_home_made(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("divisions-home")
+    for args in (("init",), ("load-divisions", "--province", "33"), ("load-divisions", "--province", "52")):
+        done = run_cli(*args, home=home)
+        assert done.returncode == 0, done.stdout + done.stderr
+    return home
+
+
+@pytest.fixture
+def divisions_home(tmp_path, _divisions_home_made) -> Path:
+    """A TOWNBRAIN_HOME after `townbrain init` and `load-divisions` of 浙江 (33) and 贵州 (52), for a test's
+    own CLI runs: a copy of one made once per test process (migrating a new home took ~15 s a test)."""
+    return Path(shutil.copytree(_divisions_home_made, tmp_path / "home"))
 
 
 @pytest.fixture

@@ -1,7 +1,4 @@
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -9,6 +6,7 @@ from python_calamine import CalamineWorkbook
 
 from townbrain.exchange.models import ImportBatch
 from townbrain.projects.models import Project
+from townbrain.testing.cli import run_cli
 
 from .conftest import xlsx
 
@@ -67,19 +65,12 @@ def test_standard_and_template(api_for, users):
     assert api.get("/api/standard/nothing/").status_code == 404
 
 
-def _cli(*args, home):
-    env = {**os.environ, "TOWNBRAIN_HOME": str(home)}
-    env.pop("TOWNBRAIN_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "townbrain.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+_cli = run_cli  # the exchange tests' name for it
 
 
 @pytest.mark.django_db(transaction=False)
-def test_cli_import_exit_codes_and_json(tmp_path, project_rows):
-    home = tmp_path / "home"
-    assert _cli("init", home=home).returncode == 0
-    # the CLI needs org units: load one province quickly
-    assert _cli("load-divisions", "--province", "33", home=home).returncode == 0
+def test_cli_import_exit_codes_and_json(tmp_path, project_rows, divisions_home):
+    home = divisions_home
     good = tmp_path / "p.xlsx"
     good.write_bytes(xlsx(project_rows))
     dry = _cli("import", str(good), "--kind", "projects", "--dry-run", "--json", home=home)

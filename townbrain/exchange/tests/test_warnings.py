@@ -188,12 +188,10 @@ def test_projects_coordinates_in_gcj02_or_bd09_are_stored_as_wgs84(users):
         run_import(users["guali"], xlsx(rows), "p.xlsx", "projects", crs="mars")
 
 
-def test_cli_json_summary_has_warnings_and_exit_zero(tmp_path):
+def test_cli_json_summary_has_warnings_and_exit_zero(tmp_path, divisions_home):
     from .test_api_cli import _cli
 
-    home = tmp_path / "home"
-    assert _cli("init", home=home).returncode == 0
-    assert _cli("load-divisions", "--province", "33", home=home).returncode == 0
+    home = divisions_home
     path = tmp_path / "p.xlsx"
     path.write_bytes(xlsx([HEADER, completed()]))
     dry = _cli("import", str(path), "--kind", "projects", "--dry-run", "--json", home=home)

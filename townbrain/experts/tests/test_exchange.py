@@ -137,10 +137,8 @@ def _cli(*args, home):
                           timeout=300)
 
 
-def test_cli_import_json(tmp_path):
-    home = tmp_path / "home"
-    assert _cli("init", home=home).returncode == 0
-    assert _cli("load-divisions", "--province", "33", home=home).returncode == 0
+def test_cli_import_json(tmp_path, divisions_home):
+    home = divisions_home
     good = tmp_path / "activities.csv"
     good.write_bytes(csv_bytes([HEADER, *ROWS]))
     done = _cli("import", str(good), "--kind", "expert_activities", "--json", home=home)

@@ -125,10 +125,8 @@ def _cli(*args, home):
                           timeout=300)
 
 
-def test_cli_import(tmp_path):
-    home = tmp_path / "home"
-    assert _cli("init", home=home).returncode == 0
-    assert _cli("load-divisions", "--province", "52", home=home).returncode == 0
+def test_cli_import(tmp_path, divisions_home):
+    home = divisions_home
     book = tmp_path / "deals.xlsx"
     book.write_bytes(xlsx([HEADER, ["2018-09-18", "522723109", "盘江镇农产品加工园", "黔南农业", "农产品加工", 32000, 6000,
                                     "资金到位", ""]]))

@@ -128,10 +128,8 @@ def _cli(*args, home):
                           timeout=300)
 
 
-def test_cli_import_and_export_round_trip(tmp_path):
-    home = tmp_path / "home"
-    assert _cli("init", home=home).returncode == 0
-    assert _cli("load-divisions", "--province", "33", home=home).returncode == 0
+def test_cli_import_and_export_round_trip(tmp_path, divisions_home):
+    home = divisions_home
     book = tmp_path / "plans.xlsx"
     book.write_bytes(xlsx([HEADER, *(row[:6] + ["", row[7]] for row in ROWS)]))
     done = _cli("import", str(book), "--kind", "work_plan_items", "--json", home=home)
