@@ -11,7 +11,9 @@ unset TOWNBRAIN_DATABASE_URL
 pytest_run() {  # label, pytest args...
   local label=$1; shift
   echo "== tests on $label =="
-  "$BIN/pytest" -n 2 -q "$@"
+  # loadgroup: a module marked xdist_group runs on one worker, so its module fixture (a whole demo, a
+  # prepared database) is built once, not once per worker.
+  "$BIN/pytest" -n 2 --dist loadgroup -q "$@"
   local rc=$?
   if [ $rc -eq 5 ] && [ "${TOWNBRAIN_TESTS_DATABASE_ONLY:-}" = "1" ] && [ $# -gt 0 ]; then
     echo "tests on $label: the selection holds no database tests; they ran on SQLite"

@@ -20,6 +20,10 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 import townbrain
 from townbrain.cli import main
 
+# One worker runs this module (scripts/test.sh: --dist loadgroup): its demo_home (a whole
+# `townbrain demo`, ~40 s) is built once.
+pytestmark = pytest.mark.xdist_group("cli-demo")
+
 SCRIPT = Path(sys.executable).with_name("townbrain")
 DB_NAME = "townbrain.sqlite3"
 STRONG = "Xin-an-river-2024-kq"
