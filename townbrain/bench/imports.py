@@ -96,7 +96,7 @@ def _copy_seconds(n, towns, prefix, programme_id, category_id) -> float:
 
     cols = ("code", "name", "town_id", "programme_id", "category_id", "owner_unit", "total_investment", "annual_plan",
             "planned_start", "planned_completion", "status", "cumulative_investment", "progress_percent",
-            "last_period", "created", "updated")
+            "last_period", "version", "created", "updated")
     now = time.strftime("%Y-%m-%d %H:%M:%S+00")
     start = time.perf_counter()
     with transaction.atomic():
@@ -104,7 +104,7 @@ def _copy_seconds(n, towns, prefix, programme_id, category_id) -> float:
             with cursor.cursor.copy(f"COPY projects_project ({', '.join(cols)}) FROM STDIN") as copy:
                 for row in _rows(n, towns, prefix + "C"):
                     copy.write_row([row[0], row[1], row[2], programme_id, category_id, row[5], row[6], row[7],
-                                    row[8], row[9], "planned", 0, 0, "", now, now])
+                                    row[8], row[9], "planned", 0, 0, "", 1, now, now])
         elapsed = time.perf_counter() - start
         transaction.set_rollback(True)
     return elapsed

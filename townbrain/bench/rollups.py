@@ -161,7 +161,7 @@ def generate(echo=print) -> None:
         echo(f"enrolments: {len(towns):,}")
         project_cols = ("id, code, name, town_id, programme_id, category_id, owner_unit, total_investment, "
                         "annual_plan, planned_start, actual_start, planned_completion, actual_completion, status, "
-                        "cumulative_investment, progress_percent, last_period, created, updated")
+                        "cumulative_investment, progress_percent, last_period, version, created, updated")
         report_cols = ("project_id, period, month_investment, cumulative_investment, progress_percent, status, "
                        "problems, correction_reason, created, updated")
         pid = 0
@@ -236,7 +236,7 @@ def _project(rng, pid, town, programme_id, category_id, now) -> tuple[str, list[
                        f"{now}\t{now}\n")
     project = (f"{pid}\tB{pid:07d}\t{town}项目{pid % 100:02d}\t{town}\t{programme_id}\t{category_id}\t\t"
                f"{total}\t{plan}\t{planned}\t{actual or null}\t{completion}\t{finished or null}\t{status}\t"
-               f"{cumulative:.0f}\t{progress}\t202012\t{now}\t{now}\n")
+               f"{cumulative:.0f}\t{progress}\t202012\t1\t{now}\t{now}\n")
     return project, reports
 
 
