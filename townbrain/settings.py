@@ -216,6 +216,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["townbrain.core.drf.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "townbrain.core.drf.Pagination",
+    "DEFAULT_PARSER_CLASSES": ["townbrain.core.drf.JSONParser", "townbrain.core.drf.FormParser",
+                               "townbrain.core.drf.MultiPartParser"],
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "townbrain.core.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "townbrain.core.drf.exception_handler",

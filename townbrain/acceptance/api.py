@@ -8,7 +8,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from townbrain.assessments.models import Scheme
@@ -19,6 +18,7 @@ from townbrain.core.api import (
     RestrictedReadOnlyViewSet,
     ScopedSlugRelatedField,
 )
+from townbrain.core.drf import FormParser, JSONParser, MultiPartParser
 from townbrain.core.models import OrgUnit
 from townbrain.programmes.models import Programme
 

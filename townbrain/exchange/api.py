@@ -6,12 +6,12 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from townbrain.core.api import RestrictedReadOnlyViewSet, RestrictedViewSetMixin
+from townbrain.core.drf import FormParser, MultiPartParser
 
 from . import pipeline, standard
 from .filters import ImportBatchFilterSet

@@ -8,11 +8,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from townbrain.core import codes, geo
 from townbrain.core.api import RestrictedReadOnlyViewSet, ScopedSlugRelatedField
+from townbrain.core.drf import FormParser, MultiPartParser
 from townbrain.core.models import OrgUnit
 from townbrain.core.scope import allows
 
