@@ -85,6 +85,7 @@ def test_sigkill_while_applying_on_sqlite(tmp_path):
     db = sqlite3.connect(database)
     assert db.execute("SELECT name FROM projects_project WHERE code = 'K00001'").fetchone() == ("原项目1",)
     db.close()
+    faults.assert_no_drift(env)
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------------
@@ -116,3 +117,4 @@ def test_sigkill_while_applying_on_postgresql(tmp_path, pg_database):
     assert counts_after == counts
     assert counts_after["exchange_importbatch"] == 0 and counts_after["exchange_importchange"] == 0
     assert after == before, "the database differs from before the killed import"
+    faults.assert_no_drift(env)
