@@ -305,3 +305,9 @@ def test_publicity_rules_agree_in_python_and_the_database_and_show_on_the_qualit
     assert "稿件 2020-01-01" in town_list and "瓜沥镇 2020" in town_list and "萧山区 先进集体" not in town_list
     county_list = client_for("xiaoshan").get("/quality/", {"kind": "honour"}).content.decode()
     assert "萧山区 先进集体" in county_list
+    # And on the record's own page, as every record's page shows its warnings.
+    no_link = records["article"][0]
+    page = client_for("guali").get(f"/publicity/articles/{no_link.pk}/").content.decode()
+    assert 'id="record-warnings"' in page and "数据质量提示" in page, page[:2000]
+    linked = client_for("guali").get(f"/publicity/articles/{records['article'][1].pk}/").content.decode()
+    assert "数据质量提示" not in linked
