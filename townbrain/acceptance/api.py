@@ -18,8 +18,8 @@ from townbrain.core.api import (
     RestrictedReadOnlyViewSet,
     ScopedSlugRelatedField,
 )
-from townbrain.core.drf import FormParser, JSONParser, MultiPartParser
 from townbrain.core.models import OrgUnit
+from townbrain.core.parsers import FormParser, JSONParser, MultiPartParser
 from townbrain.programmes.models import Programme
 
 from . import evidence as evidence_files

@@ -11,7 +11,7 @@ from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import exceptions, pagination, parsers
+from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -24,45 +24,6 @@ class Conflict(exceptions.APIException):
 
     status_code = 409
     default_code = "locked"
-
-
-# --- request bodies: no NUL character in any text ----------------------------------------------------------
-# PostgreSQL cannot store or compare text holding NUL (\x00): a code with one, looked up by a related
-# field, was a 500 there (and fine on SQLite). DRF's CharField refuses NUL; these parsers refuse it in
-# every value of a body, before any field sees it, so lookups, filters in bodies and services are covered.
-
-
-def _refuse_nul(value):
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise exceptions.ParseError(_("Text must not contain the NUL character (\\x00)."))
-    elif isinstance(value, dict):
-        for item in value.values():
-            _refuse_nul(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _refuse_nul(item)
-    elif hasattr(value, "lists"):  # a QueryDict of a form or multipart body
-        for _key, items in value.lists():
-            _refuse_nul(items)
-    return value
-
-
-class JSONParser(parsers.JSONParser):
-    def parse(self, stream, media_type=None, parser_context=None):
-        return _refuse_nul(super().parse(stream, media_type, parser_context))
-
-
-class FormParser(parsers.FormParser):
-    def parse(self, stream, media_type=None, parser_context=None):
-        return _refuse_nul(super().parse(stream, media_type, parser_context))
-
-
-class MultiPartParser(parsers.MultiPartParser):
-    def parse(self, stream, media_type=None, parser_context=None):
-        parsed = super().parse(stream, media_type, parser_context)
-        _refuse_nul(parsed.data)  # the files are bytes and may hold anything
-        return parsed
 
 
 class Pagination(pagination.PageNumberPagination):

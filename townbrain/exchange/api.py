@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from townbrain.core.api import RestrictedReadOnlyViewSet, RestrictedViewSetMixin
-from townbrain.core.drf import FormParser, MultiPartParser
+from townbrain.core.parsers import FormParser, MultiPartParser
 
 from . import pipeline, standard
 from .filters import ImportBatchFilterSet

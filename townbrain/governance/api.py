@@ -12,8 +12,8 @@ from rest_framework.response import Response
 
 from townbrain.core import codes, geo
 from townbrain.core.api import RestrictedReadOnlyViewSet, ScopedSlugRelatedField
-from townbrain.core.drf import FormParser, MultiPartParser
 from townbrain.core.models import OrgUnit
+from townbrain.core.parsers import FormParser, MultiPartParser
 from townbrain.core.scope import allows
 
 from . import services, stats

@@ -48,8 +48,8 @@ def kill_inside(cmd, environ, log_path: Path, inside, hold: float = 1.5, timeout
                 poll: float = 0.01) -> subprocess.Popen:
     """Start `python *cmd`; SIGKILL it once `inside(pid)` has held for `hold` seconds; return the process.
 
-    Fails (never passes silently) when the process ends before it was caught inside, or when the write
-    transaction ended while it was watched (it committed or rolled back: the dataset is too small)."""
+    Fails (never passes silently) when the process ends before it was caught inside for `hold` seconds
+    at a stretch (the dataset is too small)."""
     log = log_path.open("w")
     proc = subprocess.Popen([sys.executable, *cmd], env=environ, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -63,7 +63,10 @@ def kill_inside(cmd, environ, log_path: Path, inside, hold: float = 1.5, timeout
                 if time.monotonic() - since >= hold:
                     break
             else:
-                assert since is None, "the write transaction ended while watched: it committed or rolled back"
+                # A short write before the one under test (the probe caught one now and then on a loaded
+                # machine): wait for a transaction that lasts. One that committed shows anyway — the process
+                # ends before it is caught, or the database differs after the kill.
+                since = None
             time.sleep(poll)
         else:
             pytest.fail(f"{' '.join(map(str, cmd))} never opened its write transaction")

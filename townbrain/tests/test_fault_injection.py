@@ -21,6 +21,10 @@ import pytest
 
 from townbrain.testing import faults
 
+# One worker runs this module (scripts/test.sh: --dist loadgroup): its prepared databases
+# (~30 s a backend) are built once.
+pytestmark = pytest.mark.xdist_group("fault-injection")
+
 TOWNS = 40  # Hangzhou towns with projects and an acceptance at the province stage
 PROJECTS_PER_TOWN = 60
 SEED = f"""
@@ -70,9 +74,6 @@ from townbrain.acceptance import services
 from townbrain.acceptance.models import Acceptance
 from townbrain.core.scope import SYSTEM
 
-# One worker runs this module (scripts/test.sh: --dist loadgroup): its prepared databases
-# (~30 s a backend) are built once.
-pytestmark = pytest.mark.xdist_group("fault-injection")
 with transaction.atomic():  # the province signs its whole list off at once
     for a in Acceptance.objects.filter(stage="province").order_by("pk"):
         services.sign_off(SYSTEM, a, a.grade_names[0], "省级验收通过")
