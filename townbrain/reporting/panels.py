@@ -4,6 +4,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from townbrain.core.models import OrgUnit
 from townbrain.core.panels import Card, Context, Panel, PanelData, Table
 
 from . import timeliness
@@ -14,7 +15,7 @@ def build(ctx: Context) -> PanelData | None:
     if ctx.programme is None or not ctx.period:
         return None
     # The cards need deadlines and submissions only; what towns entered is read for the late ones shown.
-    rows = timeliness.rows(ctx.user, ctx.org, ctx.programme, ctx.period, entries=False)
+    rows = timeliness.rows(ctx.user, ctx.org, ctx.programme, ctx.period, entries=False, towns=False)
     if not rows:
         return None
     s = timeliness.summary(rows)
@@ -32,19 +33,20 @@ def build(ctx: Context) -> PanelData | None:
              note=_("of %(n)s towns") % {"n": s["towns"]}),
     ]
     late = [r for r in rows if r.late_days and r.status != Status.LOCKED][:20]
-    unsent = {r.town.code for r in late if r.submitted_at is None and r.status == Status.EMPTY}
+    unsent = {r.code for r in late if r.submitted_at is None and r.status == Status.EMPTY}
     if unsent:
         entered, _owing = timeliness.entered_for(ctx.user, ctx.org, ctx.programme, ctx.period, towns=unsent)
         for r in late:
-            if r.town.code in entered and r.status == Status.EMPTY:
-                r.status, r.reports = Status.ENTERING, entered[r.town.code]
+            if r.code in entered and r.status == Status.EMPTY:
+                r.status, r.reports = Status.ENTERING, entered[r.code]
+    names = dict(OrgUnit.objects.filter(code__in=[r.code for r in late]).values_list("code", "name"))
     tables = []
     if late:
         tables.append(Table(
             "late_towns", _("Late towns (%(period)s)") % {"period": ctx.period},
             [_("Town"), _("Status"), _("Working days late (天)")],
-            [[r.town.name, str(r.status_label), r.late_days] for r in late],
-            links=[reverse("reporting-town", args=[r.town.code, ctx.programme.code, ctx.period]) for r in late],
+            [[names.get(r.code, r.code), str(r.status_label), r.late_days] for r in late],
+            links=[reverse("reporting-town", args=[r.code, ctx.programme.code, ctx.period]) for r in late],
             numeric=[False, False, True]))
     return PanelData(cards=cards, tables=tables)
 

@@ -167,3 +167,32 @@ def test_cockpit_panel_statuses_equal_the_full_rows(users, meili, ledger):
     assert {full[r[0]].status for r in table.rows} == {"entering", "empty"}
     cards = {c.key: c.value for c in data.cards}
     assert cards["missing"] == timeliness.summary(list(full.values()))["missing"]
+
+
+def test_who_owes_enrolled_towns_and_towns_with_projects_in_the_year(users, meili, ledger):
+    """A town owes a year's reports when enrolled (and not exited) or when it has a project of the
+    programme planned or started by then; rows without town objects hold the same figures."""
+    from townbrain.programmes.models import Enrolment
+    from townbrain.projects.models import Project
+
+    county = OrgUnit.objects.get(code="330109")
+    Enrolment.objects.filter(town_id="330109001").update(exit_year=2020)  # left, its project not due yet:
+    Project.objects.filter(town_id="330109001").update(planned_start=date(2021, 3, 1), actual_start=None,
+                                                       status="planned")
+    assert [t.code for t in timeliness.towns_for(users["xiaoshan"], county, meili, 2020)] == ["330109113"]
+    assert [t.code for t in timeliness.towns_for(users["xiaoshan"], county, meili, 2021)] == ["330109001",
+                                                                                                "330109113"]
+    Project.objects.filter(town_id="330109001").update(planned_start=date(2020, 3, 1))  # … unless a project is due
+    assert [t.code for t in timeliness.towns_for(users["xiaoshan"], county, meili, 2020)] == ["330109001",
+                                                                                                "330109113"]
+    Project.objects.filter(town_id="330109001").update(status="cancelled")  # a cancelled one owes nothing
+    assert [t.code for t in timeliness.towns_for(users["xiaoshan"], county, meili, 2020)] == ["330109113"]
+    # Outside the user's view nothing is owed to them: 瓜沥镇's editor sees only 瓜沥镇.
+    assert [t.code for t in timeliness.towns_for(users["guali"], county, meili, 2020)] == ["330109113"]
+
+    submit(users, "guali", GUALI, meili, when=datetime(2020, 10, 12, 9))
+    full = timeliness.rows(users["xiaoshan"], county, meili, "202009", entries=False)
+    bare = timeliness.rows(users["xiaoshan"], county, meili, "202009", entries=False, towns=False)
+    assert [r.code for r in bare] == [r.town.code for r in full] and all(r.town is None for r in bare)
+    assert [(r.status, r.late_days, r.submitted_at) for r in bare] == [(r.status, r.late_days, r.submitted_at)
+                                                                       for r in full]
