@@ -12,9 +12,10 @@ class ExpertsConfig(AppConfig):
         from townbrain.core import scope
         from townbrain.core.panels import register
 
-        from . import panels, scoping
+        from . import doctor, panels, scoping
 
         register(panels.PANEL)
+        doctor.register_checks()
         # An expert's login: its scope (the towns of its current assignments) and its place (the
         # expert's office, whose administrators manage it). See experts/scoping.py.
         scope.register(scoping.assigned_roles)

@@ -315,3 +315,21 @@ def test_template_imports(users, api_for):
     summary = run_import(users["guali"], template.content, "template.xlsx", "expert_problems", dry_run=True)
     assert summary["status"] == "dry_run" and summary["counts"]["created"] == 1, summary["errors"]
     assert ExpertActivity.objects.count() == 1 and not ExpertProblem.objects.exists()
+
+
+def test_doctor_compares_an_activitys_counts_with_its_problems(users):
+    from townbrain.core import doctor
+
+    activity = make_activity(OWN, problems_found=5, problems_solved=1)  # no problems: its figures stand
+    run = doctor.run_all(doctor.Options(full=True), only=["expert_problem_counts"])
+    assert run[0]["status"] == "ok" and run[0]["checked"] == 0
+    first = _problem(activity)
+    _problem(activity, "垃圾分类未落实")
+    services.step_problem(SYSTEM, first, "solve")
+    activity.refresh_from_db()
+    assert (activity.problems_found, activity.problems_solved) == (2, 1)
+    run = doctor.run_all(doctor.Options(full=True), only=["expert_problem_counts"])
+    assert run[0]["status"] == "ok" and run[0]["checked"] == 1
+    ExpertActivity.objects.filter(pk=activity.pk).update(problems_solved=2)  # a write behind the services' back
+    run = doctor.run_all(doctor.Options(full=True), only=["expert_problem_counts"])
+    assert run[0]["status"] == "drift" and f"#{activity.pk}" in run[0]["problems"][0]
