@@ -237,3 +237,22 @@ def test_a_report_reads_its_project_and_plan_curve_once(tree):
         selects = [q["sql"] for q in seen.captured_queries if q["sql"].lstrip().startswith("SELECT")]
         assert sum('FROM "projects_project"' in sql for sql in selects) == 1, selects
         assert sum('FROM "projects_monthlyplan"' in sql for sql in selects) == 1, selects
+
+
+@pytest.mark.django_db
+def test_a_report_is_a_pinned_number_of_statements(tree):
+    """Saving one monthly report, new or replacing one, is this many round trips and no more (issue 17
+    item 7): the locked project, the month's report, the plan curve, the submission's lock, the report
+    written, the project's figures, one audit row, the town's enrolment and one roll-up upsert — and on
+    PostgreSQL the roll-ups' shared advisory lock. A new query here is a slower save for every town."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    expected = 10 if connection.vendor == "postgresql" else 9
+    project = make_project("330109113", status="started", actual_start=date(2020, 3, 10))
+    for cumulative in (Decimal(10), Decimal(20)):
+        with CaptureQueriesContext(connection) as seen:
+            services.report_progress(SYSTEM, project, "202009", cumulative_investment=cumulative,
+                                     progress_percent=Decimal(30), status="started")
+        statements = [q["sql"] for q in seen.captured_queries if "SAVEPOINT" not in q["sql"]]
+        assert len(statements) == expected, "\n".join(sql[:120] for sql in statements)
