@@ -457,6 +457,25 @@ def bench_cockpit(output, database, reads):
     click.echo(figures["summary"])
 
 
+@bench.command("events")
+@click.option("--output", default="docs/performance.md", show_default=True,
+              help="File to write the section “events” into; empty: write nothing.")
+@click.option("--database", default="tb_governance_bench", show_default=True,
+              help="PostgreSQL database to generate the events into (created, reused when loaded).")
+@click.option("--events", "n", default=1_000_000, show_default=True, type=int, help="Events nationally.")
+@click.option("--reads", default=30, show_default=True, type=int, help="Reads of each page.")
+@command("bench events")
+def bench_events(output, database, n, reads):
+    """A county handler's queue and the county statistics (page and API) among 1,000,000 events (PostgreSQL)."""
+    from townbrain.bench.events import run
+    from townbrain.bench.report import write_section
+
+    figures = run(n=n, reads=reads, database=database, echo=click.echo)
+    if output:
+        write_section(output, "events", figures)
+    click.echo(figures["summary"])
+
+
 @bench.command("ingest")
 @click.option("--output", default="docs/performance.md", show_default=True,
               help="File to write the section “ingest” into; empty: write nothing.")

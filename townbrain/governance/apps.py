@@ -11,8 +11,9 @@ class GovernanceConfig(AppConfig):
         # The cockpit reads panels from the ground-floor registry; this app adds its own.
         from townbrain.core.notify import notification
 
-        from . import panel, services
+        from . import doctor, panel, services
 
         panel.register_panel()
+        doctor.register_checks()
         # Messages of the apps below (reporting reminders …) ring this app's bell too.
         notification.connect(services.store_message, dispatch_uid="governance-bell")

@@ -1,4 +1,5 @@
 """`townbrain events escalate`: send the due 催办 and 督办 (idempotent; run it daily from cron).
+`townbrain events rebuild-stats`: recompute the statistics' cells from the events (a repair).
 `townbrain privacy purge`: blank the reporters' phones of events finished longer ago than the retention
 setting (TOWNBRAIN_PERSONAL_DATA_RETENTION_DAYS; idempotent; run it daily from cron too).
 
@@ -31,7 +32,7 @@ def register(main, command, actor_of=None):
 
     @main.group("events")
     def events():
-        """Events (基层治理): escalation."""
+        """Events (基层治理): escalation, the statistics' cells."""
 
     @events.command("escalate")
     @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
@@ -39,6 +40,18 @@ def register(main, command, actor_of=None):
     def escalate(as_json):
         """Send the 催办 due the day after a deadline and the 督办 due N working days later (idempotent)."""
         click.echo(escalate_command(as_json))
+
+    @events.command("rebuild-stats")
+    @command("events rebuild-stats")
+    def rebuild_stats():
+        """Recompute the statistics' cells from the events (a repair: the services keep them; see `townbrain doctor`)."""
+        import time
+
+        from . import cells
+
+        start = time.perf_counter()
+        count = cells.rebuild()
+        click.echo(f"{count:,} statistics cells rebuilt in {time.perf_counter() - start:.1f} s")
 
 
 def purge_command(dry_run: bool = False, days: int | None = None, as_json: bool = False) -> str:

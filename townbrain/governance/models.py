@@ -7,6 +7,7 @@ seeded by a data migration; a 小类 carries the deadline (时限) in working da
 """
 
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -56,6 +57,10 @@ class Verdict(models.TextChoices):
     SATISFIED = "satisfied", _("Satisfied (满意)")
     BASICALLY = "basically_satisfied", _("Basically satisfied (基本满意)")
     DISSATISFIED = "dissatisfied", _("Dissatisfied (不满意)")
+
+
+# The verdicts 满意率 counts as satisfied.
+SATISFIED = (Verdict.SATISFIED, Verdict.BASICALLY)
 
 
 class EventCategory(models.Model):
@@ -119,6 +124,12 @@ class Event(TimeStampedModel):
                                 on_delete=models.PROTECT, related_name="+")
     verdict = models.CharField(_("review"), max_length=20, choices=Verdict.choices, blank=True)
     reopened = models.PositiveSmallIntegerField(_("times reopened (重办)"), default=0)
+    # Its 回访 steps counted, kept by the services that write them (take_step, import_event), so the
+    # statistics (满意率) read them from the event's own row instead of joining the timeline;
+    # `townbrain doctor` compares them with the steps.
+    reviews = models.PositiveSmallIntegerField(_("reviews (回访)"), default=0, editable=False)
+    reviews_satisfied = models.PositiveSmallIntegerField(_("reviews satisfied or basically satisfied"), default=0,
+                                                         editable=False)
     extended = models.PositiveSmallIntegerField(_("times extended (延期)"), default=0)
     # A 延期 asked by the handling office and waiting for the office one level up (services.py).
     extension_requested_at = models.DateTimeField(_("extension requested at"), null=True, blank=True)
@@ -145,14 +156,16 @@ class Event(TimeStampedModel):
                          opclasses=["text_pattern_ops", "timestamptz_ops"], include=["id"],
                          condition=models.Q(status__in=OPEN)),
             # The queue's order itself: a busy county's first page walks the open events by deadline
-            # and stops after 50 of its own instead of sorting all of them.
+            # and stops after 50 of its own instead of sorting all of them — from the index alone, the
+            # town included, as the queue reads a page's ids first (views.LatePageRows).
             # (PostgreSQL's ascending index keeps NULLs last, as the queue orders; SQLite cannot say it.)
-            models.Index(fields=["deadline", "id"], name="governance_event_open_due",
+            models.Index(fields=["deadline", "id"], name="governance_event_open_due", include=["town"],
                          condition=models.Q(status__in=OPEN)),
-            # The statistics of an area and period, read from the index alone (PostgreSQL).
-            models.Index(fields=["town", "reported_at"], name="governance_event_stats",
-                         opclasses=["text_pattern_ops", "timestamptz_ops"],
-                         include=["status", "accepted_at", "deadline", "closed_at", "closed_on_time", "reopened"]),
+            # The events open past their deadline of an area and period, counted live by the statistics
+            # (stats.py) beside the cells: the running ones only, from the index alone.
+            models.Index(fields=["town", "reported_at"], name="governance_event_running",
+                         opclasses=["text_pattern_ops", "timestamptz_ops"], include=["deadline", "platform", "category"],
+                         condition=models.Q(status__in=CLOCK_RUNNING)),
         ]
 
     def __str__(self):
@@ -178,6 +191,49 @@ class Event(TimeStampedModel):
         if self.status in DONE:
             return self.closed_on_time is False
         return False
+
+
+class EventCell(models.Model):
+    """The statistics' running sums (stats.py): the events reported in one town, month and category,
+    added up as each of them stands now. The services move an event's share with every write that
+    changes it (cells.py), in the same transaction; `townbrain doctor` compares the cells with the
+    events and `townbrain events rebuild-stats` recomputes them. What depends on the clock (open past
+    the deadline) is not kept here: the statistics count it live."""
+
+    scope_field = "town__code"
+
+    town = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="+", db_index=False)
+    month = models.DateField(_("month"))  # the first day of the month of 上报, local time
+    platform = models.CharField(_("platform"), max_length=10, choices=Platform.choices)
+    category = models.ForeignKey(EventCategory, on_delete=models.PROTECT, related_name="+", db_index=False)
+    received = models.IntegerField(default=0)
+    accepted = models.IntegerField(default=0)
+    closed = models.IntegerField(default=0)
+    closed_on_time = models.IntegerField(default=0)
+    reopened = models.IntegerField(default=0)
+    reopened_open = models.IntegerField(default=0)  # reopened and not closed again
+    reviewed = models.IntegerField(default=0)  # 回访 steps
+    satisfied = models.IntegerField(default=0)  # of them 满意 or 基本满意
+    took_n = models.IntegerField(default=0)  # closed events with a close time
+    took = models.DurationField(default=timedelta(0))  # their 上报 → 结案, summed
+
+    objects = RestrictedManager()
+
+    class Meta:
+        verbose_name = _("event statistics cell")
+        verbose_name_plural = _("event statistics cells")
+        constraints = [models.UniqueConstraint(fields=["town", "month", "category", "platform"],
+                                               name="governance_eventcell_key")]
+        indexes = [
+            # An area's months from the index alone (PostgreSQL): a county's year is a few thousand cells.
+            models.Index(fields=["town", "month"], name="governance_eventcell_read", opclasses=["text_pattern_ops",
+                                                                                              "date_ops"],
+                         include=["platform", "category", "received", "accepted", "closed", "closed_on_time",
+                                  "reopened", "reopened_open", "reviewed", "satisfied", "took_n", "took"]),
+        ]
+
+    def __str__(self):
+        return f"{self.town_id} {self.month:%Y-%m} {self.category_id}"
 
 
 class Step(models.Model):

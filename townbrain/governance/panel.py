@@ -1,6 +1,6 @@
 """The cockpit panel of the governance app: the month's events, 按期办结率, overdue now, 满意率, by child unit."""
 
-from django.db.models import Count
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -29,8 +29,8 @@ def build(ctx: panels.Context):
         start, end = stats.period_bounds(ctx.period)
     except ValueError:
         return None
-    month = events.filter(reported_at__gte=start, reported_at__lt=end)
-    figures = stats.compute(month)
+    children = list(OrgUnit.objects.filter(parent=ctx.org).order_by("code").values_list("code", "name"))
+    figures, parts = stats.area(ctx.user, ctx.org.code, ctx.period, children=[code for code, _name in children])
     queue = reverse("event-list") + f"?under={ctx.org.code}"
     cards = [
         panels.Card("events_received", _("Events reported"), figures["received"], _("个"), url=queue),
@@ -43,18 +43,19 @@ def build(ctx: panels.Context):
         panels.Card("events_satisfaction", _("Satisfaction (满意率)"), figures["satisfaction_rate"], "%",
                     tone=_tone(figures["satisfaction_rate"], SATISFACTION_FLOOR)),
     ]
-    by_platform = dict(month.values_list("platform").annotate(n=Count("pk")).values_list("platform", "n"))
+    month_cells = stats.cells_for(ctx.user).filter(town__code__startswith=ctx.org.code, month__gte=start.date(),
+                                                   month__lt=end.date())
+    by_platform = dict(month_cells.order_by().values_list("platform").annotate(n=Sum("received")))
     chart = panels.Chart("events_platforms", _("Events by platform"), "bar",
                          [str(label) for _v, label in Platform.choices],
                          [panels.Series(_("Events"), [by_platform.get(v, 0) for v, _l in Platform.choices], _("个"))])
     rows, links = [], []
-    for child in OrgUnit.objects.filter(parent=ctx.org).order_by("code"):
-        f = stats.compute(month.filter(town__code__startswith=child.code))
+    for code, name in children:
+        f = parts[code]
         if not f["received"]:
             continue
-        rows.append([child.name, f["received"], f["closed"], f["open_overdue"], f["on_time_rate"],
-                     f["satisfaction_rate"]])
-        links.append(reverse("event-list") + f"?under={child.code}")
+        rows.append([name, f["received"], f["closed"], f["open_overdue"], f["on_time_rate"], f["satisfaction_rate"]])
+        links.append(reverse("event-list") + f"?under={code}")
     tables = []
     if rows:
         tables.append(panels.Table(

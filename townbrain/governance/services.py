@@ -13,7 +13,8 @@ department; the clock stops). 延期 extend is asked before the deadline has pas
 above: asked by the handling office it waits for the office one level up (approve / deny); asked by
 that office (or one higher) it is granted at once. Only an approved extension moves the deadline.
 
-Each step is atomic: the event, a Step row (the timeline) and an audit row are written together.
+Each step is atomic: the event, a Step row (the timeline), the event's share of the statistics'
+cells (cells.py) and an audit row are written together.
 The phone number never enters an audit row: the row keeps only that it was set or changed.
 """
 
@@ -42,11 +43,12 @@ from townbrain.core.privacy import mask_phone
 from townbrain.core.roles import Role, grants
 from townbrain.core.scope import ALL, SYSTEM, allows, require, scope_prefixes
 
-from . import deadlines, photos
+from . import cells, deadlines, photos
 from .models import (
     CLOCK_RUNNING,
     DONE,
     OPEN,
+    SATISFIED,
     Event,
     EventCategory,
     EventPhoto,
@@ -205,6 +207,7 @@ def report_event(actor, town: OrgUnit, category: EventCategory, description: str
     try:
         with transaction.atomic():
             event.save()
+            cells.add(event)
             _step(actor, event, "report", "", Status.REPORTED, "", at)
             after = audit.snapshot(event, FIELDS)
             if checked:
@@ -348,11 +351,13 @@ def import_event(actor, town: OrgUnit, category: EventCategory, description: str
         event.status = Status.CLOSED
     if verdict:
         event.verdict = verdict
+        _count_review(event, verdict)
         steps.append(("review", Status.CLOSED, Status.REVIEWED, "", closed_at, {"verdict": verdict}))
         event.status = Status.REVIEWED
     event.full_clean(exclude=["office", "handler"])
     with transaction.atomic():
         event.save()
+        cells.add(event)
         for step, from_status, to_status, comment, at, detail in steps:
             _step(actor, event, step, from_status, to_status, comment, at, imported=True, **detail)
         after = audit.snapshot(event, FIELDS)
@@ -371,6 +376,7 @@ def delete_imported_event(actor, event: Event) -> None:
         before = audit.snapshot(event, FIELDS)
         audit.record(actor, "event.delete", event, before, {}, org_code=event.town_id)
         _delete_files(list(event.photos.all()))
+        cells.remove(event)
         event.delete()
 
 
@@ -427,6 +433,7 @@ def take_step(actor, event: Event, step: str, comment: str = "", *, to: str = ""
             raise ValidationError(_("A %(status)s event cannot be %(step)s.") % {
                 "status": event.get_status_display(), "step": Step.Kind(step).label})
         before = audit.snapshot(event, FIELDS)
+        share = cells.share(event)
         from_status = event.status
         detail = {}
         if step == "accept":
@@ -451,6 +458,7 @@ def take_step(actor, event: Event, step: str, comment: str = "", *, to: str = ""
                 raise ValidationError({"verdict": _("Choose satisfied, basically_satisfied or dissatisfied.")})
             event.verdict = verdict
             detail["verdict"] = verdict
+            _count_review(event, verdict)
             if verdict == Verdict.DISSATISFIED:
                 # 重办: back to the same handler with a new clock; the earlier close no longer counts.
                 to_status = Status.DISPATCHED
@@ -494,6 +502,7 @@ def take_step(actor, event: Event, step: str, comment: str = "", *, to: str = ""
         if to_status is not None:
             event.status = to_status
         event.save()
+        cells.move(share, cells.share(event))
         _step(actor, event, step, from_status, event.status, comment, at, **detail)
         after = audit.snapshot(event, FIELDS)
         if comment:
@@ -506,6 +515,13 @@ def take_step(actor, event: Event, step: str, comment: str = "", *, to: str = ""
                 _notify_dispatch(item)
     original.__dict__.update({k: v for k, v in event.__dict__.items() if not k.startswith("_")})
     return original
+
+
+def _count_review(event: Event, verdict: str):
+    """The event's 回访 counters (the statistics' 满意率 reads them), beside the review step written with them."""
+    event.reviews += 1
+    if verdict in SATISFIED:
+        event.reviews_satisfied += 1
 
 
 def _grant_extension(event: Event, days, hours):

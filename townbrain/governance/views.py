@@ -1,5 +1,6 @@
 """Pages: the handler's queue, the event page with its timeline and step buttons, reporting, notifications."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
+from django.db.models.query import ModelIterable
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
@@ -25,7 +27,32 @@ from townbrain.core.scope import allows, scope_prefixes
 
 from . import forms, photos, services, stats
 from .filters import EventFilterSet
-from .models import CLOCK_RUNNING, OPEN, Event, EventPhoto, Notification, Source, Step
+from .models import CLOCK_RUNNING, OPEN, Event, EventPhoto, Notification, Platform, Source, Status, Step
+
+
+class LatePageRows(ModelIterable):
+    """The rows of a page of a list: the page's ids first, then those rows (a late row lookup).
+
+    `SELECT … ORDER BY deadline, id OFFSET 15000 LIMIT 50` fetches, joins and sorts every row before the
+    page to throw them away; the ids alone come from an index (for the queue governance_event_open_town,
+    or governance_event_open_due walked in order for the first pages) and only the page's own 50 rows
+    are read. The order is the same query's, so the rows are those the plain query would give. Exports
+    (more than a page) run the plain query."""
+
+    PAGE_MAX = 1000  # rows: more (an export) are read by the plain query
+
+    def __iter__(self):
+        queryset = self.queryset
+        query = queryset.query
+        if query.high_mark is None or query.high_mark - query.low_mark > self.PAGE_MAX:
+            yield from ModelIterable(queryset, self.chunked_fetch, self.chunk_size)
+            return
+        ids = list(queryset.values_list("pk", flat=True))
+        rows = queryset._chain()
+        rows.query.clear_limits()
+        rows.query.clear_ordering(force=True)
+        found = {row.pk: row for row in ModelIterable(rows.filter(pk__in=ids), self.chunked_fetch, self.chunk_size)}
+        yield from (found[pk] for pk in ids if pk in found)
 
 
 class EventQueueView(LoginRequiredMixin, RestrictedListView):
@@ -51,7 +78,9 @@ class EventQueueView(LoginRequiredMixin, RestrictedListView):
     personal_action = "change"  # the handling office (services.may_see_phone)
 
     def base_queryset(self):
-        return super().base_queryset().select_related("category", "town")
+        events = super().base_queryset().select_related("category", "town")
+        events._iterable_class = LatePageRows  # as values() sets its own; carried by filter() and order_by()
+        return events
 
     def get(self, request, *args, **kwargs):
         # The queue opens on the open events; the filter's "open" choice shows the others.
@@ -61,7 +90,15 @@ class EventQueueView(LoginRequiredMixin, RestrictedListView):
         # The reporter, in exports only and only when asked (`?personal=1`, core/lists.py): the phone in
         # clear for the events the user's office handles, masked for the others.
         user = request.user
-        self.columns = [*type(self).columns,
+        # The labels of the request's language looked up once, not per row (get_status_display() builds
+        # the choices anew for each call).
+        statuses = {value: str(label) for value, label in Status.choices}
+        platforms = {value: str(label) for value, label in Platform.choices}
+        yes, now = _("yes"), timezone.now()
+        shown = {"status": lambda e: statuses.get(e.status, e.status),
+                 "platform": lambda e: platforms.get(e.platform, e.platform),
+                 "overdue": lambda e: yes if e.is_overdue(now) else ""}
+        self.columns = [*(replace(c, getter=shown[c.name]) if c.name in shown else c for c in type(self).columns),
                         Column("reporter_name", gettext_lazy("Reporter"), personal=True, page=False),
                         Column("reporter_phone", gettext_lazy("Reporter's phone"), personal=True, page=False,
                                getter=lambda e: services.shown_phone(user, e))]
@@ -214,8 +251,7 @@ def event_stats(request):
     if form.is_valid():
         d = form.cleaned_data
         org = get_object_or_404(OrgUnit.objects.restrict(request.user, "view"), code=d["org"])
-        events = stats.events_for(request.user, d["platform"], d["category"])
-        rows = stats.table(events, org, d["period"])
+        rows = stats.table(request.user, org, d["period"], d["platform"], d["category"])
         fmt = request.GET.get("export")
         if fmt:
             if fmt not in exports.FORMATS:

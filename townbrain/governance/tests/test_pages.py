@@ -5,10 +5,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.cache import cache
+from django.db.models import F
 from django.test import Client
 
 from .. import services
-from ..models import Event, EventCategory, Source
+from ..models import OPEN, Event, EventCategory, Source
 from .conftest import DAYANG
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +36,30 @@ def test_queue_is_scoped_and_sorted_by_deadline(client_for, report, people):
     assert {soon.pk, late.pk, waiting.pk} == set(Event.objects.filter(town_id="330109113").values_list("pk", flat=True))
     export = client_for("guali").get("/events/?open=true&export=csv").content.decode("utf-8-sig")
     assert "大洋镇" not in export and "早的" in export
+
+
+def test_deeper_queue_pages_are_the_plain_query_s_rows(client_for, report):
+    """Pages after the first are read ids first, rows second (views.LatePageRows): the same rows, in the
+    same order, as the plain ORDER BY … OFFSET gives — ties on the deadline and undispatched events too."""
+    first = report(description="模板")
+    base = {f.attname: getattr(first, f.attname) for f in Event._meta.concrete_fields if not f.primary_key}
+    deadlines = [datetime(2020, 10, 1 + i % 7, 17, tzinfo=SH) for i in range(40)] + [None] * 15
+    Event.objects.bulk_create([Event(**{**base, "status": "dispatched" if when else "reported", "deadline": when,
+                                        "description": f"事件{i}"}) for i, when in enumerate(deadlines)])
+    Event.objects.create(**{**base, "status": "closed", "description": "已结案"})
+    plain = list(Event.objects.filter(status__in=OPEN, town__code__startswith="330109113")
+                 .order_by(F("deadline").asc(nulls_last=True), "pk").values_list("pk", flat=True))
+    assert len(plain) == 56
+    client = client_for("guali")
+    shown = []
+    for number in (1, 2, 3):
+        page = client.get(f"/events/?open=true&per_page=25&page={number}").context["page"]
+        shown += [event.pk for event in page.object_list]
+    assert shown == plain
+    by_town = client.get("/events/?open=true&per_page=25&page=2&sort=-town__name").context["page"]
+    assert [e.pk for e in by_town.object_list] == list(
+        Event.objects.filter(status__in=OPEN, town__code__startswith="330109113")
+        .order_by("-town__name", "pk").values_list("pk", flat=True)[25:50])
 
 
 def test_event_page_timeline_steps_and_scope(client_for, report, people):

@@ -18,16 +18,18 @@ October 2020 in 萧山区 (category 占道经营, 3 working days; deadlines coun
 (72 + 144) ÷ 2 = 108.0 h; 重办率 1 ÷ (2 + 1) = 33.3 %.
 """
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from click.testing import CliRunner
 
-from townbrain.core import panels
+from townbrain.cli import main
+from townbrain.core import doctor, panels
 from townbrain.core.models import OrgUnit
 
-from .. import services, stats
-from ..models import Event, EventCategory
+from .. import cells, services, stats
+from ..models import Event, EventCategory, EventCell
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2020, 11, 10, 12, 0, tzinfo=SH)
@@ -147,3 +149,85 @@ def test_stats_api_by_platform_category_and_children(api_for, fixtures, report):
     children = api.get("/api/events/stats/?org=330109&period=202010&platform=zhifa&children=1").json()["children"]
     assert [(c["org"], c["received"], c["on_time_rate"]) for c in children] == [
         ("330109001", 2, 0.0), ("330109113", 4, 33.3)]
+
+
+# --- the cells the pages read (cells.py) against the events they stand for --------------------------------
+
+def _cells():
+    return {(c.town_id, c.month, c.platform, c.category_id): tuple(getattr(c, f) for f in cells.FIELDS)
+            for c in EventCell.objects.all()}
+
+
+@pytest.mark.django_db
+def test_cells_kept_by_every_step_equal_the_events(fixtures, people):
+    # The stories above went through report, accept, dispatch … close, review, 不满意 → 重办, reject.
+    compared, differ = cells.compare()
+    assert compared and differ == []
+    e1 = Event.objects.get(pk=fixtures["e1"].pk)
+    assert (e1.reviews, e1.reviews_satisfied) == (1, 1)
+    e8 = Event.objects.get(pk=fixtures["e8"].pk)
+    assert (e8.reviews, e8.reviews_satisfied, e8.reopened) == (1, 0, 1)
+    # The upkeep and a rebuild from the events give the same cells.
+    kept = _cells()
+    assert cells.rebuild() == len(kept)
+    assert _cells() == kept
+    october = EventCell.objects.filter(town_id="330109113", month=date(2020, 10, 1)).get()
+    assert (october.received, october.closed, october.reviewed, october.satisfied, october.took_n) == (4, 2, 3, 2, 2)
+    assert october.took == timedelta(hours=72 + 144)
+
+
+@pytest.mark.django_db
+def test_cells_give_the_figures_counted_from_the_events(fixtures, people, report):
+    report(cat=EventCategory.objects.get(code="bm-help-streetlight"), at=at(2020, 10, 3, 9, 0))
+    user = people["xiaoshan"]
+    children = ["330109001", "330109113", "330109114"]
+    for org, period, platform, category in [("330109", "202010", "", ""), ("330109", "2020", "", ""),
+                                            ("330109113", "202010", "", ""), ("330109", "202010", "zhifa", ""),
+                                            ("330109", "202010", "", "zf-city"), ("330109", "202011", "", ""),
+                                            ("33", "2020", "", ""), ("330109", "201901", "", "")]:
+        for now in (NOW, at(2020, 10, 15, 12, 0)):
+            events = stats.events_for(user, platform, category)
+            total, parts = stats.area(user, org, period, platform, category, children, now=now)
+            assert total == stats.for_area(events, org, period, now=now), (org, period, platform, category)
+            for code in children:
+                assert parts[code] == stats.for_area(events, code, period, now=now) if code.startswith(org) else \
+                    parts[code]["received"] == 0
+    # As hand-checked at the top of this file, from the cells.
+    total, parts = stats.area(user, "330109", "202010", children=children, now=NOW)
+    assert {k: total[k] for k in EXPECTED_XIAOSHAN} == {**EXPECTED_XIAOSHAN, "received": 7}
+    # A user sees only the cells of their area: 大洋镇's editor none of 萧山区.
+    assert stats.area(people["dayang"], "330109", "202010", now=NOW)[0]["received"] == 0
+    assert stats.area(people["dayang"], "330182", "202010", now=NOW)[0]["received"] == 1
+
+
+@pytest.mark.django_db
+def test_imported_and_deleted_events_move_their_cells(people, category):
+    town = OrgUnit.objects.get(code="330109113")
+    event = services.import_event(people["xiaoshan_office"], town, category, "历史事件", external_id="H-1",
+                                  reported_at=at(2020, 3, 2, 9), accepted_at=at(2020, 3, 2, 10),
+                                  dispatched_at=at(2020, 3, 2, 11), closed_at=at(2020, 3, 3, 11),
+                                  verdict="basically_satisfied")
+    assert (event.reviews, event.reviews_satisfied) == (1, 1)
+    assert cells.compare()[1] == []
+    figures = stats.area(people["xiaoshan"], "330109", "202003")[0]
+    assert (figures["received"], figures["closed"], figures["satisfaction_rate"], figures["avg_hours"]) == (
+        1, 1, 100.0, 26.0)
+    services.delete_imported_event(people["xiaoshan_office"], event)
+    assert cells.compare()[1] == []
+    assert stats.area(people["xiaoshan"], "330109", "202003")[0]["received"] == 0
+
+
+@pytest.mark.django_db
+def test_doctor_finds_cells_and_review_counts_that_drifted(fixtures):
+    check = next(c for c in doctor.checks() if c.name == "event_cells")
+    assert check.run(doctor.Options()).status == doctor.OK
+    cell = EventCell.objects.filter(town_id="330109113", month=date(2020, 10, 1)).get()
+    EventCell.objects.filter(pk=cell.pk).update(closed=cell.closed + 1)
+    Event.objects.filter(pk=fixtures["e1"].pk).update(reviews=2)
+    outcome = check.run(doctor.Options())
+    assert outcome.status == doctor.DRIFT and len(outcome.problems) == 2
+    assert "closed" in outcome.problems[0] and f"#{fixtures['e1'].pk}" in outcome.problems[1]
+    Event.objects.filter(pk=fixtures["e1"].pk).update(reviews=1)
+    result = CliRunner().invoke(main, ["events", "rebuild-stats"])
+    assert result.exit_code == 0 and "statistics cells rebuilt" in result.output, result.output
+    assert check.run(doctor.Options()).status == doctor.OK
