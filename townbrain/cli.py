@@ -659,6 +659,9 @@ _register_reporting(main, command, _actor)
 from townbrain.governance.cli import register as _register_events  # noqa: E402
 
 _register_events(main, command, _actor)
+from townbrain.core.backup_cli import register as _register_backup  # noqa: E402
+
+_register_backup(main, command)
 
 if __name__ == "__main__":
     main()

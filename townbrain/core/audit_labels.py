@@ -40,6 +40,8 @@ register_actions({
     "divisions.load": _("Loaded the division list"),
     "personal.export": _("Exported contact details"),
     "personal.purge": _("Removed contact details (retention)"),
+    "backup.create": _("Backed up the database and uploads"),
+    "backup.restore": _("Restored a backup"),
 })
 
 # The floors above core record these. They are listed here until each app registers its own
@@ -102,6 +104,7 @@ SOURCE_LABELS = {
 # Object types that are not the model_name of a model.
 OBJECT_TYPE_LABELS = {
     "divisions": _("Division list"),
+    "backup": _("Backup"),
 }
 
 # Field names a model does not name (or names differently from the pages), by object type.
