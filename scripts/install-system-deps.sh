@@ -11,6 +11,9 @@ if ! $demo; then
   command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
   # MQTT ingest tests: the broker binary only; each test starts its own on a free port.
   [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null 2>&1 || need+=(mosquitto)
+  # Stateless app servers (core/tests/test_replicas.py): the Redis binary only; the test starts its own on a
+  # free port. The replica tests need the PostgreSQL server programs (initdb, pg_basebackup), there already.
+  [ -x /usr/bin/redis-server ] || command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 fi
 # grep without -q: -q exits at the first match, fc-list dies of SIGPIPE and pipefail reports a miss.
 fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null || need+=(fonts-noto-cjk)

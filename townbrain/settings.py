@@ -15,6 +15,21 @@ TOWNBRAIN_RATE_TOKEN_PER_MINUTE / _PUBLIC_REPORTS_PER_HOUR / _OPEN311_PER_HOUR /
 TOWNBRAIN_SESSION_HOURS hours a login lasts (default 12); TOWNBRAIN_SESSION_BROWSER_CLOSE=1 also ends it
                         when the browser closes
 TOWNBRAIN_PERSONAL_DATA_RETENTION_DAYS  days after closing an event keeps its reporter's contact (default 365)
+TOWNBRAIN_DATABASE_REPLICA_URLS  comma-separated PostgreSQL replicas (streaming, read-only): read-only
+                        requests read them (core/dbrouter.py; docs/operations.md "Replicas and several app servers")
+TOWNBRAIN_REPLICA_PIN_SECONDS  seconds a client reads the primary after its own write (default 5)
+TOWNBRAIN_REPLICA_CONNECT_TIMEOUT / _RETRY_SECONDS  a replica that does not connect within this many seconds
+                        (default 1) is skipped for _RETRY_SECONDS (default 10): its reads go to the primary
+TOWNBRAIN_REDIS_URL     e.g. redis://127.0.0.1:6379/0: the cache (rate limits, replica pins) and the sessions'
+                        cache in Redis, shared by every app server (default: each process's own memory)
+TOWNBRAIN_MEDIA_ROOT    folder of the uploads (default TOWNBRAIN_HOME/uploads): shared storage when several app
+                        servers run
+TOWNBRAIN_JOB_THRESHOLD_ROWS  an import with more rows than this runs as a background job (default 5000;
+                        docs/jobs.md); smaller ones answer at once
+TOWNBRAIN_JOB_THRESHOLD_TOWNS an assessment run scoring more towns than this (a province's) runs as a job
+                        (default 200)
+TOWNBRAIN_JOB_STALE_SECONDS   a running job without a heartbeat for this long is shown as failed
+                        ("the worker stopped") and may be retried (default 30)
 """
 
 import os
@@ -90,6 +105,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Read-only requests may read a replica; a client's write pins it to the primary (core/dbrouter.py).
+    "townbrain.core.dbrouter.ReplicaMiddleware",
     # The Content-Security-Policy header on every response (docs/security.md); static files skip it.
     "townbrain.core.csp.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -139,6 +156,28 @@ else:
         }
     }
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TOWNBRAIN_TEST_DATABASE_NAME") or None}
+
+# Read replicas (core/dbrouter.py): aliases replica_1, replica_2 …; the test runner mirrors them onto the
+# test database, and the router never reads a replica that is the primary's own database.
+DATABASE_REPLICAS = []
+for _url in filter(None, (u.strip() for u in os.environ.get("TOWNBRAIN_DATABASE_REPLICA_URLS", "").split(","))):
+    _replica = dj_database_url.parse(_url, conn_max_age=60)
+    if _replica["ENGINE"] == "django.db.backends.postgresql":
+        _replica.setdefault("OPTIONS", {})["connect_timeout"] = env_int("TOWNBRAIN_REPLICA_CONNECT_TIMEOUT", 1)
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASE_REPLICAS.append(f"replica_{len(DATABASE_REPLICAS) + 1}")
+    DATABASES[DATABASE_REPLICAS[-1]] = _replica
+DATABASE_ROUTERS = ["townbrain.core.dbrouter.ReplicaRouter"]
+REPLICA_PIN_SECONDS = env_int("TOWNBRAIN_REPLICA_PIN_SECONDS", 5)
+REPLICA_RETRY_SECONDS = env_int("TOWNBRAIN_REPLICA_RETRY_SECONDS", 10)
+
+# A shared cache for several app servers: rate limits, replica pins and sessions hold across them.
+REDIS_URL = os.environ.get("TOWNBRAIN_REDIS_URL", "").strip()
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": "townbrain"}}
+    # Sessions read from Redis, written to both: a flushed cache logs nobody out.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -203,7 +242,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve straight from the package in development and tests; production runs collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
-MEDIA_ROOT = HOME / "uploads"
+MEDIA_ROOT = Path(os.environ.get("TOWNBRAIN_MEDIA_ROOT", "").strip() or HOME / "uploads").resolve()
 MEDIA_URL = "/media/"
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
