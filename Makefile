@@ -25,12 +25,13 @@ system-deps:
 	bash scripts/install-system-deps.sh
 
 # The demo's administrator gets the published demo password (never prompt in `make demo`).
-# The cockpit offers PDF briefings: WeasyPrint needs Pango and the CJK font.
+# The cockpit offers PDF briefings: WeasyPrint needs Pango and the CJK font. A job worker runs beside the
+# server (large imports run as background jobs, docs/jobs.md) and stops with it.
 demo: install
 	bash scripts/install-system-deps.sh --demo
 	TOWNBRAIN_ADMIN_PASSWORD=townbrain-demo $(BIN)/townbrain init
 	$(BIN)/townbrain demo
-	$(BIN)/townbrain serve --port 8000
+	$(BIN)/townbrain serve --port 8000 --with-worker
 
 test: install-test
 	bash scripts/test.sh

@@ -1,4 +1,4 @@
-"""The `townbrain` command: init, demo, serve, load-divisions, createuser, check, bench, report, mqtt, sensing.
+"""The `townbrain` command: init, demo, serve, worker, load-divisions, createuser, check, bench, report, mqtt, sensing.
 
 Every subcommand has --help. Errors print one line `townbrain: error: <reason>` and exit 1.
 Django is set up lazily so `--help` works before any database exists.
@@ -129,9 +129,19 @@ def demo(villages):
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--with-worker", is_flag=True, help="Also run `townbrain worker` (background jobs) beside the server, "
+              "stopped with it (`make demo` does).")
 @command("serve")
-def serve(port, host, workers):
+def serve(port, host, workers, with_worker):
     """Serve TownBrain with gunicorn on HOST:PORT (static files included)."""
+    if with_worker:
+        import atexit
+        import subprocess
+
+        job_worker, parent = subprocess.Popen([sys.executable, "-m", "townbrain.cli", "worker"]), os.getpid()
+        # (gunicorn's own workers are forks of this process: only the server itself stops the job worker)
+        atexit.register(lambda: os.getpid() == parent and job_worker.poll() is None
+                        and (job_worker.terminate(), job_worker.wait(30)))
     from gunicorn.app.base import BaseApplication
 
     from townbrain.wsgi import application
@@ -149,6 +159,21 @@ def serve(port, host, workers):
 
     click.echo(f"TownBrain on http://{host}:{port}/")
     App().run()
+
+
+@main.command("worker")
+@click.option("--batch", is_flag=True, help="Run the jobs queued now, then exit.")
+@click.option("--interval", default=1.0, show_default=True, type=float, help="Seconds between looks at the queue.")
+@command("worker")
+def worker_cmd(batch, interval):
+    """Run background jobs (large imports, roll-up rebuilds, large assessment runs): the django-tasks database
+    worker. Ctrl-C lets the running job finish; a job of a worker killed outright is shown as failed and may be
+    retried."""
+    from townbrain.jobs import worker
+
+    if not batch:
+        click.echo("TownBrain worker: waiting for jobs (Ctrl-C stops it)")
+    worker.run(batch=batch, interval=interval)
 
 
 @main.command("load-divisions")

@@ -100,6 +100,9 @@ INSTALLED_APPS = [
     "townbrain.workplans",
     "townbrain.cockpit",
     "townbrain.reports",
+    "django_tasks",
+    "django_tasks_db",
+    "townbrain.jobs",
 ]
 
 MIDDLEWARE = [
@@ -206,6 +209,13 @@ IMPORT_MAX_BYTES = env_int("TOWNBRAIN_IMPORT_MAX_MB", 50) * 1024 * 1024
 IMPORT_MAX_ROWS = env_int("TOWNBRAIN_IMPORT_MAX_ROWS", 200_000)
 IMPORT_MAX_UNZIPPED_BYTES = env_int("TOWNBRAIN_IMPORT_MAX_UNZIPPED_MB", 500) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Background jobs (docs/jobs.md): django-tasks with its database backend (django-tasks-db), run by
+# `townbrain worker`; no other server needed.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+JOB_THRESHOLD_ROWS = env_int("TOWNBRAIN_JOB_THRESHOLD_ROWS", 5000)
+JOB_THRESHOLD_TOWNS = env_int("TOWNBRAIN_JOB_THRESHOLD_TOWNS", 200)
+JOB_STALE_SECONDS = env_int("TOWNBRAIN_JOB_STALE_SECONDS", 30)
 
 # Monthly reports for month M are due on this day of month M+1 (missed ones become warnings).
 REPORT_DEADLINE_DAY = env_int("TOWNBRAIN_REPORT_DEADLINE_DAY", 5)

@@ -23,6 +23,8 @@ from townbrain.governance import api as governance_api
 from townbrain.indicators import api as indicators_api
 from townbrain.indicators import views as indicators_views
 from townbrain.investment import api as investment_api
+from townbrain.jobs import api as jobs_api
+from townbrain.jobs import views as jobs_views
 from townbrain.programmes import api as programmes_api
 from townbrain.programmes import views as programmes_views
 from townbrain.projects import api as projects_api
@@ -65,6 +67,7 @@ router.register("honours", publicity_api.HonourViewSet, basename="honour")
 router.register("clusters", clusters_api.ClusterViewSet, basename="cluster")
 router.register("work-plans", workplans_api.WorkPlanViewSet, basename="workplan")
 router.register("work-plan-items", workplans_api.WorkPlanItemViewSet, basename="workplanitem")
+router.register("jobs", jobs_api.JobViewSet, basename="job")
 
 api_urls = [
     path("auth/token/", access_api.TokenView.as_view(), name="token"),
@@ -134,7 +137,14 @@ urlpatterns = [
     path("imports/plan/<str:token>/", exchange_views.import_plan, name="import-plan"),
     path("imports/errors/<str:token>/", exchange_views.import_errors, name="import-errors"),
     path("imports/<int:pk>/", exchange_views.import_detail, name="import-detail"),
+    path("imports/checked/<int:pk>/apply/", exchange_views.import_job_apply, name="import-job-apply"),
     path("quality/", exchange_views.QualityListView.as_view(), name="quality-list"),
+    path("jobs/", jobs_views.job_list, name="job-list"),
+    path("jobs/<int:pk>/", jobs_views.job_detail, name="job-detail"),
+    path("jobs/<int:pk>/status/", jobs_views.job_status, name="job-status"),
+    path("jobs/<int:pk>/cancel/", jobs_views.job_cancel, name="job-cancel"),
+    path("jobs/<int:pk>/retry/", jobs_views.job_retry, name="job-retry"),
+    path("jobs/rollups/", jobs_views.rollups_rebuild, name="job-rollups"),
     path("history/<str:object_type>/<str:object_id>/", core_views.object_history, name="object-history"),
     path("projects/", projects_views.ProjectListView.as_view(), name="project-list"),
     path("projects/<int:pk>/", projects_views.project_detail, name="project-detail"),

@@ -1,5 +1,6 @@
 """Pages: schemes (read by all, edited by system administrators), runs, results with their breakdown."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -17,6 +18,7 @@ from townbrain.core.forms import add_errors, show_conflict
 from townbrain.core.lists import Column, RestrictedListView
 from townbrain.core.scope import allows
 from townbrain.core.views import breadcrumb
+from townbrain.jobs.kinds import assessment_job, towns_to_assess
 
 from . import breakdown, services
 from . import spec as specs
@@ -170,6 +172,9 @@ def run_create(request):
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
+            # A run over many towns (a province's) is a background job (docs/jobs.md).
+            if towns_to_assess(d["scheme"], d["year"], d["area"]) > settings.JOB_THRESHOLD_TOWNS:
+                return redirect(assessment_job(request.user, d["scheme"], d["year"], d["area"] or None, note=d["note"]))
             run = services.start_run(request.user, d["scheme"], d["year"], d["area"] or None, note=d["note"])
         except ValidationError as exc:
             add_errors(form, exc)

@@ -1,5 +1,8 @@
+import io
+
 from django.conf import settings
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -48,10 +51,69 @@ def check_upload(upload) -> str | None:
     return None
 
 
+def count_rows(data: bytes, name: str) -> int:
+    """About how many rows the file has, cheaply (to choose between answering now and a background job);
+    0 when it cannot tell (the import itself then says what is wrong)."""
+    from .readers import OLE2, ZIP, _check_zip, limits
+
+    try:
+        if data.startswith(ZIP) or data.startswith(OLE2):
+            from python_calamine import CalamineWorkbook
+
+            if data.startswith(ZIP):
+                _check_zip(data, limits())  # a zip bomb is refused before anything unpacks it
+                rows = _xlsx_dimension(data)
+                if rows is not None:
+                    return rows
+            book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+            return book.get_sheet_by_index(0).height if book.sheet_names else 0
+        if name.lower().endswith(".json") or data.lstrip()[:1] in (b"[", b"{"):
+            return data.count(b"}")  # objects, give or take nested ones: an estimate is enough
+        return data.count(b"\n")
+    except Exception:  # noqa: BLE001 - an unreadable file is reported by the import, synchronously
+        return 0
+
+
+def _xlsx_dimension(data: bytes) -> int | None:
+    """The last row an xlsx's first sheet declares (`<dimension ref="A1:I30001"/>`, which Excel, WPS and
+    the usual libraries write at the top of the sheet), without reading the sheet; None when absent."""
+    import re
+    import zipfile
+
+    from .readers import _first_sheet
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        if "xl/workbook.xml" not in zf.namelist():
+            return None
+        sheet = _first_sheet(zf)
+        if not sheet:
+            return None
+        with zf.open(sheet) as f:
+            head = f.read(4096)
+    found = re.search(rb'<(?:\w+:)?dimension\s+ref="[A-Z]+\d+(?::[A-Z]+(\d+))?"', head)
+    return int(found.group(1) or 1) if found else None
+
+
+def import_job(user, data: bytes, name: str, kind: str, rows: int, *, dry_run=False, only_valid=False,
+               keep_file=False):
+    """Queue the import of a large file as a background job (docs/jobs.md)."""
+    from townbrain.jobs.services import enqueue
+
+    title = _("%(kind)s from %(file)s (%(rows)s rows)") % {"kind": KINDS[kind].label if kind in KINDS else kind,
+                                                            "file": name, "rows": f"{rows:,}"}
+    if dry_run:
+        title = _("Check: %(title)s") % {"title": title}
+    return enqueue(user, "import", {"kind": kind, "dry_run": dry_run, "only_valid": only_valid,
+                                    "keep_file": keep_file}, title=title, rows_total=rows, file=(name, data))
+
+
 class ImportViewSet(RestrictedReadOnlyViewSet):
     """Imports. POST a file (multipart: file, kind, dry_run, only_valid) to get the plan or apply it;
     the summary is `{status, counts{created, updated, unchanged, deleted}, errors[{row, column, value, message}],
     warnings[{row, column, value, message}], id}` (a row with warnings only is written).
+    A file above TOWNBRAIN_JOB_THRESHOLD_ROWS rows runs as a background job: the answer is 202
+    `{"job": "<url>"}`, and GET on that URL shows `state` (queued, running, done, failed, cancelled),
+    `progress` (0–100) and, once done, the same summary as `result` (docs/jobs.md).
     """
 
     queryset = ImportBatch.objects.all()
@@ -61,6 +123,7 @@ class ImportViewSet(RestrictedReadOnlyViewSet):
 
     @extend_schema(request=ImportUploadSerializer, responses={
         200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT,
+        202: OpenApiResponse(OpenApiTypes.OBJECT, description="A large file: `{job: url}` of the background job"),
         400: OpenApiResponse(OpenApiTypes.OBJECT, description="The upload's field errors, or the summary of an "
                              "import refused (status unreadable or invalid: errors by row, id null)")})
     def create(self, request):
@@ -70,8 +133,16 @@ class ImportViewSet(RestrictedReadOnlyViewSet):
         reason = check_upload(d["file"])
         if reason:
             return Response(_unreadable(d["kind"], d["file"].name, reason), status=status.HTTP_400_BAD_REQUEST)
+        data = d["file"].read()
+        rows = count_rows(data, d["file"].name) if d["kind"] in KINDS else 0
+        if rows > settings.JOB_THRESHOLD_ROWS:
+            # A large file: 202 and the job's URL; GET it for state, progress and, once done, the summary.
+            job = import_job(request.user, data, d["file"].name, d["kind"], rows, dry_run=d["dry_run"],
+                             only_valid=d["only_valid"])
+            return Response({"job": request.build_absolute_uri(reverse("api:job-detail", args=[job.pk]))},
+                            status=status.HTTP_202_ACCEPTED)
         try:
-            summary = pipeline.run_import(request.user, d["file"].read(), d["file"].name, d["kind"],
+            summary = pipeline.run_import(request.user, data, d["file"].name, d["kind"],
                                           dry_run=d["dry_run"], only_valid=d["only_valid"])
         except pipeline.UnknownKind as exc:
             return Response(_unreadable(d["kind"], d["file"].name, str(exc)), status=status.HTTP_400_BAD_REQUEST)

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,7 +21,7 @@ from townbrain.core.lists import Column, RestrictedListView
 from townbrain.core.scope import ALL, scope_prefixes
 
 from . import pipeline
-from .api import check_upload
+from .api import check_upload, count_rows, import_job
 from .errorfile import error_file
 from .filters import ImportBatchFilterSet
 from .forms import UploadForm
@@ -93,7 +94,14 @@ def import_upload(request):
     if not form.is_valid():
         return render(request, "exchange/import_plan.html", {"form": form, "summary": None}, status=400)
     upload = form.cleaned_data["file"]
-    token = stash(request.user, upload.read(), upload.name, form.cleaned_data["kind"],
+    data = upload.read()
+    rows = count_rows(data, upload.name)
+    if rows > settings.JOB_THRESHOLD_ROWS:
+        # A large file is checked in the background: the job's page shows the plan, then offers to apply it.
+        job = import_job(request.user, data, upload.name, form.cleaned_data["kind"], rows, dry_run=True,
+                         only_valid=form.cleaned_data["only_valid"], keep_file=True)
+        return redirect("job-detail", pk=job.pk)
+    token = stash(request.user, data, upload.name, form.cleaned_data["kind"],
                   form.cleaned_data["only_valid"])
     return redirect("import-plan", token=token)
 
@@ -146,3 +154,33 @@ def import_detail(request, pk):
         return redirect("import-detail", pk=batch.pk)
     changes = batch.changes.all()[:500]
     return render(request, "exchange/import_detail.html", {"batch": batch, "changes": changes})
+
+
+@login_required
+def import_job_apply(request, pk):
+    """POST: apply a large file whose check (a background job) is done, as a background job of its own."""
+    from townbrain.jobs.models import Job, JobFile
+    from townbrain.jobs.services import visible_jobs
+    from townbrain.jobs.views import job_detail
+
+    checked = get_object_or_404(visible_jobs(request.user), pk=pk, kind="import", state=Job.State.DONE)
+    if request.method != "POST":
+        return job_detail(request, checked.pk)
+    params, summary = checked.params, checked.result or {}
+    stored = JobFile.objects.filter(job=checked).first()
+    usable = (params.get("dry_run") and stored is not None and summary.get("status") == "dry_run"
+              and (not summary.get("errors") or params.get("only_valid")))
+    if checked.owner_id != request.user.pk or not usable:
+        messages.error(request, _("This check cannot be applied (already applied, or not yours); upload the file "
+                                  "again."))
+        return redirect("job-detail", pk=checked.pk)
+    data, name = bytes(stored.data), stored.name
+    with transaction.atomic():
+        # The file moves to the applying job: whoever deletes it first applies (a second click finds none).
+        if not JobFile.objects.filter(job=checked).delete()[0]:
+            messages.error(request, _("This check cannot be applied (already applied, or not yours); upload the "
+                                      "file again."))
+            return redirect("job-detail", pk=checked.pk)
+        job = import_job(request.user, data, name, params["kind"], checked.rows_total,
+                         only_valid=params.get("only_valid", False))
+    return redirect("job-detail", pk=job.pk)

@@ -51,6 +51,7 @@ from townbrain.exchange.views import stash
 from townbrain.experts import services as expert_services
 from townbrain.indicators import services as indicator_services
 from townbrain.investment.tests import walk as deal_walk
+from townbrain.jobs import services as job_services
 from townbrain.programmes import services as programme_services
 from townbrain.programmes.models import Programme
 from townbrain.projects import services as project_services
@@ -154,6 +155,10 @@ def build_world(users):
                                 ["DY-IMP", "大洋镇导入项目", OTHER, "meili"]])
     batch_id = run_import(users["dayang"], import_file, "dayang.xlsx", "projects")["id"]
     token = stash(users["dayang"], import_file, "dayang.xlsx", "projects", False)
+    # Jobs: 大洋镇's editor's check of the same file, run (a background job, jobs app).
+    job = job_services.enqueue(users["dayang"], "import", {"kind": "projects", "dry_run": True, "keep_file": True},
+                               title="大洋镇导入检查", file=("dayang.xlsx", import_file))
+    job_services.run_job(job.pk, job.attempt)
     # Indicators: reference data (elements, an indicator, a rule) and a value of 大洋镇.
     element = indicator_services.save_element(SYSTEM, "walk_rate", name="走查比率", value_type="percent")
     indicator_services.save_indicator(SYSTEM, "walk_indicator", name="走查指标", formula="#{walk_rate} * 2")
@@ -219,6 +224,7 @@ def build_world(users):
         criterion=scheme.criteria.first(),
         batch_id=batch_id,
         token=token,
+        job=job,
         value=value,
         unit=other,
         user=users["dayang"],
@@ -352,6 +358,9 @@ FILL.update({("event-photo", "pk"): lambda w: w.event.pk, ("event-photo", "photo
 
 FILL.update({(name, "pk"): lambda w: w.cluster.pk for name in (  # 梅城镇 with 大洋镇 (建德市)
     "cluster-detail", "api:cluster-detail", "api:cluster-rollup", "api:cluster-indicator")})
+FILL.update({(name, "pk"): lambda w: w.job.pk for name in (  # 大洋镇's editor's background job
+    "job-detail", "job-status", "job-cancel", "job-retry", "import-job-apply", "api:job-detail", "api:job-cancel",
+    "api:job-retry")})
 FILL.update({(name, "pk"): lambda w: w.workplan.pk for name in (  # 大洋镇's 一镇一方案
     "workplan-detail", "workplan-progress", "api:workplan-detail")})
 FILL.update({(name, "pk"): lambda w: w.workplan_item.pk for name in (  # its item, linked to 大洋镇's project

@@ -1,0 +1,95 @@
+"""Job pages: /jobs/ (yours, and your area's for an office administrator), /jobs/<id>/ with a progress
+bar that htmx refreshes while the job is queued or running (/jobs/<id>/status/), cancel and retry."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from townbrain.core.scope import ALL, scope_prefixes
+
+from . import services
+from .kinds import KINDS, STAGE_LABELS
+from .models import Job, JobFile
+
+REFRESH_SECONDS = 2
+
+
+def _view(job: Job) -> dict:
+    st = services.status(job)
+    kind = KINDS.get(job.kind)
+    return {"job": job, "st": st, "kind_label": kind.label if kind else job.kind,
+            "stage_label": STAGE_LABELS.get(st["stage"], st["stage"]), "error": services.error_text(st["error"]),
+            "active": st["state"] in (Job.State.QUEUED, Job.State.RUNNING),
+            "state_label": Job.State(st["state"]).label, "refresh_seconds": REFRESH_SECONDS,
+            "has_file": st["state"] == Job.State.DONE and JobFile.objects.filter(job_id=job.pk).exists()}
+
+
+@login_required
+def job_list(request):
+    jobs = services.visible_jobs(request.user).select_related(None).defer("result", "params")
+    page = Paginator(jobs, 50).get_page(request.GET.get("page"))
+    rows = [{"job": job, "st": (st := services.status(job)), "state_label": Job.State(st["state"]).label,
+             "kind_label": KINDS[job.kind].label if job.kind in KINDS else job.kind} for job in page.object_list]
+    return render(request, "jobs/job_list.html", {"page": page, "rows": rows,
+                                                  "may_rebuild": scope_prefixes(request.user, "manage") is ALL})
+
+
+def _job(request, pk) -> Job:
+    return get_object_or_404(services.visible_jobs(request.user), pk=pk)
+
+
+@login_required
+def job_detail(request, pk):
+    job = _job(request, pk)
+    return render(request, "jobs/job_detail.html", {**_view(job), "may_act": services.may_act(request.user, job)})
+
+
+@login_required
+def job_status(request, pk):
+    """The part of the job's page that changes: htmx asks for it every few seconds while the job is open."""
+    job = _job(request, pk)
+    return render(request, "jobs/_status.html", {**_view(job), "may_act": services.may_act(request.user, job)})
+
+
+@login_required
+def job_cancel(request, pk):
+    """POST cancels; GET shows the job."""
+    job = _job(request, pk)
+    if request.method != "POST":
+        return job_detail(request, pk)
+    try:
+        services.request_cancel(request.user, job)
+    except (PermissionDenied, ValidationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.info(request, _("Cancelling: the job stops at its next chunk of rows and nothing it did is kept."))
+    return redirect("job-detail", pk=job.pk)
+
+
+@login_required
+def job_retry(request, pk):
+    """POST queues a failed job again; GET shows the job."""
+    job = _job(request, pk)
+    if request.method != "POST":
+        return job_detail(request, pk)
+    try:
+        services.retry(request.user, job)
+    except (PermissionDenied, ValidationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    else:
+        messages.success(request, _("The job is queued again."))
+    return redirect("job-detail", pk=job.pk)
+
+
+@login_required
+@require_POST
+def rollups_rebuild(request):
+    """Start a roll-up rebuild (system administrators: it recomputes every area's roll-ups)."""
+    if scope_prefixes(request.user, "manage") is not ALL:
+        raise PermissionDenied(_("Only a system administrator may rebuild the roll-ups."))
+    job = services.enqueue(request.user, "rollups", {"programme": ""}, title=_("Roll-up rebuild"))
+    return redirect("job-detail", pk=job.pk)
