@@ -499,6 +499,40 @@ def bench_events(output, database, n, reads):
     if output:
         write_section(output, "events", figures)
     click.echo(figures["summary"])
+@bench.command("load")
+@click.option("--users", "levels", default="50,200,500", show_default=True,
+              help="Concurrent users per level, comma-separated; one locust run per level.")
+@click.option("--seconds", default=60, show_default=True, type=int, help="How long each level runs (after ramp-up).")
+@click.option("--max-requests", default=200_000, show_default=True, type=int, help="Stop a level after this many requests.")
+@click.option("--workers", default=5, show_default=True, type=int,
+              help="gunicorn workers of the server under test (2 × cores + 1; 4 threads each).")
+@click.option("--think", default="5,15", show_default=True,
+              help="Seconds a user waits between two clicks, at least,at most (a person reads the page).")
+@click.option("--output", default="", help="File to write the section “load” into (e.g. docs/performance.md).")
+@click.option("--json", "as_json", is_flag=True, help="Print {\"levels\": [{users, requests, errors, p50_ms, p95_ms, "
+              "p99_ms}, …]} as JSON.")
+@command("bench load")
+def bench_load(levels, seconds, max_requests, workers, think, output, as_json):
+    """Concurrent users against `townbrain serve` on the configured database (locust, 127.0.0.1 only)."""
+    import json
+
+    from townbrain.bench.load import run, section
+    from townbrain.bench.report import write_section
+
+    try:
+        counts = [int(n) for n in levels.split(",") if n.strip()]
+        low, high = (float(n) for n in think.split(","))
+    except ValueError:
+        raise click.ClickException("--users takes numbers separated by commas (50,200,500), --think two (5,15)") from None
+    figures = run(counts, seconds=seconds, max_requests=max_requests, workers=workers, think=(low, high),
+                  echo=(lambda *a, **k: None) if as_json else click.echo)
+    if output:
+        write_section(output, "load", section(figures))
+    if as_json:
+        click.echo(json.dumps({"levels": [{k: lv[k] for k in ("users", "requests", "errors", "p50_ms", "p95_ms",
+                                                               "p99_ms")} for lv in figures["levels"]]}))
+    else:
+        click.echo(section(figures)["summary"])
 
 
 @bench.command("ingest")

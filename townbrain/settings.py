@@ -154,8 +154,11 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": HOME / "townbrain.sqlite3",
-            # WAL lets the dashboard read while an import writes.
-            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+            # WAL lets the dashboard read while an import writes. Writers (several gunicorn workers) queue:
+            # a transaction takes the write lock when it begins (IMMEDIATE) and waits up to 20 s for it —
+            # a deferred one that must upgrade its read lock fails at once with "database is locked".
+            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                        "transaction_mode": "IMMEDIATE", "timeout": 20},
         }
     }
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TOWNBRAIN_TEST_DATABASE_NAME") or None}

@@ -205,6 +205,32 @@ def test_demo_twice_changes_nothing(demo_home):
     assert "0 created" in result.stdout
 
 
+def test_bench_load_drives_a_real_server_with_every_kind_of_user(demo_home, tmp_path):
+    """`townbrain bench load` (issue 17 item 2) on a copy of the demo: gunicorn on a free port, locust users
+    reading cockpits, roll-ups, lists and exports and submitting reports and events through the API. The
+    JSON is the contract's; the reports were really written; nothing failed. Not a timing."""
+    import json
+    import shutil
+    from datetime import UTC, datetime
+
+    home = Path(shutil.copytree(demo_home[0], tmp_path / "home"))
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    result = run("bench", "load", "--users", "10", "--seconds", "12", "--think", "0.1,0.3", "--json", home=home,
+                 timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    (level,) = figures["levels"]
+    assert set(level) == {"users", "requests", "errors", "p50_ms", "p95_ms", "p99_ms"}
+    assert level["users"] == 10 and level["requests"] >= 10 and level["errors"] == 0, level
+    assert 0 < level["p50_ms"] <= level["p95_ms"] <= level["p99_ms"]
+    # The town editors' reports went through the service: saved, and audited under the editors' names.
+    (written,), = query(home, "SELECT COUNT(*) FROM projects_progressreport WHERE updated >= ? AND problems LIKE ?",
+                        started, "压力测试%")
+    (audited,), = query(home, "SELECT COUNT(*) FROM core_auditentry WHERE time >= ? AND actor_name LIKE ?",
+                        started, "bench-load-editor-%")
+    assert written >= 1 and audited >= written
+
+
 def test_demo_refuses_without_debug(tmp_path):
     result = run("demo", "--no-villages", home=tmp_path, env=production_env(tmp_path))
     assert result.returncode != 0
