@@ -506,13 +506,15 @@ def bench_events(output, database, n, reads):
 @click.option("--max-requests", default=200_000, show_default=True, type=int, help="Stop a level after this many requests.")
 @click.option("--workers", default=5, show_default=True, type=int,
               help="gunicorn workers of the server under test (2 × cores + 1; 4 threads each).")
+@click.option("--warm-up", default=30, show_default=True, type=int,
+              help="Seconds of the smallest level before measuring, not measured (0: none).")
 @click.option("--think", default="5,15", show_default=True,
               help="Seconds a user waits between two clicks, at least,at most (a person reads the page).")
 @click.option("--output", default="", help="File to write the section “load” into (e.g. docs/performance.md).")
 @click.option("--json", "as_json", is_flag=True, help="Print {\"levels\": [{users, requests, errors, p50_ms, p95_ms, "
               "p99_ms}, …]} as JSON.")
 @command("bench load")
-def bench_load(levels, seconds, max_requests, workers, think, output, as_json):
+def bench_load(levels, seconds, max_requests, workers, warm_up, think, output, as_json):
     """Concurrent users against `townbrain serve` on the configured database (locust, 127.0.0.1 only)."""
     import json
 
@@ -524,7 +526,7 @@ def bench_load(levels, seconds, max_requests, workers, think, output, as_json):
         low, high = (float(n) for n in think.split(","))
     except ValueError:
         raise click.ClickException("--users takes numbers separated by commas (50,200,500), --think two (5,15)") from None
-    figures = run(counts, seconds=seconds, max_requests=max_requests, workers=workers, think=(low, high),
+    figures = run(counts, seconds=seconds, max_requests=max_requests, workers=workers, think=(low, high), warm_up=warm_up,
                   echo=(lambda *a, **k: None) if as_json else click.echo)
     if output:
         write_section(output, "load", section(figures))

@@ -7,7 +7,8 @@ each, starts `townbrain serve` (gunicorn, `--workers`, 4 threads each, DEBUG off
 127.0.0.1, then for each level runs locust headless in its own process (townbrain/bench/locustfile.py:
 leaders read cockpits and roll-ups, county officers filter lists, export and accept events, town
 editors submit monthly reports and report events) for `--seconds`, at most `--max-requests`
-requests, after a ramp-up whose figures are dropped. Per level: requests, errors and the p50 / p95 /
+requests, after a ramp-up whose figures are dropped; before the first level, `--warm-up` seconds of the
+smallest level, not measured (a server just started reads its area's rows from disk). Per level: requests, errors and the p50 / p95 /
 p99 response times (ms) over every request. Writes are real: reports replace the month's report with
 the project's own figures, events are reported and accepted in the bench county.
 """
@@ -132,8 +133,9 @@ def _serve(port: int, workers: int, log) -> subprocess.Popen:
     raise RuntimeError(f"townbrain serve did not answer on port {port} (see {log.name})")
 
 
-def _level(url: str, users: int, seconds: int, max_requests: int, plan_file: str, workdir: Path) -> dict:
-    prefix = workdir / f"level-{users}"
+def _level(url: str, users: int, seconds: int, max_requests: int, plan_file: str, workdir: Path,
+           label: str = "") -> dict:
+    prefix = workdir / (label or f"level-{users}")
     env = {**os.environ, "TOWNBRAIN_LOAD_PLAN": plan_file, "TOWNBRAIN_LOAD_MAX_REQUESTS": str(max_requests)}
     spawn_rate = max(1, users // 10)  # all users running after 10 s; the ramp's figures are dropped
     command = [sys.executable, "-m", "locust", "-f", str(Path(__file__).with_name("locustfile.py")), "--headless",
@@ -159,7 +161,7 @@ def _level(url: str, users: int, seconds: int, max_requests: int, plan_file: str
 
 
 def run(levels: list[int], seconds: int = 60, max_requests: int = 200_000, workers: int = 5,
-        think: tuple[float, float] = (5, 15), echo=print) -> dict:
+        think: tuple[float, float] = (5, 15), warm_up: int = 30, echo=print) -> dict:
     from django.db import connection
 
     plan = {**prepare(echo), "think": list(think)}
@@ -172,6 +174,12 @@ def run(levels: list[int], seconds: int = 60, max_requests: int = 200_000, worke
     with open(workdir / "serve.log", "w") as log:
         server = _serve(port, workers, log)
         try:
+            if warm_up:
+                # Not measured: every worker's first pages (imports, templates) and the database's cache
+                # of the area's rows — a server that has just started is not the server under test.
+                echo(f"warming up: {min(levels)} users for {warm_up} s …")
+                _level(f"http://127.0.0.1:{port}", min(levels), warm_up, max_requests, str(plan_file), workdir,
+                       label="warm-up")
             for users in levels:
                 load_before = os.getloadavg()[0]
                 echo(f"{users} users for {seconds} s …")
@@ -186,7 +194,7 @@ def run(levels: list[int], seconds: int = 60, max_requests: int = 200_000, worke
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
-    return {"levels": results, "workers": workers, "threads": 4, "seconds": seconds, "think_time": f"{think[0]:g}–{think[1]:g} s",
+    return {"levels": results, "workers": workers, "threads": 4, "seconds": seconds, "warm_up": warm_up, "think_time": f"{think[0]:g}–{think[1]:g} s",
             "database": connection.vendor, "workdir": str(workdir)}
 
 

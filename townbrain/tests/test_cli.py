@@ -215,7 +215,8 @@ def test_bench_load_drives_a_real_server_with_every_kind_of_user(demo_home, tmp_
 
     home = Path(shutil.copytree(demo_home[0], tmp_path / "home"))
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    result = run("bench", "load", "--users", "10", "--seconds", "12", "--think", "0.1,0.3", "--json", home=home,
+    result = run("bench", "load", "--users", "10", "--seconds", "12", "--think", "0.1,0.3", "--warm-up", "0", "--json",
+                 home=home,
                  timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     figures = json.loads(result.stdout.strip().splitlines()[-1])
