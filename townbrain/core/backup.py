@@ -466,10 +466,11 @@ def _unpack(tar: tarfile.TarFile, manifest: dict, staging: Path, name: str) -> t
     for item in manifest["uploads"]:
         relative = PurePosixPath(str(item.get("path", "")))
         if relative.is_absolute() or ".." in relative.parts or not relative.parts:
-            raise BackupError(f"{damaged}: {_('an upload has an unsafe path')} {relative}")
+            raise BackupError(_("%(file)s is damaged: an upload has an unsafe path %(path)s")
+                              % {"file": name, "path": relative})
         expected[UPLOADS_PREFIX + relative.as_posix()] = (Path("uploads", *relative.parts), item)
     if database.get("member") != DATABASE_MEMBERS[manifest["vendor"]]:
-        raise BackupError(f"{damaged}: {_('its manifest is incomplete')}")
+        raise BackupError(_("%(file)s is damaged: its manifest is incomplete") % {"file": name})
     found = set()
     try:
         for member in tar:
@@ -478,7 +479,8 @@ def _unpack(tar: tarfile.TarFile, manifest: dict, staging: Path, name: str) -> t
             if member.isdir():
                 continue
             if member.name not in expected or not member.isfile() or member.name in found:
-                raise BackupError(f"{damaged}: {_('unexpected member %(member)s') % {'member': member.name}}")
+                raise BackupError(_("%(file)s is damaged: unexpected member %(member)s")
+                                  % {"file": name, "member": member.name})
             target, item = expected[member.name]
             out = staging / target
             out.parent.mkdir(parents=True, exist_ok=True)
