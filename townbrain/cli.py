@@ -602,7 +602,8 @@ def rollups_rebuild(programme_code):
 @click.option("--only", multiple=True, metavar="CHECK", help="Run only this check (repeat for several).")
 @command("doctor")
 def doctor_cmd(as_json, sample, full, only):
-    """Check the stored data for drift (roll-ups, project figures, runs, imports, acceptances). Exit 1 on drift."""
+    """Check the stored data for drift (roll-ups, project figures, runs, imports, acceptances, expert problem counts,
+    event statistics). Exit 1 on drift."""
     import json
 
     from townbrain.core import doctor
