@@ -543,21 +543,24 @@ def bench_load(levels, seconds, max_requests, workers, warm_up, think, output, a
 @click.option("--seconds", default=300, show_default=True, type=int, help="How long each transport is fed.")
 @click.option("--rate", default=10000, show_default=True, type=int, help="Target readings per second.")
 @click.option("--sensors", default=200, show_default=True, type=int, help="Sensors per transport.")
-@click.option("--per-message", default=100, show_default=True, type=int, help="Readings per MQTT message / request.")
+@click.option("--per-message", default=100, show_default=True, type=int, help="Readings per MQTT message.")
+@click.option("--per-request", default=1000, show_default=True, type=int, help="Readings per HTTP request.")
 @click.option("--publishers", default=4, show_default=True, type=int, help="MQTT publisher processes.")
 @click.option("--clients", default=4, show_default=True, type=int, help="HTTP client processes.")
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn workers of `townbrain serve`.")
 @click.option("--only", type=click.Choice(["mqtt", "http"]), default=None, help="One transport only.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @command("bench ingest")
-def bench_ingest(output, seconds, rate, sensors, per_message, publishers, clients, workers, only, as_json):
+def bench_ingest(output, seconds, rate, sensors, per_message, per_request, publishers, clients, workers, only,
+                 as_json):
     """Sustained MQTT and HTTP ingest of sensor readings, alarm latency (the configured database)."""
     import json
 
     from townbrain.bench.ingest import run
     from townbrain.bench.report import write_section
 
-    figures = run(seconds=seconds, rate=rate, sensors=sensors, per_message=per_message, publishers=publishers,
+    figures = run(seconds=seconds, rate=rate, sensors=sensors, per_message=per_message, per_request=per_request,
+                  publishers=publishers,
                   clients=clients, workers=workers, modes=(only,) if only else ("mqtt", "http"),
                   echo=lambda m: click.echo(m, err=True))
     if output:

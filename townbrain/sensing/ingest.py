@@ -56,27 +56,48 @@ def parse_item(item, now, oldest) -> tuple[dt.datetime, float]:
         raise ValueError(_("“ts” has no offset (e.g. +08:00 or Z): %(ts)s") % {"ts": raw_ts[:40]})
     if isinstance(raw_value, bool) or not isinstance(raw_value, int | float):
         raise ValueError(_("“value” is not a number."))
-    value = float(raw_value)
+    try:
+        value = float(raw_value)
+    except OverflowError:  # an integer too big for a float
+        value = math.inf
     if not math.isfinite(value):
         raise ValueError(_("“value” is not a finite number."))
     if ts > now + FUTURE_SLACK:
         raise ValueError(_("“ts” is in the future: %(ts)s") % {"ts": raw_ts[:40]})
     if oldest is not None and ts < oldest:
         raise ValueError(_("“ts” is older than the readings kept (%(days)s days).") % {"days": storage.retention_days()})
-    return ts.astimezone(dt.UTC), value
+    try:
+        return ts.astimezone(dt.UTC), value
+    except OverflowError:  # e.g. year 1 with a positive offset: before the first UTC instant there is
+        raise ValueError(_("“ts” is not an ISO 8601 time: %(ts)s") % {"ts": raw_ts[:40]}) from None
 
 
 def check(items, now=None) -> tuple[list[tuple[dt.datetime, float]], list[dict], int]:
     """The good readings (first of each ts), the rejected ones by index, the duplicates inside the batch."""
     now = now or timezone.now()
     oldest = storage.cutoff(now)
+    latest, floor = now + FUTURE_SLACK, oldest or dt.datetime.min.replace(tzinfo=dt.UTC)
     good, rejected, seen, duplicates = [], [], set(), 0
+    fromisoformat, isfinite, utc = dt.datetime.fromisoformat, math.isfinite, dt.UTC
     for index, item in enumerate(items):
-        try:
-            ts, value = parse_item(item, now, oldest)
-        except ValueError as exc:
-            rejected.append({"index": index, "message": str(exc)})
-            continue
+        # The common case inline (a dict, an ISO time with its offset, a finite number, within bounds);
+        # anything else goes through parse_item, which says what is wrong.
+        ts = None
+        if type(item) is dict:
+            raw_ts, value = item.get("ts"), item.get("value")
+            if type(raw_ts) is str and type(value) in (float, int):
+                try:
+                    ts, value = fromisoformat(raw_ts), float(value)
+                    ts = (None if ts.tzinfo is None or not isfinite(value) or not floor <= ts <= latest
+                          else ts.astimezone(utc))
+                except (ValueError, OverflowError):
+                    ts = None
+        if ts is None:
+            try:
+                ts, value = parse_item(item, now, oldest)
+            except ValueError as exc:
+                rejected.append({"index": index, "message": str(exc)})
+                continue
         if ts in seen:
             duplicates += 1
             continue
@@ -105,8 +126,7 @@ def ingest_many(batches, *, now=None) -> list[Result]:
         checked.append((sensor, good))
         rows.extend((sensor.pk, ts, v) for ts, v in good)
     with transaction.atomic():
-        new = storage.insert(rows)
-        storage.upsert_aggregates(new)
+        new = storage.insert_aggregated(rows)
         by_sensor: dict[int, list] = {}
         for s, ts, v in new:
             by_sensor.setdefault(s, []).append((ts, v))

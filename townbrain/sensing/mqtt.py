@@ -4,10 +4,11 @@
 
 Topic `townbrain/<town code>/<sensor code>`, QoS 1; payload JSON `{"ts": "<ISO 8601 with offset>",
 "value": <number>}` or a list of those. paho's network thread only puts messages on a queue; the
-thread that called `run()` takes them off in batches (up to `batch_size` messages or `batch_seconds`
-after the first one), groups them by sensor and writes them with `ingest.ingest_many` — one code
-path with `POST /api/ingest/`: duplicates dropped, late readings kept, alarm rules run, bad items
-counted on the sensor.
+thread that called `run()` takes them off in batches — up to `batch_size` messages or about
+`batch_readings` readings, and never more than `batch_seconds` after the first one, so a reading that
+crosses an alarm line waits at most that long plus one write — groups them by sensor and writes them
+with `ingest.ingest_many` — one code path with `POST /api/ingest/`: duplicates dropped, late readings
+kept, alarm rules run, bad items counted on the sensor.
 
 A message for a sensor nobody registered, or for a sensor under another town than the topic names,
 is counted and logged; a payload that is not JSON (or not an object or a list) is counted on the
@@ -16,9 +17,12 @@ sensor (`ingest.count_bad_payload`) and shown on its page. Nothing a device send
 The session is persistent (`clean_session=False`, a fixed client id): while the subscriber is away
 — the broker restarted, the network dropped, the service was restarted — the broker keeps the QoS 1
 messages for it and hands them over when it is back; paho reconnects by itself (1 s, doubling up to
-`MAX_RECONNECT_DELAY`). paho acknowledges a message once it is on the queue: what is on the queue
-when the process is killed with SIGKILL is lost; SIGTERM and SIGINT stop it cleanly (disconnect,
-then write what was received).
+`MAX_RECONNECT_DELAY`). A message is acknowledged (PUBACK) only once its batch is written and
+committed — or found to be no reading at all — so a subscriber killed with SIGKILL, or a connection
+lost mid-batch, leaves the broker holding what it had not yet stored, and the broker sends it again
+(exact duplicates are dropped by (sensor, ts)). A message received on an earlier connection is not
+acknowledged on a later one: the broker resends it under the same session. SIGTERM and SIGINT stop it
+cleanly (write and acknowledge what was received, then disconnect).
 
 Every `upkeep_seconds` (and once at the start) the loop also runs what `townbrain sensing check`
 runs once: the inactivity check, the escalation of unacknowledged alarms and the partitions'
@@ -94,11 +98,13 @@ class Runner:
     """One subscriber: `run()` blocks until `stop` is set (or `until(stats)` is true, or `max_seconds`)."""
 
     def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, client_id: str = DEFAULT_CLIENT_ID,
-                 batch_size: int = 1000, batch_seconds: float = 0.5, upkeep_seconds: float = 60,
-                 keepalive: int = 30):
+                 batch_size: int = 1000, batch_readings: int = 20000, batch_seconds: float = 0.1,
+                 upkeep_seconds: float = 60, keepalive: int = 30):
         self.host, self.port, self.client_id = host, port, client_id
         self.batch_size, self.batch_seconds, self.upkeep_seconds = batch_size, batch_seconds, upkeep_seconds
+        self.batch_readings = batch_readings
         self.keepalive = keepalive
+        self._connection = 0  # which connection a message came on: acknowledged only on that one
         self.stats = Stats()
         self.queue: queue.Queue = queue.Queue()
         self._sensors: dict[str, Sensor] = {}
@@ -111,7 +117,8 @@ class Runner:
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
 
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, clean_session=False)
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, clean_session=False,
+                             manual_ack=True)
         client.reconnect_delay_set(min_delay=1, max_delay=MAX_RECONNECT_DELAY)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -124,6 +131,7 @@ class Runner:
             log.warning("mqtt: %s:%s refused the connection: %s", self.host, self.port, reason_code)
             return
         self.stats.connects += 1
+        self._connection += 1
         log.info("mqtt: connected to %s:%s (session present: %s)", self.host, self.port, flags.session_present)
         client.subscribe(TOPIC, qos=QOS)
 
@@ -139,7 +147,7 @@ class Runner:
             log.warning("mqtt: disconnected from %s:%s (%s); reconnecting", self.host, self.port, reason_code)
 
     def _on_message(self, client, userdata, message):
-        self.queue.put((message.topic, message.payload))
+        self.queue.put((message.topic, message.payload, message.mid, message.qos, self._connection))
 
     # --- the caller's thread: batches into the database -----------------------------------------
 
@@ -161,28 +169,34 @@ class Runner:
                 batch = self._collect(stop)
                 if batch:
                     self.write(batch)
+                    self._ack(batch)
                 self.stats.pending = self.queue.qsize()
                 if until is not None and until(self.stats):
                     break
         finally:
-            self.client.disconnect()
-            self.client.loop_stop()
-            rest = self._drain()
-            if rest:
-                self.write(rest)
-            self.stats.pending = 0
-            log.info("mqtt: stopped: %s", self.stats.as_dict())
+            try:
+                rest = self._drain()  # what came before the stop: written and acknowledged, then goodbye
+                if rest:
+                    self.write(rest)
+                    self._ack(rest)
+            finally:
+                self.client.disconnect()  # what is not acknowledged stays with the session on the broker
+                self.client.loop_stop()
+                self.stats.pending = 0
+                log.info("mqtt: stopped: %s", self.stats.as_dict())
         return self.stats
 
     def _collect(self, stop) -> list:
-        """Messages until the batch is full or `batch_seconds` after the first one (0.2 s idle ticks)."""
+        """Messages until the batch is full (`batch_size` messages, about `batch_readings` readings) or
+        `batch_seconds` after the first one (0.2 s idle ticks)."""
         try:
             first = self.queue.get(timeout=0.2)
         except queue.Empty:
             return []
         batch = [first]
+        readings = _readings_in(first[1])
         until = time.monotonic() + self.batch_seconds
-        while len(batch) < self.batch_size and not stop.is_set():
+        while len(batch) < self.batch_size and readings < self.batch_readings and not stop.is_set():
             left = until - time.monotonic()
             if left <= 0:
                 break
@@ -190,7 +204,15 @@ class Runner:
                 batch.append(self.queue.get(timeout=left))
             except queue.Empty:
                 break
+            readings += _readings_in(batch[-1][1])
         return batch
+
+    def _ack(self, batch) -> None:
+        """PUBACK the batch's messages, now that they are stored (or counted as no readings at all) — those
+        that came on the present connection; the broker resends the others itself."""
+        for _topic, _payload, mid, qos, conn in batch:
+            if qos and conn == self._connection:
+                self.client.ack(mid, qos)
 
     def _drain(self) -> list:
         out = []
@@ -214,7 +236,10 @@ class Runner:
         return sensor
 
     def write(self, batch: list) -> None:
-        """Group a batch's messages by sensor and hand them to `ingest.ingest_many` in one transaction."""
+        """Group a batch's messages by sensor and hand them to `ingest.ingest_many` in one transaction.
+        A failure is logged and counted, sensor by sensor, and the loop goes on: the messages are
+        acknowledged after this returns, so one that failed every time would otherwise come back after
+        each restart and stop the subscriber again."""
         self.stats.received += len(batch)
         self.stats.batches += 1
         grouped = {}
@@ -222,7 +247,7 @@ class Runner:
             grouped = self._group(batch)
             if grouped:
                 self._ingest(grouped)
-        except DatabaseError:
+        except Exception:  # noqa: BLE001 - see above; DatabaseError above all
             log.exception("mqtt: a batch of %s messages could not be written; trying sensor by sensor", len(batch))
             self._reset_connection()
             if not grouped:
@@ -230,14 +255,14 @@ class Runner:
             for one in grouped.items():
                 try:
                     self._ingest(dict([one]))
-                except DatabaseError:
+                except Exception:  # noqa: BLE001
                     self.stats.errors += 1
                     log.exception("mqtt: the readings of sensor %s could not be written", one[1][0].code)
                     self._reset_connection()
 
     def _group(self, batch) -> dict:
         grouped: dict[int, tuple[Sensor, list]] = {}
-        for topic, payload in batch:
+        for topic, payload, *_how in batch:
             parts = topic.split("/")
             if len(parts) != 3:
                 self._unknown_message(topic, "bad topic")
@@ -286,11 +311,18 @@ class Runner:
         if not connection.in_atomic_block:
             connection.close()
 
+    def _refresh_sensors(self) -> None:
+        """The known sensors read again in one query (not one by one in the next batch): a sensor moved to
+        another town is seen there, a deleted one is forgotten."""
+        if self._sensors:
+            self._sensors = {s.code: s for s in Sensor.objects.filter(code__in=list(self._sensors)).only(
+                "pk", "code", "town_id", "kind")}
+
     def upkeep(self) -> None:
         self.stats.upkeeps += 1
-        self._sensors.clear()  # a sensor moved to another town, or deleted, is looked up afresh
         self._unknown.clear()
         try:
+            self._refresh_sensors()
             result = sensing_check()
         except DatabaseError:
             log.exception("mqtt: upkeep failed")
@@ -298,6 +330,11 @@ class Runner:
             return
         if result.get("inactivity_raised") or result.get("escalated") or result.get("dropped_partitions"):
             log.info("mqtt: upkeep: %s", result)
+
+
+def _readings_in(payload: bytes) -> int:
+    """About how many readings a payload holds (one JSON object each), without parsing it."""
+    return max(1, payload.count(b"{"))
 
 
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, client_id: str = DEFAULT_CLIENT_ID) -> Stats:

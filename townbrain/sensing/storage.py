@@ -150,29 +150,79 @@ def insert(rows: list[tuple[int, dt.datetime, float]]) -> list[tuple[int, dt.dat
     return new
 
 
+def insert_aggregated(rows: list[tuple[int, dt.datetime, float]]) -> list[tuple[int, dt.datetime, float]]:
+    """`insert` and `upsert_aggregates` of what was new: on PostgreSQL one statement (the hourly and daily
+    figures summed by the server from the rows the insert returns, in a data-modifying CTE); elsewhere
+    the two in turn."""
+    if not rows:
+        return []
+    if not is_postgres():
+        new = insert(rows)
+        upsert_aggregates(new)
+        return new
+    ensure_partitions({month_of(ts) for _s, ts, _v in rows})
+    return _insert_arrays(rows, aggregate=True)
+
+
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 MICROSECOND = dt.timedelta(microseconds=1)
 QUARTER = dt.timedelta(minutes=15)
 
 
-def _insert_arrays(rows) -> list[tuple[int, dt.datetime, float]]:
+# The aggregates of the rows an INSERT … RETURNING gave (`new`): the hour in UTC, the day in the local zone,
+# grouped and upserted in key order (concurrent writers lock the rows in the same order).
+_AGGREGATE_NEW = (
+    ", buckets AS ("
+    "SELECT sensor_id, 'h' AS grain, date_trunc('hour', ts, 'UTC') AS bucket, ts, value FROM new "
+    "UNION ALL SELECT sensor_id, 'd', date_trunc('day', ts, %s), ts, value FROM new), "
+    "agg AS (INSERT INTO sensing_aggregate AS t "
+    '(sensor_id, grain, bucket, "count", "sum", "min", "max", last_ts, "last") '
+    "SELECT sensor_id, grain, bucket, count(*), sum(value), min(value), max(value), max(ts), "
+    "(array_agg(value ORDER BY ts DESC))[1] FROM buckets GROUP BY sensor_id, grain, bucket "
+    "ORDER BY sensor_id, grain, bucket "
+    'ON CONFLICT (sensor_id, grain, bucket) DO UPDATE SET "count" = t."count" + excluded."count", '
+    '"sum" = t."sum" + excluded."sum", "min" = LEAST(t."min", excluded."min"), '
+    '"max" = GREATEST(t."max", excluded."max"), '
+    '"last" = CASE WHEN excluded.last_ts >= t.last_ts THEN excluded."last" ELSE t."last" END, '
+    "last_ts = GREATEST(t.last_ts, excluded.last_ts)) ")
+
+
+def _insert_arrays(rows, aggregate: bool = False) -> list[tuple[int, dt.datetime, float]]:
     """PostgreSQL: the whole batch as three arrays through unnest() — one statement and one round trip
     whatever its size, instead of a thousand-row VALUES list whose placeholders the driver must parse.
     Times travel as integer microseconds since the epoch both ways (exact, and far cheaper to convert
-    than timestamps)."""
+    than timestamps). `aggregate`: the same statement upserts the new rows' hourly and daily figures."""
     keyed = {(s, (ts - EPOCH) // MICROSECOND): (s, ts, v) for s, ts, v in rows}
     sensors, micros, values = [], [], []
     for (s, us), (_s, _ts, v) in keyed.items():
         sensors.append(s)
         micros.append(us)
         values.append(v)
+    sensors, micros, values = int_array(sensors), int_array(micros), float_array(values)
+    insert_new = ("INSERT INTO sensing_reading (sensor_id, ts, value) "
+                  "SELECT s, timestamptz 'epoch' + u * interval '1 microsecond', v "
+                  "FROM unnest(%s::bigint[], %s::bigint[], %s::double precision[]) AS x(s, u, v) "
+                  "ON CONFLICT (sensor_id, ts) DO NOTHING ")
     with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO sensing_reading (sensor_id, ts, value) "
-                       "SELECT s, timestamptz 'epoch' + u * interval '1 microsecond', v "
-                       "FROM unnest(%s::bigint[], %s::bigint[], %s::double precision[]) AS x(s, u, v) "
-                       "ON CONFLICT (sensor_id, ts) DO NOTHING "
-                       "RETURNING sensor_id, (extract(epoch FROM ts) * 1000000)::bigint", [sensors, micros, values])
+        if aggregate:
+            cursor.execute(f"WITH new AS ({insert_new} RETURNING sensor_id, ts, value){_AGGREGATE_NEW}"
+                           "SELECT sensor_id, (extract(epoch FROM ts) * 1000000)::bigint FROM new",
+                           [sensors, micros, values, settings.TIME_ZONE])
+        else:
+            cursor.execute(f"{insert_new} RETURNING sensor_id, (extract(epoch FROM ts) * 1000000)::bigint",
+                           [sensors, micros, values])
         return [keyed[(s, us)] for s, us in cursor.fetchall()]
+
+
+def int_array(values) -> str:
+    """A PostgreSQL array literal of integers, for `%s::bigint[]`: one string for the driver to quote
+    instead of a list it would dump element by element (a regular expression per element)."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def float_array(values) -> str:
+    """A PostgreSQL array literal of finite floats (repr is exact) or None, for `%s::double precision[]`."""
+    return "{" + ",".join("NULL" if v is None else repr(float(v)) for v in values) + "}"
 
 
 def _naive_utc(ts) -> dt.datetime:

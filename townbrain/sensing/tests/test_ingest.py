@@ -104,3 +104,53 @@ def test_postgres_partitions_and_brin(sensor):
         assert "brin" in cursor.fetchone()[0]
     made = storage.maintain(T0)
     assert "sensing_reading_p202605" in made["created_partitions"]
+
+
+def test_the_quick_check_agrees_with_parse_item():
+    """`check` handles the usual reading inline and leaves the rest to `parse_item`: both give the same."""
+    now = T0 + dt.timedelta(days=1)
+    batch = [
+        {"ts": "2026-03-01T08:00:00+08:00", "value": 1},  # an int
+        {"ts": "2026-03-01T00:00:01Z", "value": 2.5},  # Z
+        {"ts": " 2026-03-01T08:00:02+08:00 ", "value": 3.0},  # spaces: parse_item strips them
+        {"ts": "2026-03-01T08:00:03.250+08:00", "value": -0.0},
+        {"ts": (now + ingest.FUTURE_SLACK).isoformat(), "value": 4.0},  # just within the slack
+        {"ts": (now + ingest.FUTURE_SLACK + dt.timedelta(seconds=1)).isoformat(), "value": 5.0},  # beyond it
+        {"ts": "2026-03-01T08:00:04", "value": 6.0},  # no offset
+        {"ts": "2026-03-01T08:00:05+08:00", "value": float("inf")},
+        {"ts": "2026-03-01T08:00:06+08:00", "value": False},
+        {"ts": "2026-03-01T08:00:07+08:00", "value": "7"},
+        {"ts": 1, "value": 1.0},
+        ["2026-03-01T08:00:08+08:00", 1.0],
+        {"ts": "2026-03-01T08:00:09+08:00", "value": 10 ** 400},  # an integer no float holds
+        {"ts": "0001-01-01T00:00:00+08:00", "value": 1.0},  # before the first UTC instant
+    ]
+    good, rejected, duplicates = ingest.check(batch, now)
+    slow_good, slow_rejected = [], []
+    for index, item in enumerate(batch):
+        try:
+            slow_good.append(ingest.parse_item(item, now, storage.cutoff(now)))
+        except ValueError as exc:
+            slow_rejected.append({"index": index, "message": str(exc)})
+    assert good == slow_good and rejected == slow_rejected and duplicates == 0
+    assert [r["index"] for r in rejected] == [5, 6, 7, 8, 9, 10, 11, 12, 13]
+    assert all(ts.tzinfo == dt.UTC and type(v) is float for ts, v in good)
+
+
+def test_aggregates_as_summarised(sensor, other_sensor):
+    """The aggregates kept with the insert (on PostgreSQL summed by the server) are those `summarise`
+    gives, across a local day's boundary, added to what was there, duplicates not counted."""
+    start = dt.datetime(2026, 3, 1, 15, 40, tzinfo=dt.UTC)  # 23:40 in Shanghai: the batch spans two local days
+    values = [(i * 37 % 101) / 4 for i in range(120)]
+    first = [(sensor.pk, start + dt.timedelta(seconds=30 * i), v) for i, v in enumerate(values[:70])]
+    first += [(other_sensor.pk, start + dt.timedelta(seconds=45 * i), -v) for i, v in enumerate(values)]
+    second = [(sensor.pk, start + dt.timedelta(seconds=30 * i), v) for i, v in enumerate(values)][50:]
+    assert len(storage.insert_aggregated(first)) == len(first)
+    assert len(storage.insert_aggregated(second)) == len(second) - 20  # 20 stored already
+    expected = storage.summarise(first + second[20:])
+    got = {(a.sensor_id, a.grain, a.bucket): [a.count, a.sum, a.min, a.max, a.last_ts, a.last]
+           for a in Aggregate.objects.filter(sensor__in=[sensor, other_sensor])}
+    assert got.keys() == expected.keys() and len(got) == (2 + 2) + (3 + 2)  # hours and local days of each
+    for key, (n, total, lo, hi, last_ts, last) in expected.items():
+        assert got[key][0] == n and got[key][1] == pytest.approx(total)
+        assert got[key][2:] == [lo, hi, last_ts, last], key

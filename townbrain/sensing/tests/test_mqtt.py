@@ -213,3 +213,83 @@ def test_nothing_lost_across_a_broker_restart(broker, mqtt_sensor):
     assert values(sensor) == [1, 2, 3, 4, 5, 6, 7, 8]
     assert stats.stored == 7 and stats.connects >= 2
     assert Sensor.objects.get(pk=sensor.pk).readings_stored == 8
+
+
+def test_what_was_not_written_is_sent_again(broker, mqtt_sensor):
+    """A message is acknowledged only once its batch is stored: a subscriber that dies in the middle of a
+    batch leaves it with the broker, which sends it again to the next run of the same session."""
+    sensor = mqtt_sensor
+    t = topic(sensor.code)
+    client_id = f"tb-test-{uuid.uuid4().hex[:8]}"
+
+    class Dies(mqtt.Runner):
+        def write(self, batch):
+            self.seen = getattr(self, "seen", 0) + len(batch)
+            raise RuntimeError("killed before the commit")
+
+    first = Dies("127.0.0.1", broker.port, client_id=client_id, batch_seconds=0.2)
+
+    def feed():
+        first.stats.subscribed.wait(10)
+        publish(broker.port, [(t, items([1, 2])), (t, items([3], start=T0 + dt.timedelta(minutes=5)))])
+
+    thread = threading.Thread(target=feed, daemon=True)
+    thread.start()
+    with pytest.raises(RuntimeError):
+        first.run(max_seconds=15)
+    thread.join(15)
+    assert first.seen >= 1 and values(sensor) == []
+
+    second = mqtt.Runner("127.0.0.1", broker.port, client_id=client_id, batch_seconds=0.2)
+    stats = run(second, lambda: None, until=lambda s: s.stored >= 3)
+    assert values(sensor) == [1, 2, 3] and stats.stored == 3
+
+
+def test_a_batch_is_bounded_by_messages_readings_and_time():
+    runner = mqtt.Runner(batch_size=3, batch_readings=25, batch_seconds=0.05)
+    one = json.dumps(items([1] * 10)).encode()
+    for i in range(5):
+        runner.queue.put(("townbrain/x/y", one, i + 1, 1, 1))
+    stop = threading.Event()
+    assert [m[2] for m in runner._collect(stop)] == [1, 2, 3]  # 30 readings: the third one passes 25
+    runner.batch_readings = 1000
+    runner.queue.put(("townbrain/x/y", one, 6, 1, 1))
+    assert [m[2] for m in runner._collect(stop)] == [4, 5, 6]  # 3 messages
+    started = time.monotonic()
+    runner.queue.put(("townbrain/x/y", one, 7, 1, 1))
+    assert [m[2] for m in runner._collect(stop)] == [7]  # nothing more came within batch_seconds
+    assert time.monotonic() - started < 1
+
+
+def test_upkeep_reads_the_known_sensors_again_in_one_query(sensor, other_sensor, django_assert_max_num_queries):
+    runner = mqtt.Runner()
+    assert runner.sensor(sensor.code).town_id == TOWN and runner.sensor(other_sensor.code) is not None
+    Sensor.objects.filter(pk=sensor.pk).update(town_id="330182107")  # moved to another town
+    Sensor.objects.filter(pk=other_sensor.pk).delete()
+    with django_assert_max_num_queries(1):
+        runner._refresh_sensors()
+    with django_assert_max_num_queries(0):
+        assert runner.sensor(sensor.code).town_id == "330182107"
+    assert runner.sensor(other_sensor.code) is None  # forgotten, and looked up (in vain) again
+    runner.upkeep()
+    assert runner.stats.upkeeps == 1
+
+
+def test_a_batch_that_fails_is_counted_and_the_rest_written(sensor, other_sensor, monkeypatch):
+    """Messages are acknowledged after `write`: a failure must not escape it (it would come back after
+    every restart). The batch is retried sensor by sensor; what fails again is logged and counted."""
+    from townbrain.sensing import ingest
+
+    real = ingest.ingest_many
+
+    def fails_for_sensor(batches, **kw):
+        if any(s.pk == sensor.pk for s, _items in batches):
+            raise ArithmeticError("a bug met by this sensor's readings")
+        return real(batches, **kw)
+
+    monkeypatch.setattr(ingest, "ingest_many", fails_for_sensor)
+    runner = mqtt.Runner()
+    runner.write([(topic(sensor.code), json.dumps(items([1, 2])).encode(), 1, 1, 1),
+                  (topic(other_sensor.code, town="330182107"), json.dumps(items([3])).encode(), 2, 1, 1)])
+    assert runner.stats.errors == 1 and runner.stats.stored == 1
+    assert values(other_sensor) == [3] and values(sensor) == []
