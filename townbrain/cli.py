@@ -129,10 +129,11 @@ def demo(villages):
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--threads", default=4, show_default=True, type=int, help="Threads per gunicorn worker.")
 @click.option("--with-worker", is_flag=True, help="Also run `townbrain worker` (background jobs) beside the server, "
               "stopped with it (`make demo` does).")
 @command("serve")
-def serve(port, host, workers, with_worker):
+def serve(port, host, workers, threads, with_worker):
     """Serve TownBrain with gunicorn on HOST:PORT (static files included)."""
     if with_worker:
         import atexit
@@ -150,7 +151,7 @@ def serve(port, host, workers, with_worker):
         def load_config(self):
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("threads", 4)
+            self.cfg.set("threads", threads)
             self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", 120)
 
@@ -505,7 +506,9 @@ def bench_events(output, database, n, reads):
 @click.option("--seconds", default=60, show_default=True, type=int, help="How long each level runs (after ramp-up).")
 @click.option("--max-requests", default=200_000, show_default=True, type=int, help="Stop a level after this many requests.")
 @click.option("--workers", default=5, show_default=True, type=int,
-              help="gunicorn workers of the server under test (2 × cores + 1; 4 threads each).")
+              help="gunicorn workers of the server under test (2 × cores + 1).")
+@click.option("--threads", default=8, show_default=True, type=int,
+              help="Threads per gunicorn worker (a request waits on the database most of its time).")
 @click.option("--warm-up", default=30, show_default=True, type=int,
               help="Seconds of the smallest level before measuring, not measured (0: none).")
 @click.option("--think", default="5,15", show_default=True,
@@ -514,7 +517,7 @@ def bench_events(output, database, n, reads):
 @click.option("--json", "as_json", is_flag=True, help="Print {\"levels\": [{users, requests, errors, p50_ms, p95_ms, "
               "p99_ms}, …]} as JSON.")
 @command("bench load")
-def bench_load(levels, seconds, max_requests, workers, warm_up, think, output, as_json):
+def bench_load(levels, seconds, max_requests, workers, threads, warm_up, think, output, as_json):
     """Concurrent users against `townbrain serve` on the configured database (locust, 127.0.0.1 only)."""
     import json
 
@@ -526,7 +529,8 @@ def bench_load(levels, seconds, max_requests, workers, warm_up, think, output, a
         low, high = (float(n) for n in think.split(","))
     except ValueError:
         raise click.ClickException("--users takes numbers separated by commas (50,200,500), --think two (5,15)") from None
-    figures = run(counts, seconds=seconds, max_requests=max_requests, workers=workers, think=(low, high), warm_up=warm_up,
+    figures = run(counts, seconds=seconds, max_requests=max_requests, workers=workers, threads=threads,
+                  think=(low, high), warm_up=warm_up,
                   echo=(lambda *a, **k: None) if as_json else click.echo)
     if output:
         write_section(output, "load", section(figures))

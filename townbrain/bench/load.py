@@ -3,7 +3,7 @@
 Against the configured database (the national dataset of `townbrain bench rollups` in production
 terms; the SQLite demo for a quick look): makes the bench users of the area with the most projects
 (a province, city and county office, editors of the county's towns) with a session and an API token
-each, starts `townbrain serve` (gunicorn, `--workers`, 4 threads each, DEBUG off) on a free port of
+each, starts `townbrain serve` (gunicorn, `--workers` × `--threads`, DEBUG off) on a free port of
 127.0.0.1, then for each level runs locust headless in its own process (townbrain/bench/locustfile.py:
 leaders read cockpits and roll-ups, county officers filter lists, export and accept events, town
 editors submit monthly reports and report events) for `--seconds`, at most `--max-requests`
@@ -111,13 +111,13 @@ def prepare(echo=print) -> dict:
     return plan
 
 
-def _serve(port: int, workers: int, log) -> subprocess.Popen:
+def _serve(port: int, workers: int, threads: int, log) -> subprocess.Popen:
     from django.conf import settings
 
     # DEBUG off as in production (no query log); the same secret as the sessions made in prepare().
     env = {**os.environ, "TOWNBRAIN_DEBUG": "0", "TOWNBRAIN_SSL_REDIRECT": "0", "TOWNBRAIN_SECRET_KEY": settings.SECRET_KEY}
     server = subprocess.Popen([sys.executable, "-c", "from townbrain.cli import main; main()", "serve",
-                               "--port", str(port), "--workers", str(workers)], env=env, stdout=log,
+                               "--port", str(port), "--workers", str(workers), "--threads", str(threads)], env=env, stdout=log,
                               stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -160,7 +160,7 @@ def _level(url: str, users: int, seconds: int, max_requests: int, plan_file: str
             "by_request": per_name, "failures": failures}
 
 
-def run(levels: list[int], seconds: int = 60, max_requests: int = 200_000, workers: int = 5,
+def run(levels: list[int], seconds: int = 60, max_requests: int = 200_000, workers: int = 5, threads: int = 8,
         think: tuple[float, float] = (5, 15), warm_up: int = 30, echo=print) -> dict:
     from django.db import connection
 
@@ -172,7 +172,7 @@ def run(levels: list[int], seconds: int = 60, max_requests: int = 200_000, worke
     port = _free_port()
     results = []
     with open(workdir / "serve.log", "w") as log:
-        server = _serve(port, workers, log)
+        server = _serve(port, workers, threads, log)
         try:
             if warm_up:
                 # Not measured: every worker's first pages (imports, templates) and the database's cache
@@ -194,7 +194,7 @@ def run(levels: list[int], seconds: int = 60, max_requests: int = 200_000, worke
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
-    return {"levels": results, "workers": workers, "threads": 4, "seconds": seconds, "warm_up": warm_up, "think_time": f"{think[0]:g}–{think[1]:g} s",
+    return {"levels": results, "workers": workers, "threads": threads, "seconds": seconds, "warm_up": warm_up, "think_time": f"{think[0]:g}–{think[1]:g} s",
             "database": connection.vendor, "workdir": str(workdir)}
 
 
