@@ -8,9 +8,10 @@ each, starts `townbrain serve` (gunicorn, `--workers` × `--threads`, DEBUG off)
 leaders read cockpits and roll-ups, county officers filter lists, export and accept events, town
 editors submit monthly reports and report events) for `--seconds`, at most `--max-requests`
 requests, after a ramp-up whose figures are dropped; before the first level, `--warm-up` seconds of the
-smallest level, not measured (a server just started reads its area's rows from disk). Per level: requests, errors and the p50 / p95 /
-p99 response times (ms) over every request. Writes are real: reports replace the month's report with
-the project's own figures, events are reported and accepted in the bench county.
+smallest level, not measured (a server just started reads its area's rows from disk). Per level:
+requests, errors and the p50 / p95 / p99 response times (ms) over every request. Writes are real:
+reports replace the month's report with the project's own figures and a new note of problems, events
+are reported and accepted in the bench county.
 """
 
 import csv
