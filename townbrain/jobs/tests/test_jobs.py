@@ -140,6 +140,7 @@ def test_cancel_while_running_rolls_everything_back(small_threshold, tree, users
 
 def test_dead_worker_is_failed_and_can_be_retried(small_threshold, tree, users, api_for):
     api = api_for("guali")
+    api.credentials(HTTP_ACCEPT_LANGUAGE="en")  # the reason is written in the reader's language
     url = upload(api, csv_file(25)).json()["job"]
     job = Job.objects.get()
     # a worker took the job and then vanished (SIGKILL: see test_worker_process.py for the real thing)
