@@ -38,6 +38,8 @@ import time
 import uuid
 from pathlib import Path
 
+from townbrain.testing.local import free_port
+
 TOWN = "330109113"
 KIND = "flow"
 LINE, CLEAR, CROSSING = 500.0, 400.0, 1000.0
@@ -54,12 +56,6 @@ class BenchError(Exception):
 def p95(values) -> float:
     ordered = sorted(values)
     return ordered[max(0, -(-len(ordered) * 95 // 100) - 1)] if ordered else float("nan")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_listening(port: int, process, seconds: float = 30) -> None:
@@ -304,7 +300,7 @@ def run_mqtt(sensors, alarm_codes, *, seconds, rate, publishers, per_message, ec
     if not Path(MOSQUITTO).exists():
         raise BenchError(f"{MOSQUITTO} is missing; run scripts/install-system-deps.sh")
     folder = Path(tempfile.mkdtemp(prefix="townbrain-bench-mqtt-"))
-    port = _free_port()
+    port = free_port()
     lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", "persistence false",
              "max_queued_messages 0", f"log_dest file {folder}/mosquitto.log"]
     if os.geteuid() == 0:
@@ -417,7 +413,7 @@ def run_mqtt(sensors, alarm_codes, *, seconds, rate, publishers, per_message, ec
 # --- HTTP -------------------------------------------------------------------------------------------
 
 def run_http(sensors, alarm_codes, *, seconds, rate, clients, per_request, workers, echo=print) -> dict:
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ)
     server = subprocess.Popen([sys.executable, "-c", "from townbrain.cli import main; main()", "serve",
                                "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],

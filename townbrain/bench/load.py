@@ -17,7 +17,6 @@ are reported and accepted in the bench county.
 import csv
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,13 +24,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from townbrain.testing.local import free_port
+
 P95_AIM_MS = 200.0  # at 200 users
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _pick(prefix: str, length: int, preferred: str) -> str:
@@ -170,7 +165,7 @@ def run(levels: list[int], seconds: int = 60, max_requests: int = 200_000, worke
     plan_file = workdir / "plan.json"
     plan_file.write_text(json.dumps(plan), encoding="utf-8")
     connection.close()  # the server's workers and this process should not share a connection
-    port = _free_port()
+    port = free_port()
     results = []
     with open(workdir / "serve.log", "w") as log:
         server = _serve(port, workers, threads, log)

@@ -17,6 +17,7 @@ import pytest
 from townbrain.core.models import OrgUnit
 from townbrain.core.services import update_org_profile
 from townbrain.testing.csp import CSPWatch
+from townbrain.testing.local import unavailable
 from townbrain.testing.users import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -30,9 +31,7 @@ OWN = "330109113"
 
 
 def _unavailable(reason: str):
-    if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
-        pytest.fail(f"browser tests cannot run under CI: {reason}")
-    pytest.skip(reason)
+    unavailable("browser tests", reason)
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from townbrain.core.scope import SYSTEM
 from townbrain.programmes.models import Enrolment, Programme
 from townbrain.projects import services as project_services
 from townbrain.testing.csp import CSPWatch
+from townbrain.testing.local import unavailable
 from townbrain.testing.users import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -69,9 +70,7 @@ LINES_JS = """selector => Array.from(document.querySelectorAll(selector)).filter
 
 
 def _unavailable(reason: str):
-    if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
-        pytest.fail(f"browser tests cannot run under CI: {reason}")
-    pytest.skip(reason)
+    unavailable("browser tests", reason)
 
 
 class Shots:

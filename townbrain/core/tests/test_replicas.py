@@ -24,7 +24,6 @@ and works on the other.
 import io
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,13 +34,14 @@ import psycopg
 import pytest
 import requests
 
+from townbrain.testing.local import free_port, listening, unavailable
+
 pytestmark = pytest.mark.xdist_group("replica")
 
 REPO = Path(__file__).resolve().parents[3]
 PASSWORD = "replica-Test-2026!"
 PIN_SECONDS = 6  # long enough for the few requests made inside it on a loaded machine
 REDIS_SERVER = os.environ.get("TOWNBRAIN_REDIS_SERVER", "/usr/bin/redis-server")
-
 
 
 def _png() -> bytes:
@@ -53,21 +53,7 @@ def _png() -> bytes:
 
 
 def _unavailable(reason: str):
-    if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
-        pytest.fail(f"the replica tests cannot run under CI: {reason}")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.2)
-        return s.connect_ex(("127.0.0.1", port)) == 0
+    unavailable("the replica tests", reason)
 
 
 def _pg_bin(name: str) -> str | None:
@@ -130,7 +116,7 @@ class Server:
     """`townbrain serve` on a free port, with `env`."""
 
     def __init__(self, env: dict, log: Path):
-        self.env, self.log, self.port, self.process = env, log, _free_port(), None
+        self.env, self.log, self.port, self.process = env, log, free_port(), None
         self.base = f"http://127.0.0.1:{self.port}"
 
     def start(self):
@@ -139,7 +125,7 @@ class Server:
                 [sys.executable, "-m", "townbrain.cli", "serve", "--port", str(self.port), "--workers", "1"],
                 env=self.env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
-        while not _listening(self.port):
+        while not listening(self.port):
             assert self.process.poll() is None, f"townbrain serve died: {self.log.read_text()[-2000:]}"
             assert time.monotonic() < deadline, f"townbrain serve did not listen: {self.log.read_text()[-2000:]}"
             time.sleep(0.1)
@@ -183,7 +169,7 @@ def primary():
     """The module's primary cluster with a migrated `townbrain` database, an administrator and Zhejiang."""
     folder = Path(tempfile.mkdtemp(prefix="townbrain-replicas-", dir="/var/tmp"))
     folder.chmod(0o755)  # the postgres user reaches its folders inside
-    cluster = Cluster(folder, _free_port())
+    cluster = Cluster(folder, free_port())
     try:
         cluster.start()
         _run([_pg_bin("psql") or "psql", "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres",
@@ -203,7 +189,7 @@ def primary():
 @pytest.fixture(scope="module")
 def replica(primary):
     """A streaming replica of the primary, made by scripts/replica-up; its port."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "TOWNBRAIN_REPLICA_PRIMARY": f"127.0.0.1:{primary.port}",
            "TOWNBRAIN_REPLICA_DIR": str(primary.folder / "replica")}
     out = _run(["bash", str(REPO / "scripts" / "replica-up"), str(port)], env=env)
@@ -294,7 +280,7 @@ def test_reads_go_to_the_replica_writes_to_the_primary_and_a_stopped_replica_deg
         subprocess.run(["bash", str(REPO / "scripts" / "replica-down"), "--keep", str(replica)], check=True,
                        capture_output=True, timeout=120,
                        env={**os.environ, "TOWNBRAIN_REPLICA_DIR": str(primary.folder / "replica")})
-        assert not _listening(replica)
+        assert not listening(replica)
         for _ in range(3):
             assert first_name(web, server.base, admin) == "primary only"
             assert first_name(other, server.base, viewer) == "primary only"
@@ -312,12 +298,12 @@ def test_reads_go_to_the_replica_writes_to_the_primary_and_a_stopped_replica_deg
 def redis_port(tmp_path):
     if not Path(REDIS_SERVER).exists():
         _unavailable(f"{REDIS_SERVER} is missing (scripts/install-system-deps.sh installs redis-server)")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                                 "--appendonly", "no", "--dir", str(tmp_path)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
-    while not _listening(port):
+    while not listening(port):
         assert process.poll() is None and time.monotonic() < deadline, "redis-server did not start"
         time.sleep(0.05)
     yield port

@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -22,6 +21,7 @@ from django.db import connection
 from townbrain.core.scope import SYSTEM
 from townbrain.sensing import mqtt, services
 from townbrain.sensing.models import Alarm, Reading, Sensor
+from townbrain.testing.local import free_port, listening, unavailable
 
 from .conftest import T0, items
 
@@ -30,21 +30,7 @@ TOWN = "330109113"
 
 
 def _unavailable(reason: str):
-    if os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}:
-        pytest.fail(f"MQTT tests cannot run under CI: {reason}")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.2)
-        return s.connect_ex(("127.0.0.1", port)) == 0
+    unavailable("MQTT tests", reason)
 
 
 class Broker:
@@ -61,7 +47,7 @@ class Broker:
         self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.config)], stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE)
         deadline = time.monotonic() + 10
-        while not _listening(self.port):
+        while not listening(self.port):
             if self.process.poll() is not None:
                 _unavailable(f"mosquitto did not start: {self.process.stderr.read().decode()[-300:]}")
             if time.monotonic() > deadline:
@@ -88,7 +74,7 @@ class Broker:
 def broker(tmp_path):
     if not (os.path.exists(MOSQUITTO) or shutil.which("mosquitto")):
         _unavailable(f"{MOSQUITTO} is missing; run scripts/install-system-deps.sh")
-    b = Broker(tmp_path, _free_port())
+    b = Broker(tmp_path, free_port())
     b.start()
     yield b
     b.stop()
