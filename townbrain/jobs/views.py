@@ -55,34 +55,29 @@ def job_status(request, pk):
     return render(request, "jobs/_status.html", {**_view(job), "may_act": services.may_act(request.user, job)})
 
 
-@login_required
-def job_cancel(request, pk):
-    """POST cancels; GET shows the job."""
+def _act(request, pk, step, done: str, level=messages.SUCCESS):
+    """POST takes `step` (services.request_cancel or services.retry) on the job; GET shows the job."""
     job = _job(request, pk)
     if request.method != "POST":
         return job_detail(request, pk)
     try:
-        services.request_cancel(request.user, job)
+        step(request.user, job)
     except (PermissionDenied, ValidationError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     else:
-        messages.info(request, _("Cancelling: the job stops at its next chunk of rows and nothing it did is kept."))
+        messages.add_message(request, level, done)
     return redirect("job-detail", pk=job.pk)
+
+
+@login_required
+def job_cancel(request, pk):
+    return _act(request, pk, services.request_cancel,
+                _("Cancelling: the job stops at its next chunk of rows and nothing it did is kept."), messages.INFO)
 
 
 @login_required
 def job_retry(request, pk):
-    """POST queues a failed job again; GET shows the job."""
-    job = _job(request, pk)
-    if request.method != "POST":
-        return job_detail(request, pk)
-    try:
-        services.retry(request.user, job)
-    except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
-    else:
-        messages.success(request, _("The job is queued again."))
-    return redirect("job-detail", pk=job.pk)
+    return _act(request, pk, services.retry, _("The job is queued again."))
 
 
 @login_required
