@@ -6,7 +6,7 @@ and roll-up upkeep, one transaction, import batch). COPY of the same rows into p
 (rolled back) is the floor the ratio is taken against.
 
 A second floor is what the database alone spends on the rows such an import must write: the
-projects, an audit row each, an import change each and the roll-up cells, with every foreign key
+projects, an audit row each (which is also the import's history for its undo) and the roll-up cells, with every foreign key
 checked (SET CONSTRAINTS ALL IMMEDIATE), copied by SQL from what the import wrote and rolled
 back. No implementation of the import on this server can be faster than that.
 
@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from .rollups import BenchError, use_database
 
 TARGET_ROWS_PER_S = 20_000
+FLOOR_RATIO_AIM = 1.3  # issue 17: 20,000 rows/s, or within 1.3x the database's own writes, whichever comes first
 HEADER = ["项目编号", "项目名称", "乡镇代码", "所属计划", "类别", "建设单位", "总投资(万元)", "年度计划投资(万元)",
           "计划开工日期", "计划完工日期", "状态"]
 
@@ -110,7 +111,7 @@ def _copy_seconds(n, towns, prefix, programme_id, category_id) -> float:
     return elapsed
 
 
-def _database_seconds(prefix, batch_id) -> float:
+def _database_seconds(prefix) -> float:
     """The database's own share: the import's rows written again by SQL, foreign keys checked, rolled back."""
     from django.db import connection, transaction
 
@@ -121,7 +122,6 @@ def _database_seconds(prefix, batch_id) -> float:
             project = _columns(cursor, "projects_project")
             columns, renamed = ", ".join(project), ", ".join("code || 'D'" if c == "code" else c for c in project)
             audit_columns = ", ".join(_columns(cursor, "core_auditentry"))
-            change_columns = ", ".join(_columns(cursor, "exchange_importchange"))
             cell_columns = ", ".join(_columns(cursor, "projects_rollupcell"))
             start = time.perf_counter()
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -129,8 +129,6 @@ def _database_seconds(prefix, batch_id) -> float:
                            f" WHERE code LIKE %s", [f"{prefix}-%"])
             cursor.execute(f"INSERT INTO core_auditentry ({audit_columns}) SELECT {audit_columns} FROM core_auditentry"
                            f" WHERE action = 'project.create'")
-            cursor.execute(f"INSERT INTO exchange_importchange ({change_columns}) SELECT {change_columns}"
-                           f" FROM exchange_importchange WHERE batch_id = %s", [batch_id])
             cursor.execute(f"INSERT INTO projects_rollupcell ({cell_columns}) SELECT {cell_columns} FROM bench_cells"
                            f" ORDER BY programme_id, org, category, role, batch, month, kind")
             elapsed = time.perf_counter() - start
@@ -149,7 +147,7 @@ def _empty() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE projects_rollupcell, exchange_importchange, exchange_importbatch, core_auditentry,"
+        cursor.execute("TRUNCATE projects_rollupcell, exchange_importbatch, core_auditentry,"
                        " projects_project CASCADE")
 
 
@@ -183,7 +181,7 @@ def run(rows: int = 100_000, database: str = "townbrain_bench_import", echo=prin
         raise BenchError(_("The benchmark import did not write every row: %(summary)s") % {"summary": summary})
     meili = Programme.objects.get(code="meili")
     copy_s = _copy_seconds(rows, towns, prefix, meili.pk, meili.categories.get(code="gongneng").pk)
-    database_s = _database_seconds(prefix, summary["id"])
+    database_s = _database_seconds(prefix)
     echo(f"importing the same {rows:,} projects revised (every row an update)")
     revised = _import_and_undo(_xlsx(rows, towns, prefix, revised=True), "projects", rows, "updated")
     echo(f"importing {rows:,} progress reports")
@@ -212,16 +210,17 @@ def run(rows: int = 100_000, database: str = "townbrain_bench_import", echo=prin
         ("peak RSS of the process (MB)", f"{rss_peak / 1024:.0f} (before the import: {rss_before / 1024:.0f}; "
          f"after the revised and progress imports too: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f})"),
     ]
-    verdict = "meets" if rate >= TARGET_ROWS_PER_S else "MISSES"
+    floor_ratio = seconds / database_s
+    verdict = "meets" if rate >= TARGET_ROWS_PER_S or floor_ratio <= FLOOR_RATIO_AIM else "MISSES"
     return {
         "description": "`townbrain bench import`: a projects xlsx through the whole pipeline (one transaction, "
         "the service functions with audit rows and roll-up upkeep, the import batch) on PostgreSQL in an "
         "emptied bench database; a raw COPY of the same rows into projects_project (rolled back) as the floor; "
-        "the database's own writes for what the import wrote (projects, audit rows, import changes, roll-up "
+        "the database's own writes for what the import wrote (projects, audit rows — the import's history — roll-up "
         "cells, copied by SQL with every foreign key checked, rolled back) as the second floor; then the "
         "same projects revised (every row an update) imported and undone, and a month's progress report for "
         "every imported project imported and undone; then the projects' import undone.",
         "rows": rows_out,
-        "summary": f"{rate:,.0f} rows/s — {verdict} the {TARGET_ROWS_PER_S:,} rows/s target; "
-                   f"{seconds / copy_s:.0f}x slower than COPY",
+        "summary": f"{rate:,.0f} rows/s, ×{floor_ratio:.2f} the database's own writes — {verdict} the target "
+                   f"({TARGET_ROWS_PER_S:,} rows/s or within ×{FLOOR_RATIO_AIM}); {seconds / copy_s:.0f}x slower than COPY",
     }

@@ -1,7 +1,9 @@
 """Writing audit rows. Called only from service functions, inside their transaction."""
 
+import contextvars
 import functools
 import itertools
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -63,21 +65,59 @@ def diff(before: dict, after: dict) -> dict:
     return changes
 
 
+class ImportHistory:
+    """The import whose changes are being written (see importing()): which file row each audit row
+    comes from. A row that writes at once names itself (`row`, for audit rows of `object_types`); rows
+    written together later are named by the object the row's check answered with (`mark`)."""
+
+    def __init__(self, batch_id: int, object_types: tuple[str, ...]):
+        self.batch_id, self.object_types = batch_id, object_types
+        self.row: int | None = None
+        self._rows: dict[int, int] = {}  # id() of an object the import holds until it ends -> its row
+
+    def mark(self, obj, row: int) -> None:
+        self._rows[id(obj)] = row
+
+    def row_of(self, obj, object_type: str) -> int | None:
+        row = self._rows.get(id(obj))
+        if row is None and object_type in self.object_types:
+            row = self.row
+        return row
+
+
+_IMPORTING: contextvars.ContextVar[ImportHistory | None] = contextvars.ContextVar("townbrain_importing", default=None)
+
+
+@contextmanager
+def importing(batch_id: int, object_types: tuple[str, ...]):
+    """Audit rows written inside carry the import batch and, for the records its rows changed, the row:
+    the import's undo and its page read them (exchange/history.py), so no second copy is kept."""
+    token = _IMPORTING.set(ImportHistory(batch_id, object_types))
+    try:
+        yield _IMPORTING.get()
+    finally:
+        _IMPORTING.reset(token)
+
+
 def entry(actor, action: str, obj, before: dict | None, after: dict | None, *, org_code: str = "",
           object_type: str | None = None, object_id: str | None = None) -> AuditEntry:
     """The audit row for `action` on `obj` with the changed fields, not yet saved (see record_many)."""
     where = current_origin()
+    object_type = object_type or obj._meta.model_name
+    history = _IMPORTING.get()
     return bulk.instance(AuditEntry, {
         "actor": actor if getattr(actor, "pk", None) else None,
         "actor_name": getattr(actor, "username", "") or "system",
         "action": action,
-        "object_type": object_type or obj._meta.model_name,
+        "object_type": object_type,
         "object_id": str(object_id if object_id is not None else obj.pk),
         "object_repr": str(obj)[:200],
         "org_code": org_code,
         "changes": diff(before or {}, after or {}),
         "source": where["source"],
         "request_id": where["request_id"],
+        "import_batch": history.batch_id if history else None,
+        "import_row": history.row_of(obj, object_type) if history else None,
     })
 
 

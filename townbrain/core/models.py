@@ -138,6 +138,11 @@ class AuditEntry(models.Model):
     changes = models.JSONField(_("changes"), default=dict)
     source = models.CharField(_("source"), max_length=16)
     request_id = models.CharField(_("request id"), max_length=64, blank=True)
+    # The import that made the change (exchange's ImportBatch id) and the file row it came from: one
+    # history serves the audit log and the import's undo (exchange/history.py). Not a foreign key: the
+    # audit log belongs to no app and outlives what it names.
+    import_batch = models.PositiveIntegerField(_("import"), null=True, blank=True)
+    import_row = models.PositiveIntegerField(_("row"), null=True, blank=True)
 
     objects = models.Manager.from_queryset(AuditQuerySet)()
 
@@ -149,6 +154,9 @@ class AuditEntry(models.Model):
             models.Index(fields=["object_type", "object_id", "-time"], name="core_audit_object"),
             models.Index(fields=["action"], name="core_audit_action"),
             models.Index(fields=["org_code"], name="core_audit_org_prefix", opclasses=["text_pattern_ops"]),
+            # Only imported changes are indexed: the rest of the log pays nothing for it.
+            models.Index(fields=["import_batch", "id"], name="core_audit_import",
+                         condition=models.Q(import_batch__isnull=False)),
         ]
 
     def __str__(self):

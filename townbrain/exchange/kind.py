@@ -67,6 +67,15 @@ class Kind:
     def finish(self, actor) -> None:
         """Write what apply() only checked and queued (called once, when the import is applied)."""
 
+    def history_types(self) -> tuple[str, ...]:
+        """The records a row that writes at once changes for itself (their audit rows carry the row)."""
+        return (self.object_type,)
+
+    def is_creation(self, entry) -> bool:
+        """Whether an audit row of this kind's records made the record (its services name creations
+        `….create`, or `….import` for a record that only an import makes)."""
+        return entry.action.rsplit(".", 1)[-1] in ("create", "import")
+
     def undo_many(self, actor, changes: list) -> None:
         """Put back a batch's changes, newest first (a kind that can undo many rows at once overrides it)."""
         for change in changes:

@@ -124,13 +124,11 @@ class ProjectsKind(Kind):
         if "category" in v:
             fields["category"] = category
         existing = self.existing.get((programme.pk, v["code"]))
-        changed, replaced = None, None
+        changed = None
         if existing is not None:
             before = audit.snapshot(existing, project_services.PROJECT_FIELDS)
             changed = {k: val for k, val in fields.items() if audit.snapshot_value(val) != before.get(k)}
-            replaced = {k: before.get(k) for k in changed}  # what undo puts back
-        return {"existing": existing, "fields": fields, "changed": changed, "replaced": replaced,
-                "key": (programme.pk, v["code"])}
+        return {"existing": existing, "fields": fields, "changed": changed, "key": (programme.pk, v["code"])}
 
     def _to_wgs84(self, v: dict, errors: dict) -> None:
         """经度/纬度 as given in the row's 坐标系 (or the import's), stored as WGS-84 (DOMAIN §8)."""
@@ -172,7 +170,7 @@ class ProjectsKind(Kind):
             return "created", result, None
         if result is None or result[1] == "unchanged":
             return "unchanged", target["existing"], None
-        return "updated", result[0], target["replaced"]
+        return "updated", result[0], None
 
     def finish(self, actor) -> None:
         project_services.create_projects(actor, self.pending)
@@ -224,6 +222,11 @@ class ProgressKind(BatchKind):
 
     def batch_for(self, actor):
         return project_services.ReportBatch(actor)  # checks in file order, writes together
+
+    def is_creation(self, entry) -> bool:
+        # One action names a report saved new or replaced; a stored report holds every figure (none is
+        # NULL), so a replacement always replaces a value and only a new report changes nothing but NULLs.
+        return all(old is None for old, _new in entry.changes.values())
 
     def undo_many(self, actor, changes):
         """Created reports are removed, updated ones get their figures back: newest first, written together."""
@@ -323,6 +326,11 @@ class IndicatorValuesKind(BatchKind):
 
         return ValueBatch(actor)  # the stored values read once, written together
 
+    def is_creation(self, entry) -> bool:
+        # One action names a value stored new or replaced; a stored value holds a number or a text (and a
+        # comment, "" when none), so a replacement always replaces something that is not NULL.
+        return all(old is None for old, _new in entry.changes.values())
+
     def undo_many(self, actor, changes):
         """Created values are removed, updated ones get their value back; written together."""
         from townbrain.indicators.models import DataValue
@@ -338,8 +346,10 @@ class IndicatorValuesKind(BatchKind):
             if change.action == "created":
                 batch.remove(value)
             else:
-                raw = change.before.get("text") or change.before.get("number")
-                restored.append((value.element, value.org_unit, value.period, raw, change.before.get("comment", "")))
+                # The history keeps the fields the import changed: the others are as stored now.
+                was = {"number": value.number, "text": value.text, "comment": value.comment} | change.before
+                raw = was["text"] or was["number"]
+                restored.append((value.element, value.org_unit, value.period, raw, was["comment"] or ""))
         for result in batch.check(restored):
             if isinstance(result, Exception):
                 raise result

@@ -8,7 +8,8 @@ from townbrain.core.querysets import RestrictedManager
 
 
 class ImportBatch(models.Model):
-    """One applied import: who, when, which file, what it did — and how to undo it."""
+    """One applied import: who, when, which file, what it did. Its changes are the audit rows that carry
+    its id (exchange/history.py): the import's page and its undo read them."""
 
     scope_field = "org_code"
 
@@ -40,23 +41,6 @@ class ImportBatch(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.file_name} ({self.created:%Y-%m-%d %H:%M})"
-
-
-class ImportChange(models.Model):
-    """What one row of a batch did to one object, with the values it replaced (for undo)."""
-
-    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="changes")
-    row = models.PositiveIntegerField(_("row"))
-    action = models.CharField(_("action"), max_length=10)  # created / updated
-    object_type = models.CharField(_("object type"), max_length=40)
-    object_id = models.CharField(_("object id"), max_length=64)
-    before = models.JSONField(_("before"), null=True, blank=True)
-
-    class Meta:
-        ordering = ["batch_id", "id"]
-
-    def __str__(self):
-        return f"{self.batch_id} row {self.row}: {self.action} {self.object_type} {self.object_id}"
 
 
 class DataWarning(models.Model):

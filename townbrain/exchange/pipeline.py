@@ -31,10 +31,11 @@ from django.utils.translation import gettext as _
 from townbrain.core import audit, bulk, geo
 from townbrain.core.scope import scope_prefixes
 
+from . import history as import_history
 from . import normalize as n
 from . import quality
 from .kinds import KINDS, PLANNED_KINDS, RowError
-from .models import ImportBatch, ImportChange
+from .models import ImportBatch
 from .readers import UnreadableFile, read_grid
 
 HEADER_SEARCH_ROWS = 10
@@ -194,7 +195,6 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
     by_key = {col.key: header_texts[i] for i, col in mapping.items()}
     errors = [e for _row, _v, errs in records for e in errs]
     counts: Counter = Counter()
-    changes = []
     kind.prepare(actor, [v for _row, v, errs in records if not errs])
     report = progress or (lambda stage, done, total: None)
     today = timezone.localdate()
@@ -231,65 +231,69 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
             built.append((row_no, values, target))
         kind.check(actor, [target for _row, _v, target in built])
         report("checking", len(records), len(records))
-        for done, (row_no, values, target) in enumerate(built, start=1):
-            if done % 500 == 0:
-                report("applying", done, len(built))
-            # A row that writes now gets a savepoint, so its failure undoes only itself; a row the
-            # kind only checks here (written in bulk by finish()) needs none.
-            sid = transaction.savepoint() if kind.writes_now(target) else None
-            try:
-                action, obj, before = kind.apply(actor, target)
-            except (RowError, ValidationError, PermissionDenied) as exc:
-                if sid is not None:
-                    transaction.savepoint_rollback(sid)
-                refuse(row_no, values, exc)
-                continue
-            if sid is not None:
-                transaction.savepoint_commit(sid)
-            if checked:
-                warn(row_no, obj)
-                touched.append(obj)
-            counts[action] += 1
-            if action != "unchanged":
-                changes.append((row_no, action, obj, before))
-        report("applying", len(built), len(built))
-        errors.sort(key=lambda e: (e["row"] or 0))
-        warnings.sort(key=lambda e: (e["row"] or 0))
-        if dry_run or (errors and not only_valid):
-            transaction.set_rollback(True)
-            status = "dry_run" if dry_run else "failed"
-            return _summary(status, kind, filename, counts, errors, warnings)
-        try:
-            report("writing", 0, 1)  # the rows a kind writes together (finish) and the batch
-            kind.finish(actor)
-        except (ValidationError, PermissionDenied) as exc:
-            transaction.set_rollback(True)
-            return _summary("failed", kind, filename, counts, [_error(None, None, None, message)
-                                                              for _field, message in _messages(exc)], warnings)
-        if not changes:
-            # Nothing changed (e.g. the same file again): no batch, nothing to undo, no audit row.
-            quality.sync(kind.object_type, ids=[o.pk for o in touched])
-            return _summary("partial" if errors else "applied", kind, filename, counts, errors, warnings)
+        # The batch exists before anything is written: the audit rows of the changes carry it and their
+        # row (one history for the audit log and undo: history.py). A dry run or a refused file rolls it back.
         batch = ImportBatch.objects.create(
             kind=kind.name, actor=actor if getattr(actor, "pk", None) else None,
             actor_name=getattr(actor, "username", "system"), file_name=filename[:255],
-            file_hash=hashlib.sha256(data).hexdigest(), org_code=_home(actor),
-            counts={k: counts.get(k, 0) for k in ("created", "updated", "unchanged")}, errors=errors,
-            warnings=warnings,
-        )
-        for piece in bulk.pieces(changes):
-            bulk.insert(ImportChange, [bulk.instance(ImportChange, {"batch": batch, "row": row_no, "action": action,
-                                                                    "object_type": kind.object_type,
-                                                                    "object_id": str(obj.pk), "before": before})
-                                       for row_no, action, obj, before in piece])
-        audit.record(actor, "import.apply", batch, {}, {"kind": kind.name, "file": batch.file_name,
-                                                        "hash": batch.file_hash, **batch.counts,
-                                                        "errors": len(errors), "warnings": len(warnings)},
-                     org_code=batch.org_code)
+            file_hash=hashlib.sha256(data).hexdigest(), org_code=_home(actor))
+        changes = 0
+        with audit.importing(batch.pk, kind.history_types()) as history:
+            for done, (row_no, values, target) in enumerate(built, start=1):
+                if done % 500 == 0:
+                    report("applying", done, len(built))
+                # A row that writes now gets a savepoint, so its failure undoes only itself; a row the
+                # kind only checks here (written in bulk by finish()) needs none.
+                sid = transaction.savepoint() if kind.writes_now(target) else None
+                history.row = row_no  # what a row that writes now audits is that row's
+                try:
+                    action, obj, _before = kind.apply(actor, target)
+                except (RowError, ValidationError, PermissionDenied) as exc:
+                    if sid is not None:
+                        transaction.savepoint_rollback(sid)
+                    refuse(row_no, values, exc)
+                    continue
+                finally:
+                    history.row = None
+                if sid is not None:
+                    transaction.savepoint_commit(sid)
+                if checked:
+                    warn(row_no, obj)
+                    touched.append(obj)
+                counts[action] += 1
+                if action != "unchanged":
+                    changes += 1
+                    history.mark(obj, row_no)  # finish() audits it: the audit row names this row
+            report("applying", len(built), len(built))
+            errors.sort(key=lambda e: (e["row"] or 0))
+            warnings.sort(key=lambda e: (e["row"] or 0))
+            if dry_run or (errors and not only_valid):
+                transaction.set_rollback(True)
+                status = "dry_run" if dry_run else "failed"
+                return _summary(status, kind, filename, counts, errors, warnings)
+            try:
+                report("writing", 0, 1)  # the rows a kind writes together (finish) and the batch
+                kind.finish(actor)
+            except (ValidationError, PermissionDenied) as exc:
+                transaction.set_rollback(True)
+                return _summary("failed", kind, filename, counts, [_error(None, None, None, message)
+                                                                  for _field, message in _messages(exc)], warnings)
+            if not changes:
+                # Nothing changed (e.g. the same file again): no batch, nothing to undo, no audit row.
+                batch.delete()
+                quality.sync(kind.object_type, ids=[o.pk for o in touched])
+                return _summary("partial" if errors else "applied", kind, filename, counts, errors, warnings)
+            batch.counts = {k: counts.get(k, 0) for k in ("created", "updated", "unchanged")}
+            batch.errors, batch.warnings = errors, warnings
+            batch.save(update_fields=["counts", "errors", "warnings"])
+            audit.record(actor, "import.apply", batch, {}, {"kind": kind.name, "file": batch.file_name,
+                                                            "hash": batch.file_hash, **batch.counts,
+                                                            "errors": len(errors), "warnings": len(warnings)},
+                         org_code=batch.org_code)
         # The register follows the records written: a problem found is kept, one the file fixed is resolved.
         quality.sync(kind.object_type, ids=[o.pk for o in touched], batch=batch)
         report("writing", 1, 1)
-    return _summary("partial" if errors else "applied", kind, filename, counts, errors, warnings, batch)
+        return _summary("partial" if errors else "applied", kind, filename, counts, errors, warnings, batch)
 
 
 def _home(actor) -> str:
@@ -306,9 +310,10 @@ def undo_batch(actor, batch: ImportBatch) -> ImportBatch:
     kind = get_kind(batch.kind)
     with bulk.many_objects(), transaction.atomic(), kind.writing():
         batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
-        changes = list(batch.changes.order_by("-id"))
+        changes = import_history.newest_first(import_history.changes(batch, kind))
         kind.undo_many(actor, changes)
-        quality.sync(kind.object_type, ids=[c.object_id for c in changes])  # deleted or put back: checked again
+        # Deleted or put back: checked again.
+        quality.sync(kind.object_type, ids=[c.object_id for c in changes if c.object_type == kind.object_type])
         batch.state, batch.undone_at = ImportBatch.State.UNDONE, timezone.now()
         batch.save(update_fields=["state", "undone_at"])
         audit.record(actor, "import.undo", batch, {"state": "applied"}, {"state": "undone"}, org_code=batch.org_code)

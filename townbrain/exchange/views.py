@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from townbrain.core.lists import Column, RestrictedListView
 from townbrain.core.scope import ALL, scope_prefixes
 
+from . import history as import_history
 from . import pipeline
 from .api import check_upload, count_rows, import_job
 from .errorfile import error_file
@@ -152,7 +153,8 @@ def import_detail(request, pk):
         else:
             messages.success(request, _("The import has been undone."))
         return redirect("import-detail", pk=batch.pk)
-    changes = batch.changes.all()[:500]
+    # The start of a large import: its first audit rows, a record or a few each.
+    changes = import_history.changes(batch, pipeline.get_kind(batch.kind), limit=1000)[:500]
     return render(request, "exchange/import_detail.html", {"batch": batch, "changes": changes})
 
 

@@ -123,7 +123,7 @@ class WorkPlanItemsKind(Kind):
                                      projects=projects or (), **fields)
             if new_plan:  # kept once the row holds: a failed row's savepoint takes its plan with it
                 self.new_plans[target["plan_key"]] = plan
-            return "created", item, {"new_plan": plan.pk} if new_plan else None
+            return "created", item, None
         before = {"deadline": existing.deadline.isoformat() if existing.deadline else None, "owner": existing.owner,
                   "project_ids": sorted(p.pk for p in existing.projects.all())}
         changed = {k: val for k, val in fields.items() if val != getattr(existing, k)}
@@ -131,30 +131,30 @@ class WorkPlanItemsKind(Kind):
             changed["projects"] = projects
         if not changed:
             return "unchanged", existing, None
-        item = services.update_item(actor, existing, **changed)
-        replaced = {k: before[k] for k in changed if k in before}  # what undo puts back
-        if "projects" in changed:
-            replaced["project_ids"] = before["project_ids"]
-        return "updated", item, replaced
+        return "updated", services.update_item(actor, existing, **changed), None
+
+    def history_types(self):
+        return (self.object_type, "workplan")  # a row may make its plan
 
     def undo(self, actor, change):
+        if change.object_type == "workplan":  # a plan the import made for its rows: gone with its last item
+            plan = WorkPlan.objects.filter(pk=change.object_id).first()
+            if plan is not None and change.action == "created" and not plan.items.exists():
+                services.delete_plan(actor, plan)
+            return
         item = WorkPlanItem.objects.select_related("plan").filter(pk=change.object_id).first()
         if item is None:
             return
-        before = change.before or {}
         if change.action == "created":
-            plan = item.plan
             services.delete_item(actor, item)
-            if before.get("new_plan") == plan.pk and not plan.items.exists():
-                services.delete_plan(actor, plan)
             return
-        values = {}
+        before, values = change.before, {}
         if "deadline" in before:
             values["deadline"] = WorkPlanItem._meta.get_field("deadline").to_python(before["deadline"])
         if "owner" in before:
             values["owner"] = before["owner"]
-        if "project_ids" in before:
-            values["projects"] = list(Project.objects.filter(pk__in=before["project_ids"]))
+        if "projects" in before:  # the audit row names them by code, as the sheet does
+            values["projects"] = [code for code in (before["projects"] or "").split("、") if code]
         services.update_item(actor, item, **values)
 
 

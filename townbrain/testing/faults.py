@@ -26,8 +26,7 @@ from pathlib import Path
 
 import pytest
 
-COUNTED = ("projects_project", "core_auditentry", "exchange_importbatch", "exchange_importchange",
-           "projects_rollupcell")
+COUNTED = ("projects_project", "core_auditentry", "exchange_importbatch", "projects_rollupcell")
 
 
 def env(home: Path, database_url: str | None) -> dict:

@@ -79,7 +79,7 @@ def test_sigkill_while_applying_on_sqlite(tmp_path):
 
     after, counts_after = faults.sqlite_digest(database)
     assert counts_after == counts
-    assert counts_after["exchange_importbatch"] == 0 and counts_after["exchange_importchange"] == 0
+    assert counts_after["exchange_importbatch"] == 0
     assert after == before, "the database differs from before the killed import"
     assert faults.sqlite_ok(database)
     db = sqlite3.connect(database)
@@ -115,6 +115,6 @@ def test_sigkill_while_applying_on_postgresql(tmp_path, pg_database):
         monitor.close()
     after, counts_after = faults.pg_digest(connect)
     assert counts_after == counts
-    assert counts_after["exchange_importbatch"] == 0 and counts_after["exchange_importchange"] == 0
+    assert counts_after["exchange_importbatch"] == 0
     assert after == before, "the database differs from before the killed import"
     faults.assert_no_drift(env)

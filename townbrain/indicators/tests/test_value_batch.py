@@ -132,3 +132,17 @@ def test_an_import_that_replaced_values_is_undone_to_them(elements, users):  # n
     undo_batch(users["guali"], ImportBatch.objects.get(pk=second["id"]))
     assert _table() == before
     assert AuditEntry.objects.filter(action="datavalue.delete").count() == 1
+
+
+def test_undo_puts_back_a_comment_the_import_changed_and_keeps_the_value(elements, users):  # noqa: F811
+    """The import's history keeps only the fields it changed; undo takes the rest as stored."""
+    header = ["指标编码", "乡镇代码", "期间", "数值", "备注"]
+    run_import(users["guali"], xlsx([header, ["invest", "330109113", "2020", 10, "初报"]]), "a.xlsx",
+               "indicator_values")
+    before = _table()
+    second = run_import(users["guali"], xlsx([header, ["invest", "330109113", "2020", 10, "已核实"]]), "b.xlsx",
+                        "indicator_values")
+    assert second["counts"]["updated"] == 1, second
+    assert DataValue.objects.get().comment == "已核实"
+    undo_batch(users["guali"], ImportBatch.objects.get(pk=second["id"]))
+    assert _table() == before
