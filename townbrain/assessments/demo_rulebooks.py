@@ -25,6 +25,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from townbrain.core import bulk
 from townbrain.core.models import OrgUnit
 from townbrain.core.scope import SYSTEM
 from townbrain.programmes.models import Enrolment, Programme
@@ -163,15 +164,15 @@ def _ledger(programme: Programme, towns, year: int, strengths, rng) -> int:
         actual = min(planned + timedelta(days=rng.randrange(-10, 45)), date(year, 11, 30)) if started else None
         if code in existing:  # after drawing its numbers, so the rest of the ledger stays the same
             continue
-        new.append(projects.new_project(
-            SYSTEM, code=code, name=f"{town.name}{rng.choice(WORKS[programme.code])}", town=town,
+        new.append((None, dict(
+            code=code, name=f"{town.name}{rng.choice(WORKS[programme.code])}", town=town,
             programme=programme, category=rng.choice(categories), owner_unit=rng.choice(OWNERS),
             total_investment=total, annual_plan=plan, planned_start=planned,
             planned_completion=planned + timedelta(days=rng.randrange(300, 900)),
-            actual_start=actual, status="started" if started else "preparing"))
+            actual_start=actual, status="started" if started else "preparing")))
         plans[code] = (started, done)
     if new:
-        projects.create_projects(SYSTEM, new)
+        bulk.every(projects.ProjectBatch(SYSTEM), new)
     # All December reports in one batch (the progress import's path): checked in order, written together.
     items = [(project, f"{year}12", {
         "cumulative_investment": plans[project.code][1],

@@ -123,6 +123,18 @@ def one(batch, item):
     return result[0]
 
 
+def every(batch, items) -> list:
+    """Many records through a service's batch that must all hold (a loader, a test): the checked
+    objects, or the first refusal raised with nothing written."""
+    with transaction.atomic():
+        results = batch.check(items)
+        refused = next((r for r in results if isinstance(r, Exception)), None)
+        if refused is not None:
+            raise refused
+        batch.write()
+    return [r[0] for r in results]
+
+
 def instance(model, fields: dict):
     """model(**fields) for a bulk writer: the values set as Model.__init__ sets positional ones (as
     for rows read from the database, and as unpickling does without __init__ at all), several

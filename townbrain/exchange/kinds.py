@@ -7,7 +7,7 @@ made of in kind.py. KINDS is the registry the pipeline, the standard and the pag
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from townbrain.core import audit, bulk, geo
+from townbrain.core import bulk, geo
 from townbrain.core.models import OrgUnit
 from townbrain.governance.event_kind import EVENTS
 from townbrain.programmes.models import Category, Programme
@@ -78,7 +78,7 @@ def _system(value) -> str | None:
 STATUS_CHOICES = tuple(STATUS_CHINESE.values())
 
 
-class ProjectsKind(Kind):
+class ProjectsKind(BatchKind):
     # The coordinate system of 经度/纬度 when the file has no 坐标系 column (`townbrain import --crs`).
     crs = geo.WGS84
 
@@ -92,9 +92,10 @@ class ProjectsKind(Kind):
             self.categories[(c.programme_id, c.name)] = c
         keys = {(r.get("programme"), r.get("code")) for r in records}
         progs = {self.programmes[p].pk for p, _c in keys if p in self.programmes}
+        # Which project a row names (ProjectBatch locks and reads the projects themselves).
         self.existing = {(p.programme_id, p.code): p for p in bulk.where_in(
-            Project.objects.filter(programme_id__in=progs), "code", {c for _p, c in keys})}
-        self.pending: list[Project] = []
+            Project.objects.filter(programme_id__in=progs).only("pk", "programme_id", "code"), "code",
+            {c for _p, c in keys})}
 
     def build(self, actor, v: dict) -> dict:
         errors = {}
@@ -123,12 +124,8 @@ class ProjectsKind(Kind):
         fields.update(town=town, programme=programme)
         if "category" in v:
             fields["category"] = category
-        existing = self.existing.get((programme.pk, v["code"]))
-        changed = None
-        if existing is not None:
-            before = audit.snapshot(existing, project_services.PROJECT_FIELDS)
-            changed = {k: val for k, val in fields.items() if audit.snapshot_value(val) != before.get(k)}
-        return {"existing": existing, "fields": fields, "changed": changed, "key": (programme.pk, v["code"])}
+        # A code the programme has is that project, changed by the row; another is a new project.
+        return {"item": (self.existing.get((programme.pk, v["code"])), fields), "key": (programme.pk, v["code"])}
 
     def _to_wgs84(self, v: dict, errors: dict) -> None:
         """经度/纬度 as given in the row's 坐标系 (or the import's), stored as WGS-84 (DOMAIN §8)."""
@@ -145,36 +142,8 @@ class ProjectsKind(Kind):
             return
         v["latitude"], v["longitude"] = geo.to_wgs84(lat, lng, system)
 
-    def check(self, actor, targets):
-        """New projects are checked together (new_projects), changed ones too (ProjectUpdates); both are
-        written together by finish()."""
-        new = [t for t in targets if t["existing"] is None]
-        fields = [t.pop("fields") for t in new]  # the checked project holds them from here on
-        for target, result in zip(new, project_services.new_projects(actor, fields), strict=True):
-            target["new"] = result
-        self.updates = project_services.ProjectUpdates(actor)
-        changed = [t for t in targets if t["changed"]]
-        for target, result in zip(changed, self.updates.check([(t["existing"], t["changed"]) for t in changed]),
-                                  strict=True):
-            target["new"] = result
-
-    def writes_now(self, target) -> bool:
-        return False
-
-    def apply(self, actor, target):
-        result = target.get("new")
-        if isinstance(result, Exception):
-            raise result
-        if target["existing"] is None:
-            self.pending.append(result)
-            return "created", result, None
-        if result is None or result[1] == "unchanged":
-            return "unchanged", target["existing"], None
-        return "updated", result[0], None
-
-    def finish(self, actor) -> None:
-        project_services.create_projects(actor, self.pending)
-        self.updates.write()
+    def batch_for(self, actor):
+        return project_services.ProjectBatch(actor)  # checks in file order, writes together
 
     def writing(self):
         return rollups.bulk_writes()
@@ -183,12 +152,8 @@ class ProjectsKind(Kind):
         """Updated projects get their values back and created ones are deleted, each group together."""
         updated = {int(c.object_id): c for c in changes if c.action != "created"}
         projects = {p.pk: p for p in bulk.where_in(Project.objects.all(), "pk", updated)}
-        updates = project_services.ProjectUpdates(actor, confirm_annual_over_total=True)
-        for result in updates.check([(projects[pk], restore(Project, change.before))
-                                     for pk, change in updated.items() if pk in projects]):
-            if isinstance(result, Exception):
-                raise result
-        updates.write()
+        bulk.every(project_services.ProjectBatch(actor, confirm_annual_over_total=True),
+                   [(projects[pk], restore(Project, change.before)) for pk, change in updated.items() if pk in projects])
         created = {int(c.object_id) for c in changes if c.action == "created"}
         project_services.delete_projects(actor, list(bulk.where_in(Project.objects.all(), "pk", created)))
 

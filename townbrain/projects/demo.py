@@ -13,7 +13,7 @@ October–December; investment completion rises from under 1% to about 91% of th
 projects never start in 2020 and a few percent fall behind their plan, so the warnings
 (应开工未开工, 滞后) have true cases to show.
 
-Written through the services in bulk — create_projects() and one ReportBatch, the progress
+Written through the services in bulk — one ProjectBatch and one ReportBatch, the progress
 import's path — in one transaction. Deterministic (seeded), and idempotent: the ledger is only
 built when Hangzhou has no 美丽城镇 projects yet (so a home loaded before keeps the ledger it has).
 """
@@ -25,6 +25,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from townbrain.core import bulk
 from townbrain.core.models import Level, OrgUnit
 from townbrain.core.scope import SYSTEM
 from townbrain.programmes.models import Programme
@@ -160,11 +161,7 @@ def load(progress=None) -> dict:
     for fields, _ in ledger:
         fields.update(programme=meili, category=rng.choice(categories))
     with transaction.atomic(), rollups.bulk_writes():
-        projects = services.new_projects(SYSTEM, [fields for fields, _ in ledger])
-        refused = [p for p in projects if isinstance(p, Exception)]
-        if refused:
-            raise refused[0]
-        services.create_projects(SYSTEM, projects)
+        projects = bulk.every(services.ProjectBatch(SYSTEM), [(None, fields) for fields, _ in ledger])
         if progress:
             progress("projects", len(projects), len(projects))
         # One batch, as the progress import writes a file: checked month by month, written together.

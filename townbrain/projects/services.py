@@ -1,5 +1,6 @@
 """The one write path for projects and progress reports, with the lifecycle rules of DOMAIN §4."""
 
+import itertools
 from copy import copy
 from decimal import Decimal
 
@@ -53,85 +54,16 @@ def validate_project(project: Project, confirm_annual_over_total: bool = False) 
         raise ValidationError(errors)
 
 
-def new_projects(actor, rows: list[dict], *, confirm_annual_over_total: bool = False) -> list:
-    """Projects checked by every rule (fields, permission, lifecycle), not yet saved: give them to
-    create_projects. One result per row of fields: the project, or the error that refuses it
-    (ValidationError or PermissionDenied).
-
-    Related objects passed as saved instances are not looked up again (the database's foreign
-    keys still hold at insert); each field is checked once per distinct value and the permission
-    against the actor's area (read once, kept on the actor), so checking many rows costs no query
-    and little work per row.
-    """
-    results, memo = [], {}
-    for fields in rows:
-        try:
-            refuse_unknown(fields, PROJECT_FIELDS)
-            project = bulk.instance(Project, fields)
-            require(actor, "add", project.town_id or "")  # the actor's area is read once and kept on the actor
-            loaded = [name for name in ("town", "programme", "category")
-                      if getattr(fields.get(name), "pk", None) is not None and not fields[name]._state.adding]
-            bulk.clean_fields(project, exclude=loaded, memo=memo)
-            validate_project(project, confirm_annual_over_total)
-        except (ValidationError, PermissionDenied) as exc:
-            results.append(exc)
-            continue
-        project._validated_for = actor
-        results.append(project)
-    return results
-
-
-def new_project(actor, *, confirm_annual_over_total: bool = False, **fields) -> Project:
-    """One project checked like new_projects(); raises what refuses it."""
-    (result,) = new_projects(actor, [fields], confirm_annual_over_total=confirm_annual_over_total)
-    if isinstance(result, Exception):
-        raise result
-    return result
-
-
 def create_project(actor, *, confirm_annual_over_total: bool = False, **fields) -> Project:
-    return create_projects(actor, [new_project(actor, confirm_annual_over_total=confirm_annual_over_total,
-                                               **fields)])[0]
-
-
-def create_projects(actor, projects: list[Project]) -> list[Project]:
-    """Save projects made by new_project() for the same actor: one transaction, written in bulk
-    (an import of many rows), with an audit row each and the roll-up cells moved once for all."""
-    if any(getattr(p, "_validated_for", None) is not actor for p in projects):
-        raise ValueError("create_projects takes projects made by new_project() for the same actor")
-    with transaction.atomic():
-        _check_unique_codes(projects)
-        bulk.insert(Project, projects)
-        rollups.created(projects)
-        _audit_many(actor, "project.create", projects, lambda p: ({}, audit.snapshot(p, PROJECT_FIELDS)))
-    return projects
-
-
-def _audit_many(actor, action: str, projects: list[Project], change) -> None:
-    """An audit row for each project, `change(project)` giving (before, after); written in pieces."""
-    for piece in bulk.pieces(projects):
-        audit.record_many([audit.entry(actor, action, p, *change(p), org_code=p.town_id) for p in piece])
-
-
-def _check_unique_codes(projects: list[Project]) -> None:
-    seen: dict[tuple, Project] = {}
-    for p in projects:
-        if (p.programme_id, p.code) in seen:
-            raise ValidationError({"code": _("Project code %(code)s appears twice.") % {"code": p.code}})
-        seen[(p.programme_id, p.code)] = p
-    clash = bulk.where_in(Project.objects.filter(programme_id__in={p.programme_id for p in projects})
-                          .values_list("programme_id", "code"), "code", [p.code for p in projects])
-    for key in clash:
-        if key in seen:
-            raise ValidationError({"code": _("Project code %(code)s already exists in this programme.")
-                                   % {"code": key[1]}})
+    """A new project: the one-project case of ProjectBatch."""
+    return bulk.one(ProjectBatch(actor, confirm_annual_over_total=confirm_annual_over_total), (None, fields))
 
 
 def update_project(actor, project: Project, *, confirm_annual_over_total: bool = False, expected_version=None,
                    **fields) -> Project:
     """Change a project. `expected_version`: the version the editor read (a form's hidden field, the
     API's If-Match); conflicts.Conflict, nothing saved, if someone changed the project since."""
-    return bulk.one(ProjectUpdates(actor, confirm_annual_over_total=confirm_annual_over_total),
+    return bulk.one(ProjectBatch(actor, confirm_annual_over_total=confirm_annual_over_total),
                     (project, fields, expected_version))
 
 
@@ -150,12 +82,19 @@ def _relate(projects) -> None:
                 field.set_cached_value(p, value)
 
 
-class ProjectUpdates:
-    """Changes to saved projects for one actor in one transaction (update_project() is the one-project
-    case; an import changes thousands): check() answers each (project, fields[, expected version]) in order — (project,
-    "updated" | "unchanged") or the error that refuses it — as one update_project() call after
-    another would, the projects locked and read once; write() writes the accepted ones together,
-    with an audit row each and one roll-up move. Nothing is written before write().
+class ProjectBatch:
+    """Projects created and changed for one actor in one transaction — the batch shape every service
+    shares (bulk.one() is the one-record case, an import's BatchKind the many): check(items) answers
+    each (project or None for a new one, fields[, expected version]) in order — (project, snapshot
+    before or None, "created" | "updated" | "unchanged") or the error that refuses it — as one
+    create_project() / update_project() call after another would; write() writes the accepted ones
+    together: new projects by COPY, changed ones in one UPDATE, an audit row each, one roll-up move.
+    Nothing is written before write().
+
+    Checking many rows costs no query per row: the changed projects are locked and read once, the
+    codes new ones take are looked up once, related objects passed saved are not read again (the
+    database's foreign keys still hold) and each field is checked once per distinct value; the
+    permission is checked against the actor's area (read once, kept on the actor).
 
     A project may not take a code another project of the programme has in the database, even one
     this batch moves away from it: the rows are written in one statement, which would meet the old code."""
@@ -164,23 +103,46 @@ class ProjectUpdates:
         self.actor, self.confirm = actor, confirm_annual_over_total
         self.now: dict[int, Project] = {}  # as the batch holds them
         self.original: dict[int, Project] = {}  # as read
-        self.claimed: dict[tuple, int] = {}  # (programme, code) taken by a change in this batch: by whom
+        self.new: list[Project] = []  # to create
+        self.claimed: dict[tuple, object] = {}  # (programme, code) taken in this batch: by whom
+        self.taken: set[tuple] = set()  # (programme, code) of projects in the database, for the new ones
         self.memo: dict = {}
 
     def check(self, items) -> list:
-        ids = sorted({item[0].pk for item in items} - self.now.keys())
+        ids = sorted({item[0].pk for item in items if item[0] is not None} - self.now.keys())
         locked = Project.objects.select_for_update().order_by("pk")  # in key order, so two writers cannot deadlock
-        projects = list(bulk.where_in(locked, "pk", ids))
+        projects = list(bulk.where_in(locked, "pk", ids)) if ids else []
         _relate(projects)
         for p in projects:
             self.now[p.pk] = self.original[p.pk] = p  # a change works on a copy: the row as read stays
+        codes = {item[1].get("code") for item in items if item[0] is None}
+        if codes:
+            self.taken |= set(bulk.where_in(Project.objects.values_list("programme_id", "code"), "code", codes))
         results = []
         for project, fields, *expected in items:
             try:
-                results.append(self._change(project.pk, fields, *expected))
+                results.append(self._create(fields) if project is None else self._change(project.pk, fields, *expected))
             except (ValidationError, PermissionDenied) as exc:
                 results.append(exc)
         return results
+
+    def _create(self, fields: dict) -> tuple:
+        refuse_unknown(fields, PROJECT_FIELDS)
+        project = bulk.instance(Project, fields)
+        require(self.actor, "add", project.town_id or "")  # the actor's area is read once and kept on the actor
+        loaded = [name for name in ("town", "programme", "category")
+                  if getattr(fields.get(name), "pk", None) is not None and not fields[name]._state.adding]
+        bulk.clean_fields(project, exclude=loaded, memo=self.memo)
+        validate_project(project, self.confirm)
+        key = (project.programme_id, project.code)
+        if key in self.claimed:
+            raise ValidationError({"code": _("Project code %(code)s appears twice.") % {"code": project.code}})
+        if key in self.taken:
+            raise ValidationError({"code": _("Project code %(code)s already exists in this programme.")
+                                   % {"code": project.code}})
+        self.claimed[key] = project
+        self.new.append(project)
+        return project, None, "created"
 
     def _change(self, pk, fields: dict, expected_version=None) -> tuple:
         refuse_unknown(fields, PROJECT_FIELDS)
@@ -200,7 +162,7 @@ class ProjectUpdates:
         bulk.clean_fields(candidate, exclude=loaded, memo=self.memo)
         validate_project(candidate, self.confirm)
         if audit.snapshot(candidate, PROJECT_FIELDS) == before:
-            return project, "unchanged"
+            return project, before, "unchanged"
         key = (candidate.programme_id, candidate.code)
         if key != (project.programme_id, project.code):
             if self.claimed.get(key, pk) != pk or Project.objects.filter(
@@ -209,22 +171,31 @@ class ProjectUpdates:
                                        % {"code": candidate.code}})
             self.claimed[key] = pk
         self.now[pk] = candidate
-        return candidate, "updated"
+        return candidate, before, "updated"
 
     def write(self) -> None:
-        """Write the changed projects (once): their fields, an audit row each, the roll-up cells."""
+        """Write what the batch holds (once): new and changed projects, an audit row each, the roll-up cells."""
         changed = [p for pk, p in self.now.items()
                    if audit.snapshot(p, PROJECT_FIELDS) != audit.snapshot(self.original[p.pk], PROJECT_FIELDS)]
-        if not changed:
+        new, self.new = self.new, []
+        if not changed and not new:
             return
         for p in changed:
             p.version = self.original[p.pk].version + 1
         with transaction.atomic(savepoint=False):  # one unit with the caller's transaction, if any
-            bulk.update(Project, changed, (*PROJECT_FIELDS, "version"))
-            rollups.changed([self.original[p.pk] for p in changed], changed)
-            audit.record_all(self.actor, (("project.update", p, audit.snapshot(self.original[p.pk], PROJECT_FIELDS),
-                                           audit.snapshot(p, PROJECT_FIELDS), p.town_id) for p in changed))
+            if new:
+                bulk.insert(Project, new)
+                rollups.created(new)
+            if changed:
+                bulk.update(Project, changed, (*PROJECT_FIELDS, "version"))
+                rollups.changed([self.original[p.pk] for p in changed], changed)
+            audit.record_all(self.actor, itertools.chain(
+                (("project.create", p, {}, audit.snapshot(p, PROJECT_FIELDS), p.town_id) for p in new),
+                (("project.update", p, audit.snapshot(self.original[p.pk], PROJECT_FIELDS),
+                  audit.snapshot(p, PROJECT_FIELDS), p.town_id) for p in changed)))
         self.original.update((p.pk, p) for p in changed)
+        self.now.update((p.pk, p) for p in new)
+        self.original.update((p.pk, p) for p in new)
 
 
 def delete_project(actor, project: Project) -> None:
@@ -242,7 +213,7 @@ def delete_projects(actor, projects: list[Project]) -> None:
         for town in sorted({p.town_id for p in locked}):  # where each project is now, read under the lock
             require(actor, "delete", town)
         rollups.removed(locked)
-        _audit_many(actor, "project.delete", locked, lambda p: (audit.snapshot(p, PROJECT_FIELDS), {}))
+        audit.record_all(actor, (("project.delete", p, audit.snapshot(p, PROJECT_FIELDS), {}, p.town_id) for p in locked))
         for piece in bulk.pieces(ids, bulk.IN_CHUNK):
             Project.objects.filter(pk__in=piece).delete()
 

@@ -38,7 +38,8 @@ from townbrain.assessments import services as assessments
 from townbrain.core.models import OrgUnit
 from townbrain.core.scope import SYSTEM
 from townbrain.programmes.models import Enrolment, Programme
-from townbrain.projects.services import create_projects, new_projects
+from townbrain.core import bulk
+from townbrain.projects.services import ProjectBatch
 
 meili = Programme.objects.get(code="meili")
 assessments.load_fixture_schemes(SYSTEM)
@@ -48,7 +49,7 @@ hangzhou = [t for t in towns if t.code.startswith("3301")][:{TOWNS}]
 rows = [dict(code=f"F{{t.code}}{{i:03d}}", name=f"项目{{i}}", town=t, programme=meili,
              total_investment=Decimal(100 + i), annual_plan=Decimal(50), planned_start=date(2020, 1 + i % 12, 1))
         for t in hangzhou for i in range({PROJECTS_PER_TOWN})]
-create_projects(SYSTEM, new_projects(SYSTEM, rows))
+bulk.every(ProjectBatch(SYSTEM), [(None, row) for row in rows])
 opened = [a for a in acceptance.open_acceptances(SYSTEM, meili, 2020, "3301")["opened"]
           if a.town_id in {{t.code for t in hangzhou}}]
 ChecklistItem.objects.filter(acceptance__in=opened).update(answer=ChecklistItem.Answer.MET)

@@ -51,7 +51,8 @@ from townbrain.core.scope import SYSTEM
 from townbrain.programmes.models import Enrolment, Programme
 from townbrain.projects.models import Project
 from townbrain.projects.reporting import report_progress
-from townbrain.projects.services import create_projects, new_projects
+from townbrain.core import bulk
+from townbrain.projects.services import ProjectBatch
 
 ensure_superuser("admin", "Backup-restore-2026")
 meili = Programme.objects.get(code="meili")
@@ -61,7 +62,7 @@ Enrolment.objects.bulk_create([Enrolment(town=t, programme=meili, year_joined=20
 rows = [dict(code=f"B{t.code}{i:02d}", name=f"项目{i}", town=t, programme=meili, total_investment=Decimal(100 + i),
              annual_plan=Decimal(50), planned_start=date(2020, 1 + i % 6, 1), actual_start=date(2020, 1 + i % 6, 1))
         for t in towns for i in range(5)]
-create_projects(SYSTEM, new_projects(SYSTEM, rows))
+bulk.every(ProjectBatch(SYSTEM), [(None, row) for row in rows])
 for n, project in enumerate(Project.objects.filter(code__startswith="B").order_by("code")[::2]):
     report_progress(SYSTEM, project, "202006", month_investment=Decimal(10), cumulative_investment=Decimal(20 + n),
                     progress_percent=Decimal(30), status="started")

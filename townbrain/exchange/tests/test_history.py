@@ -55,7 +55,7 @@ def test_a_dry_run_leaves_no_batch_and_no_history(users, project_rows):
     assert not ImportBatch.objects.exists() and not AuditEntry.objects.filter(import_batch__isnull=False).exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("shipped_data")  # a transactional database (DDL) with the migrations' programmes
 def test_batches_applied_before_keep_their_undo(users, project_rows):
     """Migration 0003 tags the audit rows of each old import-change row with its batch and row (or writes
     one when none is found), then drops the change rows; undo of such a batch then works from the audit log."""

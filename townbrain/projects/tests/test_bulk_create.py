@@ -1,7 +1,7 @@
-"""create_projects: many projects written together, each checked exactly like create_project.
+"""ProjectBatch creating projects: many written together, each checked exactly like create_project.
 
-Imports use it; create_project is new_project + create_projects of one. The roll-up cells a bulk
-create leaves must be those rebuild() makes from the ledger, with an audit row per project.
+Imports use it; create_project is its one-project case. The roll-up cells a bulk create leaves must be
+those rebuild() makes from the ledger, with an audit row per project.
 """
 
 import random
@@ -50,8 +50,7 @@ def test_bulk_create_leaves_the_cells_rebuild_makes_and_an_audit_row_each(tree, 
     enrol_town(SYSTEM, tree["330109113"], meili, year_joined=2020, role=yangban)
     rng = random.Random(5)
     one = services.create_project(SYSTEM, **_fields(tree, rng, 0))  # some cells exist before
-    made = services.create_projects(SYSTEM, [services.new_project(SYSTEM, **_fields(tree, rng, i))
-                                             for i in range(1, 120)])
+    made = bulk.every(services.ProjectBatch(SYSTEM), [(None, _fields(tree, rng, i)) for i in range(1, 120)])
     assert all(p.pk for p in made) and len({p.pk for p in made} | {one.pk}) == 120
     assert Project.objects.count() == 120
     stored = Project.objects.get(code="B0007")
@@ -74,8 +73,7 @@ def test_bulk_delete_takes_out_reports_and_curves_and_leaves_the_cells_rebuild_m
     monkeypatch.setattr(rollups, "UPSERT_CHUNK", chunk)
     monkeypatch.setattr(bulk, "ROWS_CHUNK", chunk)  # audit rows written in pieces
     rng = random.Random(8)
-    made = services.create_projects(SYSTEM, [services.new_project(SYSTEM, **_fields(tree, rng, i))
-                                             for i in range(60)])
+    made = bulk.every(services.ProjectBatch(SYSTEM), [(None, _fields(tree, rng, i)) for i in range(60)])
     started = [p for p in made if p.status == "started"]
     for i, project in enumerate(started[:12]):
         services.report_progress(SYSTEM, project, "202101", cumulative_investment=Decimal(10 + i),
@@ -101,41 +99,38 @@ def test_bulk_delete_takes_out_reports_and_curves_and_leaves_the_cells_rebuild_m
 
 
 @pytest.mark.django_db
-def test_bulk_create_refuses_clashing_codes_and_unchecked_projects(tree):
+def test_a_batch_refuses_a_code_the_programme_has_or_the_batch_repeats(tree):
     rng = random.Random(1)
     services.create_project(SYSTEM, **_fields(tree, rng, 1))
     before = (Project.objects.count(), AuditEntry.objects.count(), cells())
-    with pytest.raises(ValidationError, match="B0001"):
-        services.create_projects(SYSTEM, [services.new_project(SYSTEM, **_fields(tree, rng, 2)),
-                                          services.new_project(SYSTEM, **_fields(tree, rng, 1))])
-    with pytest.raises(ValidationError, match="B0003"):
-        services.create_projects(SYSTEM, [services.new_project(SYSTEM, **_fields(tree, rng, 3)),
-                                          services.new_project(SYSTEM, **_fields(tree, rng, 3))])
-    with pytest.raises(ValueError, match="new_project"):
-        services.create_projects(SYSTEM, [Project(**_fields(tree, rng, 4))])
+    batch = services.ProjectBatch(SYSTEM)
+    results = batch.check([(None, _fields(tree, rng, 2)), (None, _fields(tree, rng, 1)), (None, _fields(tree, rng, 3)),
+                           (None, _fields(tree, rng, 3))])
+    assert [r[2] for r in results[::2]] == ["created", "created"]
+    assert "already exists" in results[1].message_dict["code"][0] and "B0001" in results[1].message_dict["code"][0]
+    assert "appears twice" in results[3].message_dict["code"][0]
+    with pytest.raises(ValidationError, match="B0001"):  # every(): the first refusal, nothing written
+        bulk.every(services.ProjectBatch(SYSTEM), [(None, _fields(tree, rng, 4)), (None, _fields(tree, rng, 1))])
     assert (Project.objects.count(), AuditEntry.objects.count(), cells()) == before
+    batch.write()  # the accepted ones
+    assert set(Project.objects.values_list("code", flat=True)) == {"B0001", "B0002", "B0003"}
 
 
 @pytest.mark.django_db
-def test_new_project_checks_every_rule_and_the_actor(tree, users):
+def test_a_new_project_is_checked_by_every_rule_and_the_actor(tree, users):
     rng = random.Random(2)
     fields = _fields(tree, rng, 9) | {"town": tree["330109113"]}
-    with pytest.raises(ValidationError) as caught:
-        services.new_project(SYSTEM, **fields | {"annual_plan": Decimal(5000)})
-    assert "annual_plan" in caught.value.message_dict
-    with pytest.raises(ValidationError) as caught:
-        services.new_project(SYSTEM, **fields | {"town": tree["330109"]})  # a county, not a town
-    assert "town" in caught.value.message_dict
-    with pytest.raises(PermissionDenied):
-        services.new_project(users["guizhou"], **fields)
-    checked = services.new_project(users["guali"], **fields)
-    with pytest.raises(ValueError):  # checked for another actor
-        services.create_projects(users["xiaoshan"], [checked])
-    assert services.create_projects(users["guali"], [checked])[0].pk
+    over, county, elsewhere = services.ProjectBatch(SYSTEM).check([
+        (None, fields | {"annual_plan": Decimal(5000)}), (None, fields | {"town": tree["330109"]})]) + \
+        services.ProjectBatch(users["guizhou"]).check([(None, fields)])
+    assert "annual_plan" in over.message_dict
+    assert "town" in county.message_dict  # a county, not a town
+    assert isinstance(elsewhere, PermissionDenied)
+    assert services.create_project(users["guali"], **fields).pk
 
 
 @pytest.mark.django_db
-def test_new_projects_answers_each_row_without_a_query_per_row(tree, users, django_assert_max_num_queries):
+def test_a_batch_answers_each_new_row_without_a_query_per_row(tree, users, django_assert_max_num_queries):
     rng = random.Random(3)
     good = [_fields(tree, rng, i) | {"town": tree["330109113"]} for i in range(60)]
     rows = [*good,
@@ -143,15 +138,16 @@ def test_new_projects_answers_each_row_without_a_query_per_row(tree, users, djan
             good[1] | {"annual_plan": Decimal(5000), "total_investment": Decimal(10)},  # a lifecycle rule
             good[2] | {"town": tree["330182107"]},  # outside 瓜沥镇's office
             good[3] | {"budget": 5}]  # not a project field
-    with django_assert_max_num_queries(5):  # the permission's look-ups, not one per row
-        results = services.new_projects(users["guali"], rows)
-    assert all(isinstance(r, Project) and r.pk is None for r in results[:60])
+    batch = services.ProjectBatch(users["guali"])
+    with django_assert_max_num_queries(6):  # the permission's look-ups and the codes taken, not one per row
+        results = batch.check([(None, row) for row in rows])
+    assert all(r[0].pk is None and r[1:] == (None, "created") for r in results[:60])
     assert "code" in results[60].message_dict
     assert "annual_plan" in results[61].message_dict
     assert isinstance(results[62], PermissionDenied)
     assert "budget" in results[63].message_dict
-    made = services.create_projects(users["guali"], results[:60])
-    assert Project.objects.filter(pk__in=[p.pk for p in made]).count() == 60
+    batch.write()
+    assert Project.objects.filter(pk__in=[r[0].pk for r in results[:60]]).count() == 60
 
 
 def test_a_memo_does_not_change_a_contribution():
@@ -214,18 +210,18 @@ def test_a_bulk_write_takes_the_programme_locks_not_one_per_town(tree, how, monk
 
     meili = Programme.objects.get(code="meili")
     rng = random.Random(3)
-    projects = [services.new_project(SYSTEM, **_fields(tree, rng, i)) for i in range(40)]
-    assert len({p.town_id for p in projects}) == len(TOWNS)
+    items = [(None, _fields(tree, rng, i)) for i in range(40)]
+    assert len({fields["town"].code for _new, fields in items}) == len(TOWNS)
     monkeypatch.setattr(rollups, "TOWN_LOCKS_MAX", 2 if how == "many towns" else 1000)
     programmes = Programme.objects.count()
     with transaction.atomic():
         if how == "import":  # what the import pipeline does around its transaction
             with rollups.bulk_writes():
-                services.create_projects(SYSTEM, projects)
-                services.update_project(SYSTEM, projects[0], name="改名")  # a per-row write: no town lock
+                made = bulk.every(services.ProjectBatch(SYSTEM), items)
+                services.update_project(SYSTEM, made[0], name="改名")  # a per-row write: no town lock
                 assert _advisory_locks_held() == programmes
         else:
-            services.create_projects(SYSTEM, projects)
+            bulk.every(services.ProjectBatch(SYSTEM), items)
             assert _advisory_locks_held() == programmes
         assert _role_change_outcome("330109113", meili.pk) == "waited"
     assert _role_change_outcome("330109113", meili.pk) == "moved"

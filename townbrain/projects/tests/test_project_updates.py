@@ -1,4 +1,4 @@
-"""Many project changes at once (ProjectUpdates, an import's updated rows) end as one update_project()
+"""Many project changes at once (ProjectBatch, an import's updated rows) end as one update_project()
 call after another would, with the roll-up table equal to rebuild(), for queries that do not grow."""
 
 import random
@@ -74,7 +74,7 @@ def test_changes_at_once_end_as_one_call_after_another(tree, users, seed):
         transaction.set_rollback(True)
     start = set(Project.objects.values_list("pk", *FIELDS))
     audits = AuditEntry.objects.filter(action="project.update").count()
-    batch = services.ProjectUpdates(actor)
+    batch = services.ProjectBatch(actor)
     results = batch.check(changes)
     batch.write()
     assert [outcome(r) for r in results] == [outcome(r) for r in expected]
@@ -94,9 +94,9 @@ def test_queries_do_not_grow_with_the_projects(tree):
 
     def queries(some) -> int:
         with CaptureQueriesContext(connection) as seen, transaction.atomic():
-            batch = services.ProjectUpdates(SYSTEM)
+            batch = services.ProjectBatch(SYSTEM)
             results = batch.check([(p, {"status": "preparing", "owner_unit": "县住建局"}) for p in some])
-            assert all(r[1] == "updated" for r in results), results
+            assert all(r[2] == "updated" for r in results), results
             batch.write()
             transaction.set_rollback(True)
         return len(seen.captured_queries)
@@ -108,7 +108,7 @@ def test_a_code_taken_in_the_database_or_in_the_batch_is_refused(tree):
     from .test_projects import make_project
 
     a, b, c = (make_project("330109113") for _ in range(3))
-    batch = services.ProjectUpdates(SYSTEM)
+    batch = services.ProjectBatch(SYSTEM)
     with translation.override("zh-hans"):
         results = batch.check([(a, {"code": b.code}), (c, {"code": "X-1"}), (b, {"code": "X-1"}),
                                (b, {"code": "X-2"})])
