@@ -14,14 +14,14 @@ same file imported twice therefore changes nothing the second time.
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from townbrain.core import audit, bulk
+from townbrain.core import bulk
 from townbrain.core.models import Level, OrgUnit
 from townbrain.core.scope import allows
 from townbrain.experts import services
 from townbrain.experts.models import ACTIVITY_HEADERS, ActivityType, ExpertActivity
 
 from . import normalize as n
-from .kind import Column, Kind, RowError
+from .kind import BatchKind, Column, RowError
 
 
 def parse_activity_type(value) -> str | None:
@@ -43,15 +43,10 @@ def parse_names(value) -> str:
     return services.normalize_names(n.clean_text(value))
 
 
-def _plain(value):
-    """A field value as the audit snapshot holds it (an activity type by its code, the foreign key's target)."""
-    return value.code if isinstance(value, ActivityType) else audit.snapshot_value(value)
-
-
 FIGURES = ("chief_designer_count", "resident_planner_count", "adviser_count", "problems_found", "problems_solved")
 
 
-class ExpertActivitiesKind(Kind):
+class ExpertActivitiesKind(BatchKind):
     def prepare(self, actor, records):
         codes = sorted({r.get("town") for r in records if r.get("town")})
         dates = [r["date"] for r in records if r.get("date")]
@@ -83,21 +78,10 @@ class ExpertActivitiesKind(Kind):
                   "expert_names": names}
         # Figures in the file are applied (an empty cell is 0); columns absent from the file keep their value.
         fields.update({k: v[k] for k in FIGURES if k in v})
-        return {"existing": self.existing.get(key), "fields": fields, "key": key}
+        return {"item": (self.existing.get(key), fields), "key": key}
 
-    def apply(self, actor, target):
-        existing, fields = target["existing"], target["fields"]
-        if existing is None:
-            obj = services.create_activity(actor, **fields)
-            self.existing[target["key"]] = obj
-            return "created", obj, None
-        before = audit.snapshot(existing, services.ACTIVITY_FIELDS)
-        changed = {k: val for k, val in fields.items() if _plain(val) != before.get(k)}
-        if not changed:
-            return "unchanged", existing, None
-        obj = services.update_activity(actor, existing, **changed)
-        self.existing[target["key"]] = obj
-        return "updated", obj, {k: before.get(k) for k in changed}
+    def batch_for(self, actor):
+        return services.ActivityBatch(actor)  # checks in file order, writes together
 
     def undo(self, actor, change):
         obj = ExpertActivity.objects.filter(pk=change.object_id).first()

@@ -1,5 +1,6 @@
 """The one write path for the expert pool, assignments and activities (一库三师)."""
 
+import itertools
 import re
 from copy import copy
 
@@ -11,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from townbrain.access import services as access_services
-from townbrain.core import audit
+from townbrain.core import audit, bulk
 from townbrain.core.audit_labels import register_actions
 from townbrain.core.models import Level
 from townbrain.core.parse import clean_text
@@ -308,57 +309,156 @@ def validate_activity(activity: ExpertActivity) -> None:
         raise ValidationError(errors)
 
 
-def _check_natural_key(activity: ExpertActivity) -> None:
-    clash = ExpertActivity.objects.filter(town_id=activity.town_id, date=activity.date,
-                                          activity_type_id=activity.activity_type_id, type_word=activity.type_word,
-                                          expert_names=activity.expert_names).exclude(pk=activity.pk)
-    if clash.exists():
-        raise ValidationError({"expert_names": _(
-            "%(town)s already has a %(type)s activity on %(date)s with the same experts (%(names)s).") % {
-            "town": activity.town.name, "type": activity.type_label, "date": activity.date,
-            "names": activity.expert_names or "—"}})
-
-
 def create_activity(actor, **fields) -> ExpertActivity:
-    refuse_unknown(fields, ACTIVITY_FIELDS)
-    activity = ExpertActivity(**_typed(fields))
-    if not allows(actor, "add", activity.town_id or ""):
-        activity.recorded_by = expert_of(actor)  # an expert recording through their login: it is theirs
-    require_write(actor, "add", activity)
-    activity.expert_names = normalize_names(activity.expert_names)
-    validate_activity(activity)
-    activity.full_clean(validate_unique=False, validate_constraints=False)
-    with transaction.atomic():
-        _check_natural_key(activity)
-        activity.save()
-        link_experts(activity)
-        audit.record(actor, "activity.create", activity, {}, audit.snapshot(activity, ACTIVITY_AUDIT),
-                     org_code=activity.town_id)
-    return activity
+    """Record an activity: the one-activity case of ActivityBatch."""
+    return bulk.one(ActivityBatch(actor), (None, fields))
 
 
 def update_activity(actor, activity: ExpertActivity, **fields) -> ExpertActivity:
-    refuse_unknown(fields, ACTIVITY_FIELDS)
-    require_write(actor, "change", activity)
-    with transaction.atomic():
-        activity = ExpertActivity.objects.select_for_update().get(pk=activity.pk)
-        before = audit.snapshot(activity, ACTIVITY_FIELDS)
-        for name, value in _typed(fields).items():
-            setattr(activity, name, value)
+    """Change an activity: the one-activity case of ActivityBatch."""
+    return bulk.one(ActivityBatch(actor), (activity, fields))
+
+
+def _natural_key(activity: ExpertActivity) -> tuple:
+    return activity.town_id, activity.date, activity.activity_type_id, activity.type_word, activity.expert_names
+
+
+def _town_date(fields: dict, activity: ExpertActivity | None) -> tuple:
+    """The (town code, date) an item will have: what the fields say, else what the activity has."""
+    town = fields.get("town", activity.town_id if activity else None)
+    return getattr(town, "pk", town), fields.get("date", activity.date if activity else None)
+
+
+class ActivityBatch:
+    """Expert activities recorded and changed for one actor in one transaction — the batch shape every
+    service shares (bulk.one() is the one-record case, the expert-activities import the many):
+    check(items) answers each (activity or None for a new one, fields) in order — (activity, snapshot
+    before or None, "created" | "updated" | "unchanged") or the error that refuses it — as one
+    create_activity() / update_activity() call after another would; write() writes the accepted ones
+    together: new activities in bulk, changed ones in one UPDATE, their links to the pool's experts,
+    an audit row each. Nothing is written before write().
+
+    The changed activities are locked and read once, with their problems' counts; the natural keys
+    (town, date, type, names) the items could meet are read once for their towns and dates."""
+
+    def __init__(self, actor):
+        self.actor = actor
+        self.now: dict[int, ExpertActivity] = {}  # as the batch holds them
+        self.original: dict[int, ExpertActivity] = {}  # as read
+        self.problems: dict[int, tuple[int, int]] = {}  # (found, solved) of the activities with problems
+        self.new: list[ExpertActivity] = []
+        self.held: dict[tuple, object] = {}  # natural key -> the activity (pk, or the new one) holding it now
+        self.read: list[tuple[set, object, object]] = []  # (towns, first date, last date) whose stored keys are held
+        self._expert = None
+
+    def check(self, items) -> list:
+        ids = sorted({a.pk for a, _fields in items if a is not None} - self.now.keys())
+        if ids:
+            locked = ExpertActivity.objects.select_for_update().select_related("town").order_by("pk")
+            for a in bulk.where_in(locked, "pk", ids):
+                self.now[a.pk], self.original[a.pk] = a, copy(a)
+            counted = (ExpertProblem.objects.filter(activity_id__in=ids).order_by().values("activity_id")
+                       .annotate(found=Count("id"), solved=Count("id", filter=Q(status=ProblemStatus.SOLVED))))
+            self.problems.update((c["activity_id"], (c["found"], c["solved"])) for c in counted)
+        self._read_keys({_town_date(fields, self.now.get(a.pk) if a is not None else None) for a, fields in items})
+        results = []
+        for activity, fields in items:
+            try:
+                results.append(self._record(fields) if activity is None else self._change(activity.pk, fields))
+            except (ValidationError, PermissionDenied) as exc:
+                results.append(exc)
+        return results
+
+    def _recorder(self):
+        if self._expert is None:
+            self._expert = (expert_of(self.actor),)  # read once: None is an answer too
+        return self._expert[0]
+
+    def _record(self, fields: dict) -> tuple:
+        refuse_unknown(fields, ACTIVITY_FIELDS)
+        activity = ExpertActivity(**_typed(fields))
+        if not allows(self.actor, "add", activity.town_id or ""):
+            activity.recorded_by = self._recorder()  # an expert recording through their login: it is theirs
+        require_write(self.actor, "add", activity)
         activity.expert_names = normalize_names(activity.expert_names)
-        # Moving an activity to another town needs the right there too.
-        require_write(actor, "change", activity)
-        _counts_from_problems(activity, before)
         validate_activity(activity)
         activity.full_clean(validate_unique=False, validate_constraints=False)
-        _check_natural_key(activity)
-        after = audit.snapshot(activity, ACTIVITY_FIELDS)
-        if after != before:
-            activity.save()
-            if (after["expert_names"], after["town"]) != (before["expert_names"], before["town"]):
-                link_experts(activity)
-            audit.record(actor, "activity.update", activity, before, after, org_code=activity.town_id)
-    return activity
+        self._claim(activity, activity)
+        self.new.append(activity)
+        return activity, None, "created"
+
+    def _change(self, pk, fields: dict) -> tuple:
+        refuse_unknown(fields, ACTIVITY_FIELDS)
+        activity = self.now.get(pk)
+        if activity is None:
+            raise ValidationError(_("This activity no longer exists."))
+        require_write(self.actor, "change", activity)
+        before = audit.snapshot(activity, ACTIVITY_FIELDS)
+        candidate = copy(activity)
+        for name, value in _typed(fields).items():
+            setattr(candidate, name, value)
+        candidate.expert_names = normalize_names(candidate.expert_names)
+        require_write(self.actor, "change", candidate)  # moving it to another town needs the right there too
+        _counts_from_problems(candidate, before, self.problems.get(pk))
+        validate_activity(candidate)
+        candidate.full_clean(validate_unique=False, validate_constraints=False)
+        if audit.snapshot(candidate, ACTIVITY_FIELDS) == before:
+            return activity, before, "unchanged"
+        self._claim(candidate, pk)
+        self.now[pk] = candidate
+        return candidate, before, "updated"
+
+    def _read_keys(self, pairs) -> None:
+        """Hold the natural keys of the stored activities of these (town, date) pairs: one query for all."""
+        pairs = {(t, d) for t, d in pairs if t and d and not any(t in towns and first <= d <= last
+                                                                  for towns, first, last in self.read)}
+        if not pairs:
+            return
+        towns, first, last = {t for t, _d in pairs}, min(d for _t, d in pairs), max(d for _t, d in pairs)
+        stored = ExpertActivity.objects.filter(date__gte=first, date__lte=last).only(
+            "pk", "town_id", "date", "activity_type_id", "type_word", "expert_names")
+        for a in bulk.where_in(stored, "town_id", towns):
+            self.held.setdefault(_natural_key(self.now.get(a.pk, a)), a.pk)  # as this batch holds it
+        self.read.append((towns, first, last))
+
+    def _claim(self, activity: ExpertActivity, holder) -> None:
+        """Refuse a natural key another activity holds (stored, or taken in this batch); else take it.
+        `holder`: the stored activity's id, or the new activity itself."""
+        self._read_keys([(activity.town_id, activity.date)])
+        key = _natural_key(activity)
+        other = self.held.get(key)
+        if other is not None and other is not holder and other != holder:
+            raise ValidationError({"expert_names": _(
+                "%(town)s already has a %(type)s activity on %(date)s with the same experts (%(names)s).") % {
+                "town": activity.town.name, "type": activity.type_label, "date": activity.date,
+                "names": activity.expert_names or "—"}})
+        if isinstance(holder, int):  # a stored activity moves: its old key is free for the rest of the batch
+            old = _natural_key(self.now[holder])
+            if self.held.get(old) == holder:
+                del self.held[old]
+        self.held[key] = holder
+
+    def write(self) -> None:
+        """Write what the batch holds (once): new and changed activities, their experts, an audit row each."""
+        changed = [a for pk, a in self.now.items()
+                   if audit.snapshot(a, ACTIVITY_FIELDS) != audit.snapshot(self.original[pk], ACTIVITY_FIELDS)]
+        new, self.new = self.new, []
+        if not changed and not new:
+            return
+        with transaction.atomic(savepoint=False):  # one unit with the caller's transaction, if any
+            if new:
+                bulk.insert(ExpertActivity, new)
+            if changed:
+                bulk.update(ExpertActivity, changed, ACTIVITY_FIELDS)
+            relinked = [a for a in changed if (a.expert_names, a.town_id) != (self.original[a.pk].expert_names,
+                                                                             self.original[a.pk].town_id)]
+            link_many([*new, *relinked])
+            audit.record_all(self.actor, itertools.chain(
+                (("activity.create", a, {}, audit.snapshot(a, ACTIVITY_AUDIT), a.town_id) for a in new),
+                (("activity.update", a, audit.snapshot(self.original[a.pk], ACTIVITY_FIELDS),
+                  audit.snapshot(a, ACTIVITY_FIELDS), a.town_id) for a in changed)))
+        for a in changed:
+            self.original[a.pk] = copy(a)
 
 
 def delete_activity(actor, activity: ExpertActivity) -> None:
@@ -503,14 +603,25 @@ def reclassify(actor, activity_type: ActivityType) -> int:
 
 def link_experts(activity: ExpertActivity) -> None:
     """Link the activity to the experts its names denote: a name unique in the province's pool."""
-    names = activity.names
-    if not names:
-        activity.experts.clear()
-        return
-    pool = (Expert.objects.filter(home__code__startswith=activity.town_id[:2], name__in=names)
-            .values("name").annotate(n=Count("id")).filter(n=1).values_list("name", flat=True))
-    unique = set(pool)
-    activity.experts.set(Expert.objects.filter(home__code__startswith=activity.town_id[:2], name__in=unique))
+    link_many([activity])
+
+
+def link_many(activities) -> None:
+    """link_experts() for many activities: the pool read once per province, the links replaced in bulk."""
+    through = ExpertActivity.experts.through
+    by_province: dict[str, set] = {}
+    for a in activities:
+        by_province.setdefault(a.town_id[:2], set()).update(a.names)
+    experts: dict[tuple[str, str], list[int]] = {}
+    for province, names in by_province.items():
+        for pk, name in Expert.objects.filter(home__code__startswith=province, name__in=names).values_list("pk", "name"):
+            experts.setdefault((province, name), []).append(pk)
+    ids = [a.pk for a in activities]
+    for piece in bulk.pieces(ids, bulk.IN_CHUNK):
+        through.objects.filter(expertactivity_id__in=piece).delete()
+    through.objects.bulk_create([  # a name two experts of the province share denotes neither
+        through(expertactivity_id=a.pk, expert_id=found[0]) for a in activities for name in dict.fromkeys(a.names)
+        if len(found := experts.get((a.town_id[:2], name), [])) == 1])
 
 
 def relink_names(names, province: str) -> None:
@@ -566,10 +677,10 @@ def problem_counts(activity: ExpertActivity) -> tuple[int, int] | None:
     return (agg["found"], agg["solved"]) if agg["found"] else None
 
 
-def _counts_from_problems(activity: ExpertActivity, before: dict) -> None:
-    """An activity with problems takes its found/solved from them: other figures are refused, and it
-    cannot move to another town (its problems are that town's)."""
-    counts = problem_counts(activity)
+def _counts_from_problems(activity: ExpertActivity, before: dict, counts: tuple[int, int] | None) -> None:
+    """An activity with problems (`counts`: their found and solved, see problem_counts) takes its
+    found/solved from them: other figures are refused, and it cannot move to another town (its
+    problems are that town's)."""
     if counts is None:
         return
     errors = {}
