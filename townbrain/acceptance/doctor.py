@@ -12,7 +12,7 @@ from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from townbrain.core.doctor import Check, Options, Outcome, register
+from townbrain.core.doctor import Check, Options, Outcome, register, version_counts_parts
 
 from .models import Acceptance, Stage, Step
 
@@ -56,5 +56,7 @@ def check_acceptances(options: Options) -> Outcome:
 
 
 def register_checks() -> None:
+    # An acceptance's version also counts its items' and evidence's changes, audited under those (audit_trail).
+    version_counts_parts(Acceptance._meta.label_lower)
     register(Check("acceptances", gettext_lazy("Acceptances and their sign-offs are whole"), check_acceptances,
                    order=50))

@@ -26,13 +26,21 @@ class Options:
 @dataclass
 class Outcome:
     checked: int = 0  # how many things were compared
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # the first MAX_PROBLEMS
     notices: list[str] = field(default_factory=list)
     note: str = ""  # e.g. "a sample of 200 of 1,234"
     skipped: bool = False
+    unlisted: int = 0  # problems counted beyond the first MAX_PROBLEMS (a check over a big table keeps no more)
 
     def problem(self, text: str) -> None:
-        self.problems.append(text)
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(text)
+        else:
+            self.unlisted += 1
+
+    @property
+    def drift(self) -> int:
+        return len(self.problems) + self.unlisted
 
     @property
     def status(self) -> str:
@@ -77,7 +85,7 @@ def run_all(options: Options | None = None, only=()) -> list[dict]:
         outcome = check.run(options)
         results.append({
             "name": check.name, "label": check.title, "status": outcome.status, "checked": outcome.checked,
-            "drift": len(outcome.problems), "problems": outcome.problems[:MAX_PROBLEMS],
+            "drift": outcome.drift, "problems": outcome.problems[:MAX_PROBLEMS],
             "notices": outcome.notices[:MAX_PROBLEMS], "note": outcome.note,
         })
     return results
@@ -166,4 +174,81 @@ def check_uploads(options: Options) -> Outcome:
     return out
 
 
+_VERSION_COUNTS_PARTS: set[str] = set()
+
+
+def version_counts_parts(label: str) -> None:
+    """Declare that the versions of a model (`app_label.model_name`) also count changes audited on other
+    records, its parts (an acceptance's checklist items and evidence): `audit_trail` then asks a changed
+    record for one audit row of its own, not one per version (see check_audit_trail)."""
+    _VERSION_COUNTS_PARTS.add(label)
+
+
+def versioned_models() -> list:
+    """The models whose records carry the optimistic-locking `version` (core/conflicts.py): a `version`
+    field people cannot edit (a scheme's `version` is part of its spec, set by an import, so it is not one)."""
+    from django.apps import apps
+
+    out = []
+    for model in apps.get_models():
+        version = next((f for f in model._meta.concrete_fields if f.name == "version"), None)
+        if version is not None and not version.editable and model._meta.managed:
+            out.append(model)
+    return sorted(out, key=lambda m: m._meta.label_lower)
+
+
+def check_audit_trail(options: Options) -> Outcome:
+    """No audit row is missing for a changed record: a record at version v has at least v − 1 audit rows
+    naming it (object type = its model name, object id = its key).
+
+    Which records were changed, and how often, says their `version` (core/conflicts.py): it starts at 1
+    and only an audited service raises it, by one per change, in the transaction that writes the change's
+    audit row. Rows made without the services — data migrations, the demo's and the benchmarks' COPY loads,
+    the national bench dataset — stand at version 1 and rightly have no audit row, whenever they were
+    loaded; a record at version 3 with one audit row was changed behind the services' back (or lost its
+    history). Time stamps cannot tell this: `updated` also moves with figures that are not audited edits
+    (an alarm's end, a sensor's last reading), and `created` and `updated` differ by microseconds on a
+    fresh row. The bound is a floor, not an equation: rows that moved no version (a creation, a project's
+    plan curve) count too, so a record created through the services may miss one row unseen.
+
+    A model whose version also counts changes audited on its parts (`version_counts_parts`: an
+    acceptance, whose items' and evidence's rows name those parts, and evidence once removed no longer
+    says whose it was) is asked for one row of its own once changed.
+
+    Set-based: per model one scan of its changed records (version > 1) joined to the audit log's rows of its
+    type counted by object id — a hash join, not a look-up per record (with every one of 1,000,000 projects
+    changed the join's query took 1.8 s on PostgreSQL, a correlated count per record 5.4 s). The whole check:
+    1,000,000 projects, 100,000 of them changed, 933,000 audit rows: 2.7 s; 100,000 projects on SQLite: 0.25 s."""
+    from django.db import connection
+
+    from .models import AuditEntry
+
+    out = Outcome()
+    q = connection.ops.quote_name
+    audit = q(AuditEntry._meta.db_table)
+    for model in versioned_models():
+        table, pk = q(model._meta.db_table), q(model._meta.pk.column)
+        bound = "1" if model._meta.label_lower in _VERSION_COUNTS_PARTS else "t.version - 1"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE version > 1")  # noqa: S608 - names from _meta
+            out.checked += cursor.fetchone()[0]
+            # No LIMIT: it would turn the hash join into a loop per record. The rows beyond the listed ones
+            # are only counted.
+            cursor.execute(
+                f"SELECT t.{pk}, t.version, COALESCE(a.n, 0) FROM {table} t LEFT JOIN "  # noqa: S608 - names from _meta
+                f"(SELECT object_id, COUNT(*) AS n FROM {audit} WHERE object_type = %s GROUP BY object_id) a "
+                f"ON a.object_id = CAST(t.{pk} AS VARCHAR(64)) "
+                f"WHERE t.version > 1 AND COALESCE(a.n, 0) < {bound} ORDER BY t.{pk}", [model._meta.model_name])
+            while rows := cursor.fetchmany(10000):
+                for key, version, found in rows:
+                    if len(out.problems) >= MAX_PROBLEMS:  # counted, not worded (there may be a million)
+                        out.unlisted += 1
+                        continue
+                    out.problem(_("%(model)s %(id)s is at version %(version)s (%(changes)s changes) but has "
+                                  "%(rows)s audit rows") % {"model": model._meta.verbose_name, "id": key,
+                                                           "version": version, "changes": version - 1, "rows": found})
+    return out
+
+
+register(Check("audit_trail", lambda: _("Changed records have their audit rows"), check_audit_trail, order=800))
 register(Check("uploads", lambda: _("Uploaded files and their records"), check_uploads, order=900))

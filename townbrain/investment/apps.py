@@ -10,6 +10,7 @@ class InvestmentConfig(AppConfig):
     def ready(self):
         from townbrain.core.panels import register
 
-        from . import panels
+        from . import doctor, panels
 
         register(panels.PANEL)
+        doctor.register_checks()

@@ -12,6 +12,7 @@ class ReportingConfig(AppConfig):
         # core/locks.py; the cockpit reads panels from core/panels.py. Both registries learn ours here.
         from townbrain.core import due, locks, panels
 
+        from . import doctor
         from . import locks as reporting_locks
         from . import panels as reporting_panels
         from .deadlines import deadline_for
@@ -21,3 +22,4 @@ class ReportingConfig(AppConfig):
         locks.register(Kind.PROGRESS, reporting_locks.provider(Kind.PROGRESS))
         locks.register(Kind.VALUES, reporting_locks.provider(Kind.VALUES))
         panels.register(reporting_panels.PANEL)
+        doctor.register_checks()
