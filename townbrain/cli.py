@@ -99,12 +99,16 @@ def init(admin_username, admin_password):
 @main.command()
 @click.option("--villages/--no-villages", default=True, show_default=True,
               help="Also load the villages of Zhejiang and Guizhou.")
+@click.option("--job", "as_job", is_flag=True,
+              help="Queue the load as a background job (run by `townbrain worker`) and print its id, instead of "
+              "loading here.")
 @command("demo")
-def demo(villages):
+def demo(villages, as_job):
     """Load the demo: Zhejiang and Guizhou org trees and one user per level (password townbrain-demo).
 
     Idempotent: running it twice changes nothing. Refuses to run when TOWNBRAIN_DEBUG is off,
-    because the demo passwords are public.
+    because the demo passwords are public. With --job the load is queued as a background job
+    (docs/jobs.md) and this command returns at once; `make demo` loads here, before printing the logins.
     """
     from django.conf import settings
     from django.core.management import call_command
@@ -112,6 +116,14 @@ def demo(villages):
     if not settings.DEBUG:
         raise click.ClickException("the demo refuses to run with TOWNBRAIN_DEBUG=0 (its passwords are public)")
     call_command("migrate", interactive=False, verbosity=0)
+    if as_job:
+        from townbrain.core.scope import SYSTEM
+        from townbrain.jobs.kinds import demo_job
+
+        job = demo_job(SYSTEM, villages=villages)
+        click.echo(f"demo load queued as job {job.pk} (/jobs/{job.pk}/, GET /api/jobs/{job.pk}/); "
+                   "a running `townbrain worker` loads it")
+        return
     from townbrain.demo import demo_logins, load_demo
 
     with _progress("loading demo") as bar:

@@ -29,14 +29,31 @@ def demo_logins() -> list[tuple[str, str, str, str]]:
     return [*DEMO_USERS, *expert_logins()]
 
 
-def load_demo(villages: bool = True, progress=None) -> dict:
-    summary = load_people(villages=villages, progress=progress)
-    for load in (load_projects, load_reporting, load_assessments, load_rulebooks, load_experts, load_acceptances):
-        summary.update(load(progress=progress))
-    summary.update(load_events(progress=progress))
-    summary.update(load_deals(progress=progress))
-    summary.update(load_publicity(progress=progress))
-    summary.update(load_sensing(progress=progress))
-    summary.update(load_clusters(progress=progress))
-    summary.update(load_workplans(progress=progress))
+# The steps of the demo load, in order: (stage, loader). A background job shows the stage it is in and
+# hears a cancel between steps (jobs/kinds.py); the CLI shows the loaders' own progress.
+STEPS = (
+    ("org tree", load_people),
+    ("projects", load_projects),
+    ("reporting", load_reporting),
+    ("assessments", load_assessments),
+    ("rulebooks", load_rulebooks),
+    ("experts", load_experts),
+    ("acceptances", load_acceptances),
+    ("events", load_events),
+    ("deals", load_deals),
+    ("publicity", load_publicity),
+    ("sensing", load_sensing),
+    ("clusters", load_clusters),
+    ("work plans", load_workplans),
+)
+
+
+def load_demo(villages: bool = True, progress=None, step=None) -> dict:
+    """Load the whole demo (idempotent). `progress(label, done, total)` is passed to every loader;
+    `step(stage, index, count)` is called before each of STEPS."""
+    summary = {}
+    for index, (stage, load) in enumerate(STEPS):
+        if step:
+            step(stage, index, len(STEPS))
+        summary.update(load(villages=villages, progress=progress) if load is load_people else load(progress=progress))
     return summary

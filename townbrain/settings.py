@@ -26,8 +26,8 @@ TOWNBRAIN_MEDIA_ROOT    folder of the uploads (default TOWNBRAIN_HOME/uploads): 
                         servers run
 TOWNBRAIN_JOB_THRESHOLD_ROWS  an import with more rows than this runs as a background job (default 5000;
                         docs/jobs.md); smaller ones answer at once
-TOWNBRAIN_JOB_THRESHOLD_TOWNS an assessment run scoring more towns than this (a province's) runs as a job
-                        (default 200)
+TOWNBRAIN_JOB_THRESHOLD_TOWNS an assessment run scoring more towns than this (a province's), and the briefing
+                        of an area holding more towns than this, run as jobs (default 200)
 TOWNBRAIN_JOB_STALE_SECONDS   a running job without a heartbeat for this long is shown as failed
                         ("the worker stopped") and may be retried (default 30)
 """

@@ -1,11 +1,13 @@
 """API: assessment schemes (reference data), runs (scoped by area) and results (scoped by town)."""
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -242,12 +244,27 @@ class RunViewSet(PublishedMixin, mixins.CreateModelMixin, mixins.DestroyModelMix
     def get_serializer_class(self):
         return RunCreateSerializer if self.action == "create" else RunSerializer
 
-    @extend_schema(request=RunCreateSerializer, responses={201: RunSerializer})
+    @extend_schema(request=RunCreateSerializer, responses={
+        201: RunSerializer,
+        202: OpenApiResponse(OpenApiTypes.OBJECT, description="A run scoring more than TOWNBRAIN_JOB_THRESHOLD_TOWNS "
+                             "towns (a province's): `{job: url}` of the background job; once done, the job's "
+                             "`result` names the run (`{run, url, area, year, towns}`)")})
     def create(self, request, *args, **kwargs):
+        """Start an official run. One scoring more than TOWNBRAIN_JOB_THRESHOLD_TOWNS towns (default 200: a
+        province's) runs as a background job, as from the run form: the answer is 202 `{"job": "<url>"}`, and
+        GET on that URL shows `state`, `progress` and, once done, `result` with the run's id and URL. An area
+        you do not manage is refused at once (403), not by a failed job."""
+        from townbrain.jobs.kinds import assessment_job, towns_to_assess
+
         form = RunCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         d = form.validated_data
-        run = services.start_run(request.user, d["scheme"], d["year"], d.get("area") or None, note=d.get("note", ""))
+        area = d.get("area") or None
+        if towns_to_assess(d["scheme"], d["year"], area) > settings.JOB_THRESHOLD_TOWNS:
+            job = assessment_job(request.user, d["scheme"], d["year"], area, note=d.get("note", ""))
+            return Response({"job": request.build_absolute_uri(reverse("api:job-detail", args=[job.pk]))},
+                            status=status.HTTP_202_ACCEPTED)
+        run = services.start_run(request.user, d["scheme"], d["year"], area, note=d.get("note", ""))
         return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):

@@ -86,6 +86,13 @@ def _url(name: str, *args, **query) -> str:
     return f"{url}?{urlencode(query)}" if query else url
 
 
+def _briefing_as_job(code: str) -> bool:
+    """Whether a briefing of `code` is a background job (reports/views.py): its buttons then POST."""
+    from townbrain.jobs.kinds import briefing_is_job  # jobs import the apps whose work they run
+
+    return briefing_is_job(code)
+
+
 def _context(request, unit) -> dict:
     programme, period = _selection(request, unit)
     data = figures.build(request.user, unit, programme, period)
@@ -105,6 +112,7 @@ def _context(request, unit) -> dict:
     return {"unit": unit, "cockpit": data, "breadcrumb": breadcrumb(request, unit), "query": query,
             "refresh_seconds": REFRESH_SECONDS, "has_projects": has_projects, "latest_url": latest_url,
             "programme_choices": choices, "briefing_links": [(label, url) for label, url in links if url],
+            "briefing_as_job": _briefing_as_job(unit.code) if data.sections else False,
             "map_url": _url("cockpit-map", unit.code, **query) if has_projects else "",
             "screen": request.GET.get("screen") == "1"}
 

@@ -1,17 +1,31 @@
 """GET /api/jobs/ (your jobs; an office administrator's also those of the area) and GET /api/jobs/<id>/:
 {id, url, kind, title, state, progress, stage, rows_done, rows_total, error, owner, created, started,
-finished, result} — `result` once done (an import's: the summary POST /api/imports/ answers with, also
-given as `summary`). POST .../cancel/ and .../retry/."""
+finished, result, download} — `result` once done (an import's: the summary POST /api/imports/ answers with,
+also given as `summary`); `download`, for a job that made a file (a briefing), the URL of GET .../file/.
+POST .../cancel/ and .../retry/."""
 
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import extend_schema
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import PermissionDenied as DRFPermissionDenied
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
+
+from townbrain.reports.briefing import FORMATS as BRIEFING_FORMATS
 
 from . import services
 from .models import Job
+
+
+class AnyAccept(DefaultContentNegotiation):
+    """A download answers whatever Accept header it is asked with (an error is still JSON)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -25,12 +39,13 @@ class JobSerializer(serializers.ModelSerializer):
     cancel_requested = serializers.SerializerMethodField()
     owner = serializers.CharField(source="owner_name", read_only=True)
     summary = serializers.SerializerMethodField()
+    download = serializers.SerializerMethodField()
 
     class Meta:
         model = Job
         fields = ["id", "url", "kind", "title", "state", "progress", "stage", "rows_done", "rows_total", "error",
                   "cancel_requested", "owner", "org_code", "attempt", "created", "started", "finished", "result",
-                  "summary"]
+                  "summary", "download"]
         read_only_fields = fields
 
     def _status(self, job) -> dict:
@@ -66,6 +81,19 @@ class JobSerializer(serializers.ModelSerializer):
 
     def get_cancel_requested(self, job) -> bool:
         return self._status(job)["cancel_requested"]
+
+    def get_download(self, job) -> str | None:
+        """GET /api/jobs/<id>/file/ of a finished job that made a file (a briefing); null otherwise."""
+        from django.urls import reverse
+
+        from .kinds import KINDS
+
+        kind = KINDS.get(job.kind)
+        if not (kind and kind.makes_file and self._status(job)["state"] == Job.State.DONE):
+            return None
+        path = reverse("api:job-file", args=[job.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
 
     def get_summary(self, job) -> dict | None:
         return job.result if job.kind == "import" and job.state == Job.State.DONE else None
@@ -106,3 +134,19 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
     def retry(self, request, pk=None):
         """POST queues a failed job again (GET only shows the job) (one whose worker died included)."""
         return self._act(services.retry)
+
+    @extend_schema(responses={
+        **{(200, media): OpenApiResponse(OpenApiTypes.BINARY, description=f"the file the job made (a briefing as {fmt})")
+           for fmt, media in BRIEFING_FORMATS.items()},
+        404: OpenApiResponse(description="no such job for you, the job made no file or is not done, or the "
+                             "area the file is about is outside yours")})
+    @action(detail=True, methods=["get"], content_negotiation_class=AnyAccept)
+    def file(self, request, pk=None):
+        """The file a finished job made (a briefing), as a download; for whoever sees the job and its area."""
+        from .views import file_response
+
+        job = self.get_object()
+        kept = services.output(request.user, job)
+        if kept is None:
+            raise NotFound(_("This job has no file to download."))
+        return file_response(job, kept)

@@ -30,7 +30,7 @@ from townbrain.core.context import current_origin, origin
 from townbrain.core.scope import SYSTEM, allows, scope_prefixes, scope_q
 
 from . import live
-from .kinds import get_kind
+from .kinds import KINDS, get_kind
 from .models import Job, JobFile
 
 logger = logging.getLogger(__name__)
@@ -96,6 +96,20 @@ def status(job: Job) -> dict:
             out.update(state=Job.State.FAILED, dead=True, error=DIED)
     out["progress"] = max(0, min(100, int(out["progress"] or 0)))
     return out
+
+
+def may_download(user, job: Job) -> bool:
+    """Whether `user`, who sees the job (visible_jobs), may download the file it made (a briefing): the job is
+    done, made a file, and `user` may also see the area that file is about (params["org"]) today."""
+    kind = KINDS.get(job.kind)
+    return bool(kind and kind.makes_file and job.state == Job.State.DONE
+                and allows(user, "view", job.params.get("org", ""))
+                and JobFile.objects.filter(job_id=job.pk).exists())
+
+
+def output(user, job: Job) -> JobFile | None:
+    """The file a finished job made, for `user` who sees the job; None (answered as 404) unless may_download."""
+    return JobFile.objects.filter(job_id=job.pk).first() if may_download(user, job) else None
 
 
 def error_text(error: str) -> str:
@@ -276,7 +290,8 @@ def run_job(job_id: int, attempt: int | None = None) -> str:
                                 heartbeat=timezone.now(), finished=timezone.now(),
                                 rows_done=report.rows, rows_total=report.rows):
                 raise Superseded
-            if not job.params.get("keep_file"):  # a checked import keeps its file for the apply step
+            # A checked import keeps its file for the apply step; a briefing's file is its product.
+            if not job.params.get("keep_file") and not kind.makes_file:
                 JobFile.objects.filter(job_id=job.pk).delete()
         state = Job.State.DONE
     except JobCancelled:
