@@ -1,6 +1,7 @@
 """API: assessment schemes (reference data), runs (scoped by area) and results (scoped by town)."""
 
 from django.conf import settings
+from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -40,7 +41,8 @@ class SchemeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_criteria(self, obj) -> int:
-        return obj.criteria.count()
+        counted = getattr(obj, "criteria_count", None)  # the list counts them in its query (no COUNT per scheme)
+        return obj.criteria.count() if counted is None else counted
 
 
 class SchemeDetailSerializer(SchemeSerializer):
@@ -87,7 +89,7 @@ class SchemeViewSet(ConditionalViewSetMixin, mixins.UpdateModelMixin, mixins.Cre
     version), and a PATCH with `If-Match` naming an older version answers 412.
     """
 
-    queryset = Scheme.objects.select_related("programme", "based_on")
+    queryset = Scheme.objects.select_related("programme", "based_on").annotate(criteria_count=Count("criteria"))
     serializer_class = SchemeSerializer
     filterset_class = SchemeFilterSet
     lookup_field = "code"

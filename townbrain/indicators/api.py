@@ -126,7 +126,7 @@ class DataValueViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, Restri
     """Values keyed by (element, org unit, period). POST stores or replaces one and answers with the
     validation rules it now violates (`violations`)."""
 
-    queryset = DataValue.objects.select_related("element")
+    queryset = DataValue.objects.select_related("element", "org_unit")  # both render by code: no read per row
     serializer_class = DataValueSerializer
     filterset_class = DataValueFilterSet
 

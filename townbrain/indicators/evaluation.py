@@ -58,11 +58,15 @@ OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a
        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 
 
-def check_rule(rule: ValidationRule, org_code: str, period: str) -> dict | None:
-    """A violation dict, or None when the rule holds or is skipped for missing values."""
+def check_rule(rule: ValidationRule, org_code: str, period: str, resolvers: dict | None = None) -> dict | None:
+    """A violation dict, or None when the rule holds or is skipped for missing values. `resolvers`
+    ({element code: Resolver} of a subtree holding `org_code`) answer the values without a query."""
     left, right = parse(rule.left), parse(rule.right)
     refs = left.references() | right.references()
-    values = element_values(refs, org_code, period)
+    if resolvers is None:
+        values = element_values(refs, org_code, period)
+    else:
+        values = {code: resolvers[code].value(org_code) for code in refs}
     present = [v for v in values.values() if v is not None]
     if rule.missing == ValidationRule.Missing.SKIP_IF_ANY and len(present) < len(values):
         return None
@@ -92,10 +96,13 @@ def run_rules(org_code: str, period: str, rules=None, below: bool = True) -> lis
     if below:
         units += sorted(set(DataValue.objects.filter(org_unit__code__startswith=org_code, period=period)
                             .exclude(org_unit__code=org_code).values_list("org_unit_id", flat=True)))
+    # The values of every unit from one query per element for the whole subtree, not two per unit and rule.
+    refs = set().union(*((parse(r.left).references() | parse(r.right).references()) for r in rules))
+    resolvers = {code: Resolver(element, org_code, period) for code, element in _elements(refs).items()}
     out = []
     for unit in units:
         for rule in rules:
-            violation = check_rule(rule, unit, period)
+            violation = check_rule(rule, unit, period, resolvers)
             if violation:
                 out.append(violation)
     return out

@@ -225,7 +225,8 @@ class AlarmViewSet(RestrictedReadOnlyViewSet):
     """Alarms (`?org=&status=active|cleared|active_unack|active_ack|cleared_unack|cleared_ack&severity=`);
     `POST <id>/ack/`, `POST <id>/clear/`, `GET counts/?org=` (active alarms by severity under the unit)."""
 
-    queryset = Alarm.objects.select_related("sensor", "town", "rule")
+    # rule__sensor: the rule's name (AlarmRule.__str__) is its sensor's code; read with the page, not per row.
+    queryset = Alarm.objects.select_related("sensor", "town", "rule", "rule__sensor")
     serializer_class = AlarmSerializer
     filterset_class = AlarmFilterSet
 

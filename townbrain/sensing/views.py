@@ -164,7 +164,8 @@ class AlarmListView(LoginRequiredMixin, RestrictedListView):
     template_name = "sensing/alarm_list.html"
 
     def base_queryset(self):
-        return super().base_queryset().select_related("sensor", "town", "rule")
+        # rule__sensor: a rule's name is its sensor's code (AlarmRule.__str__), read with the page, not per row.
+        return super().base_queryset().select_related("sensor", "town", "rule", "rule__sensor")
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
