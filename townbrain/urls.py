@@ -138,6 +138,7 @@ urlpatterns = [
     path("imports/errors/<str:token>/", exchange_views.import_errors, name="import-errors"),
     path("imports/<int:pk>/", exchange_views.import_detail, name="import-detail"),
     path("imports/checked/<int:pk>/apply/", exchange_views.import_job_apply, name="import-job-apply"),
+    path("imports/checked/<int:pk>/errors/", exchange_views.import_job_errors, name="import-job-errors"),
     path("quality/", exchange_views.QualityListView.as_view(), name="quality-list"),
     path("jobs/", jobs_views.job_list, name="job-list"),
     path("jobs/<int:pk>/", jobs_views.job_detail, name="job-detail"),

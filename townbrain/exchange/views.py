@@ -143,6 +143,23 @@ def import_errors(request, token):
 
 
 @login_required
+def import_job_errors(request, pk):
+    """The user's own file, checked by a background job, with an added error column (while the file is kept)."""
+    from townbrain.jobs.models import Job, JobFile
+    from townbrain.jobs.services import visible_jobs
+
+    checked = get_object_or_404(visible_jobs(request.user), pk=pk, kind="import", state=Job.State.DONE)
+    stored = get_object_or_404(JobFile, job=checked)
+    summary = checked.result or {}
+    if not summary.get("errors") or summary.get("status") == "unreadable":
+        raise Http404(_("This import has no rows with errors."))
+    content, name, content_type = error_file(bytes(stored.data), stored.name, checked.params["kind"], summary)
+    resp = HttpResponse(content, content_type=content_type)
+    resp["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return resp
+
+
+@login_required
 def import_detail(request, pk):
     batch = get_object_or_404(ImportBatch.objects.restrict(request.user, "view"), pk=pk)
     if request.method == "POST":

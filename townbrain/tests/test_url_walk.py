@@ -52,10 +52,12 @@ from townbrain.experts import services as expert_services
 from townbrain.indicators import services as indicator_services
 from townbrain.investment.tests import walk as deal_walk
 from townbrain.jobs import services as job_services
+from townbrain.jobs.kinds import briefing_job
 from townbrain.programmes import services as programme_services
 from townbrain.programmes.models import Programme
 from townbrain.projects import services as project_services
 from townbrain.publicity.tests import walk as publicity_walk
+from townbrain.reports import briefing
 from townbrain.testing.tree import build_tree
 from townbrain.testing.users import make_fixture_users, make_user
 from townbrain.workplans.tests import walk as workplan_walk
@@ -159,6 +161,13 @@ def build_world(users):
     job = job_services.enqueue(users["dayang"], "import", {"kind": "projects", "dry_run": True, "keep_file": True},
                                title="大洋镇导入检查", file=("dayang.xlsx", import_file))
     job_services.run_job(job.pk, job.attempt)
+    # …a check of a file with an error (its error file), and a briefing of 大洋镇 made as a job (its file).
+    bad_file = _walker_xlsx([["项目编号", "项目名称", "乡镇代码", "所属计划"], ["DY-BAD", "大洋镇错误行", OTHER, "nosuch"]])
+    error_job = job_services.enqueue(users["dayang"], "import", {"kind": "projects", "dry_run": True, "keep_file": True},
+                                     title="大洋镇导入检查（有错误）", file=("dayang-bad.xlsx", bad_file))
+    job_services.run_job(error_job.pk, error_job.attempt)
+    briefing_of = briefing_job(users["dayang"], briefing.cockpit_for(users["dayang"], OTHER), "xlsx")
+    job_services.run_job(briefing_of.pk, briefing_of.attempt)
     # Indicators: reference data (elements, an indicator, a rule) and a value of 大洋镇.
     element = indicator_services.save_element(SYSTEM, "walk_rate", name="走查比率", value_type="percent")
     indicator_services.save_indicator(SYSTEM, "walk_indicator", name="走查指标", formula="#{walk_rate} * 2")
@@ -225,6 +234,8 @@ def build_world(users):
         batch_id=batch_id,
         token=token,
         job=job,
+        error_job=error_job,
+        briefing_job=briefing_of,
         value=value,
         unit=other,
         user=users["dayang"],
@@ -361,6 +372,8 @@ FILL.update({(name, "pk"): lambda w: w.cluster.pk for name in (  # 梅城镇 wit
 FILL.update({(name, "pk"): lambda w: w.job.pk for name in (  # 大洋镇's editor's background job
     "job-detail", "job-status", "job-cancel", "job-retry", "import-job-apply", "api:job-detail", "api:job-cancel",
     "api:job-retry")})
+FILL.update({(name, "pk"): lambda w: w.briefing_job.pk for name in ("job-file", "api:job-file")})
+FILL[("import-job-errors", "pk")] = lambda w: w.error_job.pk
 FILL.update({(name, "pk"): lambda w: w.workplan.pk for name in (  # 大洋镇's 一镇一方案
     "workplan-detail", "workplan-progress", "api:workplan-detail")})
 FILL.update({(name, "pk"): lambda w: w.workplan_item.pk for name in (  # its item, linked to 大洋镇's project

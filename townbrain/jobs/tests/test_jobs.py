@@ -248,3 +248,25 @@ def test_cli_import_stays_synchronous(small_threshold, tree, users, tmp_path):
     result = CliRunner().invoke(main, ["import", str(path), "--kind", "projects", "--json"])
     assert result.exit_code == 0, result.output
     assert Project.objects.count() == 40 and not Job.objects.exists()
+
+
+def test_a_checked_file_with_errors_comes_back_with_an_error_column(small_threshold, tree, users, client_for):
+    """The job's result shows the plan as the synchronous page does, with the user's own file and an error column."""
+    import csv
+    import io
+
+    client = client_for("guali")
+    bad = csv_file(30).replace(b"J00007,", b"J00007,,")  # a shifted row
+    client.post("/imports/upload/", {"kind": "projects", "file": SimpleUploadedFile("p.csv", bad)})
+    job = Job.objects.get()
+    run_pending()
+    part = client.get(f"/jobs/{job.pk}/status/").content.decode()
+    assert 'id="plan-counts"' in part and 'id="plan-warnings"' in part and 'id="errors"' in part
+    link = f"/imports/checked/{job.pk}/errors/"
+    assert f'href="{link}"' in part
+    got = client.get(link)
+    assert got.status_code == 200 and "attachment" in got["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
+    marked = [r for r in rows[1:] if r[-1]]
+    assert rows[0][:2] == ["项目编号", "项目名称"] and [r[0] for r in marked] == ["J00007"]
+    assert client_for("guizhou").get(link).status_code == 404  # another province's office: not its job
