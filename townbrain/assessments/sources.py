@@ -3,7 +3,7 @@
 Each source is computed for a programme, a year and a set of towns in a handful of queries (not
 one per town), so an assessment of 40,000 towns reads them in bulk:
 
-- projects.*  from the live roll-up table (projects/rollups.py), the town's cells, month December
+- projects.*  from the live roll-up table (projects/rollups/), the town's cells, month December
               of the year — the same figures `rollups.compute` shows for the town:
               start_rate (started ÷ planned to start in the year × 100), investment_rate
               (investment done ÷ annual plan × 100), planned (planned to start in the year),

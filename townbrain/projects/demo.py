@@ -1,6 +1,6 @@
 """Demo ledger at the scale of the seed: Hangzhou's 2020 美丽城镇 projects and a year of monthly reports.
 
-Seed check (DOMAIN §4), counted as projects/rollups.py counts it: 1,950 projects planned to start
+Seed check (DOMAIN §4), counted as projects/rollups/ counts it: 1,950 projects planned to start
 in 2020 (planned starts spread over January–September, the year's list), 1,892 of them started by
 the end of September (开工率 97.0%); the projects of the 29 样板创建 towns all started by the end
 of August (100%, "29个创建样板镇8月底已实现全面开工").

@@ -80,7 +80,10 @@ def check_rollups(options: Options) -> Outcome:
         if unit is None:
             out.problem(_("roll-up cells for %(org)s, which is no org unit") % {"org": org})
             continue
-        programme = programmes[programme_id]
+        programme = programmes.get(programme_id)
+        if programme is None:  # the cells keep no foreign key (they are derived): a deleted programme's may linger
+            out.problem(_("roll-up cells for programme #%(id)s, which no longer exists") % {"id": programme_id})
+            continue
         cells = rollups.compute(SYSTEM, unit, month, programme)
         ledger = rollups.compute_from_ledger(SYSTEM, unit, month, programme)
         out.checked += 1

@@ -263,7 +263,7 @@ def set_monthly_plan(actor, project: Project, curve: dict) -> list:
     return rows
 
 
-# --- live roll-ups: each change moves the project's cells in the same transaction (rollups.py) -----
+# --- live roll-ups: each change moves the project's cells in the same transaction (projects/rollups/)
 
 def _rollups_now(project: Project) -> tuple:
     """(contribution, enrolment dims, reports) of a project locked and read in this transaction, before it changes."""

@@ -1,6 +1,6 @@
 """How far a work plan and each of its items have come, computed from the linked projects — never typed.
 
-Definitions (the ledger's own, DOMAIN §4 and projects/rollups.py, taken on the day asked — today by default):
+Definitions (the ledger's own, DOMAIN §4 and projects/rollups/, taken on the day asked — today by default):
 - projects:          the linked projects; a plan counts each project once, however many of its items link it
 - counted:           the linked projects not cancelled (cancelled projects add nothing, as in the roll-ups)
 - started:           counted projects with an actual start on or before the day (the roll-ups' 已开工)

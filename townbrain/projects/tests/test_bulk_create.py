@@ -43,7 +43,7 @@ def _fields(tree, rng, i) -> dict:
 @pytest.mark.django_db
 @pytest.mark.parametrize("chunk", [500, 7])  # 7: many cells at once (on PostgreSQL the COPY path)
 def test_bulk_create_leaves_the_cells_rebuild_makes_and_an_audit_row_each(tree, chunk, monkeypatch):
-    monkeypatch.setattr(rollups, "UPSERT_CHUNK", chunk)
+    monkeypatch.setattr(rollups.cells, "UPSERT_CHUNK", chunk)
     monkeypatch.setattr(bulk, "ROWS_CHUNK", chunk)  # audit rows written in pieces
     meili = Programme.objects.get(code="meili")
     yangban = meili.roles.first()
@@ -70,7 +70,7 @@ def test_bulk_create_leaves_the_cells_rebuild_makes_and_an_audit_row_each(tree, 
 @pytest.mark.parametrize("chunk", [500, 7])
 def test_bulk_delete_takes_out_reports_and_curves_and_leaves_the_cells_rebuild_makes(tree, users, chunk,
                                                                                      monkeypatch):
-    monkeypatch.setattr(rollups, "UPSERT_CHUNK", chunk)
+    monkeypatch.setattr(rollups.cells, "UPSERT_CHUNK", chunk)
     monkeypatch.setattr(bulk, "ROWS_CHUNK", chunk)  # audit rows written in pieces
     rng = random.Random(8)
     made = bulk.every(services.ProjectBatch(SYSTEM), [(None, _fields(tree, rng, i)) for i in range(60)])
@@ -212,7 +212,7 @@ def test_a_bulk_write_takes_the_programme_locks_not_one_per_town(tree, how, monk
     rng = random.Random(3)
     items = [(None, _fields(tree, rng, i)) for i in range(40)]
     assert len({fields["town"].code for _new, fields in items}) == len(TOWNS)
-    monkeypatch.setattr(rollups, "TOWN_LOCKS_MAX", 2 if how == "many towns" else 1000)
+    monkeypatch.setattr(rollups.locks, "TOWN_LOCKS_MAX", 2 if how == "many towns" else 1000)
     programmes = Programme.objects.count()
     with transaction.atomic():
         if how == "import":  # what the import pipeline does around its transaction
