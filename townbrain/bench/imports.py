@@ -7,7 +7,7 @@ and roll-up upkeep, one transaction, import batch). COPY of the same rows into p
 
 A second floor is what the database alone spends on the rows such an import must write: the
 projects, an audit row each (which is also the import's history for its undo) and the roll-up cells, with every foreign key
-checked (SET CONSTRAINTS ALL IMMEDIATE), copied by SQL from what the import wrote and rolled
+(the cells have none) checked (SET CONSTRAINTS ALL IMMEDIATE), copied by SQL from what the import wrote and rolled
 back. No implementation of the import on this server can be faster than that.
 
 Then the same projects revised (every row an update: the corrected file sent again) and a month's
@@ -190,14 +190,18 @@ def run(rows: int = 100_000, database: str = "townbrain_bench_import", echo=prin
     undo_batch(SYSTEM, ImportBatch.objects.get(pk=summary["id"]))
     undo_s = time.perf_counter() - start
     rate = rows / seconds
+    floor_ratio = seconds / database_s
     rows_out = [
         ("rows", f"{rows:,} (xlsx, {len(data) / 1024 / 1024:.1f} MB)"),
         ("import end to end (s)", f"{seconds:.1f}"),
-        ("import rate (rows/s)", f"{rate:,.0f} (target >= {TARGET_ROWS_PER_S:,})"),
+        ("import rate (rows/s)", f"{rate:,.0f} (target >= {TARGET_ROWS_PER_S:,}, or within ×{FLOOR_RATIO_AIM} the "
+                                 "database's own writes below)"),
         ("raw COPY of the same rows (s)", f"{copy_s:.2f}"),
         ("import / COPY time ratio", f"{seconds / copy_s:.0f}x"),
-        ("the database's own writes for these rows (s): projects, audit rows, import changes, roll-up cells, "
-         "foreign keys checked", f"{database_s:.2f} (at most {rows / database_s:,.0f} rows/s on this server)"),
+        ("the database's own writes for these rows (s): projects, audit rows (the import's history), roll-up cells "
+         "(no foreign key), the others' foreign keys checked",
+         f"{database_s:.2f} (at most {rows / database_s:,.0f} rows/s on this server; the import takes "
+         f"×{floor_ratio:.2f} this)"),
         ("undo of the import (s)", f"{undo_s:.1f}"),
         ("the same projects revised (new owner unit and status): import end to end (s)",
          f"{revised['seconds']:.1f} ({rows / revised['seconds']:,.0f} rows/s)"),
@@ -210,7 +214,6 @@ def run(rows: int = 100_000, database: str = "townbrain_bench_import", echo=prin
         ("peak RSS of the process (MB)", f"{rss_peak / 1024:.0f} (before the import: {rss_before / 1024:.0f}; "
          f"after the revised and progress imports too: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f})"),
     ]
-    floor_ratio = seconds / database_s
     verdict = "meets" if rate >= TARGET_ROWS_PER_S or floor_ratio <= FLOOR_RATIO_AIM else "MISSES"
     return {
         "description": "`townbrain bench import`: a projects xlsx through the whole pipeline (one transaction, "
