@@ -10,11 +10,11 @@ no import kind undoes a change to such a field.
 
 from dataclasses import dataclass
 
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from townbrain.core.models import AuditEntry
 
-ACTIONS = {"created": _("Created"), "updated": _("Updated")}
+ACTIONS = {"created": pgettext_lazy("import action", "Created"), "updated": pgettext_lazy("import action", "Updated")}
 
 
 @dataclass
