@@ -13,7 +13,7 @@ from townbrain.core.models import OrgUnit
 
 from ..models import ProgressReport, Project, Status
 from ..schedule import curves_for, schedule_state
-from .reads import _child_length, _rate
+from .reads import _child_length, _figures
 
 ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=16, decimal_places=2))
 
@@ -66,15 +66,7 @@ def compute_from_ledger(user, org: OrgUnit, period: str, programme, **dims) -> d
         started = sum(r["started"] for r in rows)
         plan = sum((r["investment_plan"] for r in rows), Decimal(0))
         done = sum((r["investment_done"] for r in rows), Decimal(0))
-        return {
-            "planned_to_start": planned,
-            "started": started,
-            "start_rate": _rate(started, planned),
-            "investment_plan": plan,
-            "investment_done": done,
-            "investment_rate": _rate(done, plan),
-            "laggards": lag,
-        }
+        return _figures(planned, started, plan, done, lag)
 
     result = {"org": org.code, "name": org.name, "period": period, "programme": programme.code,
               **figures(list(by_group.values()), sum(laggards.values()))}
