@@ -9,6 +9,13 @@ the rows need (to be referred to by audit rows and import changes) are drawn fir
 table's sequence in one query. Elsewhere (SQLite) Django's bulk_create does the same job.
 update() saves changed fields of many rows the same way (UPDATE … FROM a COPY).
 Callers are inside their own transaction: this writes, it does not commit.
+
+The other end is the one-record write (a monthly report saved from its form is a one-item batch):
+there the ORM compiling each statement, not the database, took most of the time — 0.5–0.9 ms of
+Python per query, and Django's bulk_update() of one row, a CASE per field, 1.2–1.8 ms where a plain
+UPDATE costs 0.15 ms. So a few rows are written (insert(), update() below FEW rows), and fetch()
+reads rows, by SQL made once per model and shape, the values prepared and converted by the fields
+exactly as the ORM prepares and converts them.
 """
 
 import functools
@@ -18,7 +25,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection, connections, router, transaction
 from django.db.models import F, Lookup, signals
 from django.db.models.base import ModelState
 from django.db.models.expressions import DatabaseDefault
@@ -38,6 +45,8 @@ PLAIN = {"AutoField", "BigAutoField", "CharField", "TextField", "IntegerField", 
 def insert(model, objects: list) -> list:
     """Insert unsaved `objects` of `model`; sets their primary keys; returns them."""
     if not objects:
+        return objects
+    if len(objects) < FEW and _insert_few(model, objects):
         return objects
     if connection.vendor != "postgresql" or len(objects) < FEW:
         return model.objects.bulk_create(objects, batch_size=BATCH)  # one INSERT … RETURNING for a few rows
@@ -67,6 +76,8 @@ def update(model, objects: list, names) -> None:
         return
     meta = model._meta
     names = [*names, *(f.name for f in _stamp(model, objects) if f.name not in names)]
+    if len(objects) < FEW and _update_few(model, objects, names):
+        return
     if connection.vendor != "postgresql" or len(objects) <= BATCH:
         model.objects.bulk_update(objects, names, batch_size=BATCH)
         return
@@ -81,6 +92,197 @@ def update(model, objects: list, names) -> None:
                                 for f in fields[1:])
         cursor.execute(f"UPDATE {table} SET {assignments} FROM {staged} s WHERE {table}.{pk} = s.{pk}")
         cursor.execute(f"DROP TABLE {staged}")
+
+
+def _simple(fields) -> bool:
+    """Fields whose values go in as a plain %s placeholder (no get_placeholder(): e.g. no geometry)."""
+    return not any(hasattr(f, "get_placeholder") for f in fields)
+
+
+def _insert_few(model, objects: list) -> bool:
+    """insert() of a few rows as one INSERT … RETURNING made here, not by bulk_create()'s compiler
+    (the audit rows of a one-report save). The values are what bulk_create() sends: each field's
+    pre_save() then get_db_prep_save(). False (nothing written) for what it does not cover: a
+    primary key given for some rows only, database defaults or expressions as values, columns
+    the database fills in besides the key, a model whose fields span tables; bulk_create() deals
+    with those."""
+    meta, alias = model._meta, router.db_for_write(model)
+    db = connections[alias]
+    if meta.parents:  # columns in more than one table (multi-table inheritance)
+        return False
+    pk = meta.pk
+    keyed = [obj.pk is not None for obj in objects]
+    if any(keyed) and not all(keyed):
+        return False
+    returning = [] if all(keyed) else [pk]
+    if (returning and (list(meta.db_returning_fields) != returning
+                       or not db.features.can_return_rows_from_bulk_insert)):
+        return False
+    fields = [f for f in meta.concrete_fields if f is not pk or not returning]
+    if not _simple(fields):
+        return False
+    rows = []
+    for obj in objects:
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")
+        row = []
+        for f in fields:
+            value = f.pre_save(obj, True)
+            if hasattr(value, "resolve_expression"):  # DatabaseDefault, F(), Now() …
+                return False
+            row.append(f.get_db_prep_save(value, db))
+        rows.append(row)
+    sql = _insert_sql(model, len(objects), bool(returning), db)
+    with db.cursor() as cursor:
+        cursor.execute(sql, [v for row in rows for v in row])
+        if returning:
+            for obj, (value,) in zip(objects, cursor.fetchall(), strict=True):
+                setattr(obj, pk.attname, value)
+    for obj in objects:
+        obj._state.adding = False
+        obj._state.db = alias
+    return True
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_sql(model, n: int, returning: bool, db) -> str:
+    meta, quote = model._meta, db.ops.quote_name
+    columns = [f.column for f in meta.concrete_fields if not (returning and f is meta.pk)]
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+           f"VALUES {', '.join([row] * n)}")
+    return sql + (f" RETURNING {quote(meta.pk.column)}" if returning else "")
+
+
+def _update_few(model, objects: list, names) -> bool:
+    """update() of a few rows, one `UPDATE … SET … WHERE pk = %s` each (sent together on
+    PostgreSQL: psycopg pipelines executemany), instead of bulk_update()'s CASE per field and row.
+    The values are bulk_update()'s: get_db_prep_save() of each field's value. False (nothing
+    written) when a value is an expression or the fields span tables; bulk_update() writes those."""
+    meta, alias = model._meta, router.db_for_write(model)
+    db = connections[alias]
+    fields = [meta.get_field(name) for name in names]
+    if any(not f.concrete or f.many_to_many or f.primary_key for f in fields):
+        raise ValueError("update() can only write concrete fields other than the primary key.")
+    if meta.parents or not _simple(fields):  # columns in more than one table, or not a plain %s
+        return False
+    rows = []
+    for obj in objects:
+        if obj.pk is None:
+            raise ValueError("All update() objects must have a primary key set.")
+        obj._prepare_related_fields_for_save(operation_name="bulk_update", fields=fields)
+        row = []
+        for f in fields:
+            value = getattr(obj, f.attname)
+            if hasattr(value, "resolve_expression"):
+                return False
+            row.append(f.get_db_prep_save(value, db))
+        row.append(meta.pk.get_db_prep_value(obj.pk, db))
+        rows.append(row)
+    sql = _update_sql(model, tuple(names), db)
+    with db.cursor() as cursor:
+        if len(rows) == 1:
+            cursor.execute(sql, rows[0])
+        else:
+            cursor.executemany(sql, rows)
+    return True
+
+
+@functools.lru_cache(maxsize=256)
+def _update_sql(model, names: tuple, db) -> str:
+    meta, quote = model._meta, db.ops.quote_name
+    assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in names)
+    return f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+
+
+def fetch(model, field: str, values, *, where=None, order_by=(), for_update=False, names=None, defer=()) -> list:
+    """The rows of `model` whose `field` is one of `values` (and, given `where` {field: value or a
+    set, list or tuple of values}, matching those too), as instances, or given `names` as tuples of
+    those fields' values: where_in() for a write path that reads a few rows per call, its SQL made
+    once per shape, the values converted as the ORM converts them. `for_update` locks the rows on
+    PostgreSQL (SQLite has no row locks: its writer holds the database). `defer`: fields the
+    instances load only when read, as QuerySet.defer() (timestamps a writer never reads cost the
+    most to convert)."""
+    values = list(dict.fromkeys(values))
+    if not values:
+        return []
+    alias = router.db_for_write(model) if for_update else router.db_for_read(model)
+    db = connections[alias]
+    as_tuples = names is not None
+    loaded = [f for f in model._meta.concrete_fields if f.name not in defer]
+    names = tuple(names) if as_tuples else tuple(f.name for f in loaded)
+    head, tail, converters = _fetch_plan(model, tuple(order_by), for_update, names, db)
+    also, also_params = [], []
+    for name, wanted in (where or {}).items():
+        sql, params = _condition(model, name, wanted, db)
+        also.append(sql)
+        also_params.extend(params)
+    rows = []
+    with db.cursor() as cursor:
+        for piece in ([values] if db.vendor == "postgresql" else pieces(values, IN_CHUNK)):
+            sql, params = _condition(model, field, piece, db)
+            cursor.execute(" AND ".join([head + sql, *also]) + tail, [*params, *also_params])
+            rows.extend(cursor.fetchall())
+    if converters:
+        rows = [list(row) for row in rows]
+        for row in rows:
+            for i, convert, expression in converters:
+                for fn in convert:
+                    row[i] = fn(row[i], expression, db)
+    if as_tuples:
+        return [tuple(row) for row in rows]
+    attnames = [f.attname for f in loaded]
+    if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
+        return [model.from_db(alias, attnames, row) for row in rows]
+    return [_loaded(model, alias, attnames, row) for row in rows]
+
+
+def _loaded(model, alias, attnames, row):
+    """model.from_db(alias, attnames, row) without __init__, as instance() builds a new object (a
+    project's year of reports is read on every save of one); a field left out is deferred."""
+    obj = model.__new__(model)
+    obj._state = state = ModelState()
+    state.adding, state.db = False, alias
+    obj.__dict__.update(zip(attnames, row, strict=True))
+    return obj
+
+
+def _field(meta, name: str):
+    return meta.pk if name == "pk" else meta.get_field(name)
+
+
+def _condition(model, name: str, wanted, db) -> tuple[str, list]:
+    """`column = %s`, or for a collection `column = ANY(%s)` (one array, PostgreSQL) / `column IN (…)`."""
+    meta = model._meta
+    f = _field(meta, name)
+    column = f"{db.ops.quote_name(meta.db_table)}.{db.ops.quote_name(f.column)}"
+    if not isinstance(wanted, list | tuple | set | frozenset):
+        return f"{column} = %s", [f.get_db_prep_value(wanted, db)]
+    prepared = [f.get_db_prep_value(v, db) for v in wanted]
+    if db.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [prepared]
+    return f"{column} IN ({', '.join(['%s'] * len(prepared))})" if prepared else "1 = 0", prepared
+
+
+@functools.lru_cache(maxsize=256)
+def _fetch_plan(model, order_by, for_update, names, db) -> tuple[str, str, list]:
+    """("SELECT … WHERE ", " ORDER BY … FOR UPDATE", [(position, converters, column)]): the converters as
+    the ORM's compiler gets them (SQLCompiler.get_converters); per connection, whose converters they are."""
+    meta, quote = model._meta, db.ops.quote_name
+    table = quote(meta.db_table)
+    fields = [_field(meta, n) for n in names]
+    head = f"SELECT {', '.join(f'{table}.{quote(f.column)}' for f in fields)} FROM {table} WHERE "
+    tail = ""
+    if order_by:
+        tail += " ORDER BY " + ", ".join(f"{table}.{quote(_field(meta, n).column)}" for n in order_by)
+    if for_update and db.features.has_select_for_update:
+        tail += " FOR UPDATE"
+    converters = []
+    for i, f in enumerate(fields):
+        col = f.get_col(meta.db_table)
+        convert = db.ops.get_db_converters(col) + col.get_db_converters(db)
+        if convert:
+            converters.append((i, convert, col))
+    return head, tail, converters
 
 
 def _stamp(model, objects, auto_now_add=False) -> list:

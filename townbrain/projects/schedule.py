@@ -37,8 +37,8 @@ def curve_progress(curve: list[tuple[str, Decimal]], at: date) -> Decimal | None
 def curves_for(project_ids) -> dict[int, list[tuple[str, Decimal]]]:
     """Plan curves of many projects in one query: {project id: [(period, planned progress), ...] sorted}."""
     curves: dict[int, list[tuple[str, Decimal]]] = {}
-    rows = bulk.where_in(MonthlyPlan.objects.order_by("project_id", "period")
-                         .values_list("project_id", "period", "planned_progress"), "project_id", project_ids)
+    rows = bulk.fetch(MonthlyPlan, "project_id", project_ids, order_by=("project_id", "period"),
+                      names=("project_id", "period", "planned_progress"))
     for pid, period, progress in rows:
         curves.setdefault(pid, []).append((period, progress))
     return curves

@@ -14,15 +14,20 @@ def provider(kind: str):
     def provide(keys: set) -> dict:
         towns = {k[0] for k in keys}
         wanted = {k[2] for k in keys}
-        rows = (Submission.objects.filter(kind=kind, status__in=LOCKING, period__in=wanted)
-                .select_related("town", "programme").only("town__code", "town__name", "programme__name",
-                                                          "programme__code", "period", "status", "kind"))
+        # bulk.fetch, not a queryset: every saved report asks, and it is seldom locked — the ORM compiling
+        # this query cost a one-report save more than the database answering it. A lock found reads its
+        # submission's town and programme names for the message.
+        rows = bulk.fetch(Submission, "town_id", towns, where={"kind": kind, "status": LOCKING, "period": wanted},
+                          names=("pk", "town_id", "programme_id", "period", "status"))
         found = {}
-        for s in bulk.where_in(rows, "town_id", towns):
-            key = (s.town_id, s.programme_id if kind == Kind.PROGRESS else None, s.period)
-            if key in keys and STRENGTH[s.status] > STRENGTH.get(found.get(key, (None,))[0], 0):
-                found[key] = (s.status, s)
-        return {key: _lock(s) for key, (_status, s) in found.items()}
+        for pk, town, programme, period, status in rows:
+            key = (town, programme if kind == Kind.PROGRESS else None, period)
+            if key in keys and STRENGTH[status] > STRENGTH.get(found.get(key, (None,))[0], 0):
+                found[key] = (status, pk)
+        if not found:
+            return {}
+        named = Submission.objects.select_related("town", "programme").in_bulk([pk for _s, pk in found.values()])
+        return {key: _lock(named[pk]) for key, (_status, pk) in found.items()}
     return provide
 
 

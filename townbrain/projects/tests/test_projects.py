@@ -242,13 +242,14 @@ def test_a_report_reads_its_project_and_plan_curve_once(tree):
 @pytest.mark.django_db
 def test_a_report_is_a_pinned_number_of_statements(tree):
     """Saving one monthly report, new or replacing one, is this many round trips and no more (issue 17
-    item 7): the locked project, the month's report, the plan curve, the submission's lock, the report
-    written, the project's figures, one audit row, the town's enrolment and one roll-up upsert — and on
-    PostgreSQL the roll-ups' shared advisory lock. A new query here is a slower save for every town."""
+    item 7): the locked project, its reports, the plan curve, the submission's lock, the report
+    written, the project's figures, its audit rows (one INSERT), the town's enrolment (on PostgreSQL
+    with the roll-ups' shared advisory lock, in the same statement) and one roll-up upsert. A new
+    query here is a slower save for every town."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    expected = 10 if connection.vendor == "postgresql" else 9
+    expected = 9
     project = make_project("330109113", status="started", actual_start=date(2020, 3, 10))
     for cumulative in (Decimal(10), Decimal(20)):
         with CaptureQueriesContext(connection) as seen:
