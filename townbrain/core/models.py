@@ -155,7 +155,7 @@ class AuditEntry(models.Model):
             models.Index(fields=["action"], name="core_audit_action"),
             models.Index(fields=["org_code"], name="core_audit_org_prefix", opclasses=["text_pattern_ops"]),
             # Only imported changes are indexed: the rest of the log pays nothing for it.
-            models.Index(fields=["import_batch", "id"], name="core_audit_import",
+            models.Index(fields=["import_batch", "import_row", "id"], name="core_audit_import",
                          condition=models.Q(import_batch__isnull=False)),
         ]
 

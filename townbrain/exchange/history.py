@@ -34,8 +34,9 @@ class Change:
 
 
 def entries(batch):
-    """The audit rows of the records `batch`'s rows changed, oldest first."""
-    return AuditEntry.objects.filter(import_batch=batch.pk, import_row__isnull=False).order_by("id")
+    """The audit rows of the records `batch`'s rows changed, in the file's order (a record's own oldest
+    first): a batch writes them in its own order, not the file's."""
+    return AuditEntry.objects.filter(import_batch=batch.pk, import_row__isnull=False).order_by("import_row", "id")
 
 
 def changes(batch, kind, limit: int | None = None) -> list[Change]:

@@ -24,6 +24,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='auditentry',
-            index=models.Index(condition=models.Q(('import_batch__isnull', False)), fields=['import_batch', 'id'], name='core_audit_import'),
+            index=models.Index(condition=models.Q(('import_batch__isnull', False)), fields=['import_batch', 'import_row', 'id'], name='core_audit_import'),
         ),
     ]

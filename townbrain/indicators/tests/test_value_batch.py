@@ -146,3 +146,19 @@ def test_undo_puts_back_a_comment_the_import_changed_and_keeps_the_value(element
     assert DataValue.objects.get().comment == "已核实"
     undo_batch(users["guali"], ImportBatch.objects.get(pk=second["id"]))
     assert _table() == before
+
+
+def test_an_imports_history_lists_its_rows_in_the_files_order(elements, users):  # noqa: F811
+    """A batch writes its values (and their audit rows) in its own order; the import's page lists the file's."""
+    from townbrain.exchange import history
+    from townbrain.exchange.kinds import INDICATOR_VALUES
+
+    header = ["指标编码", "乡镇代码", "期间", "数值", "备注"]
+    rows = [[code, "330109113", str(year), 10 + year % 7, ""] for year in range(2001, 2041)
+            for code in ("invest", "population")]
+    summary = run_import(users["guali"], xlsx([header, *rows]), "many.xlsx", "indicator_values")
+    assert summary["counts"]["created"] == 80, summary
+    batch = ImportBatch.objects.get(pk=summary["id"])
+    assert [c.row for c in history.changes(batch, INDICATOR_VALUES, limit=10)] == list(range(2, 12))
+    everything = history.changes(batch, INDICATOR_VALUES)
+    assert [c.row for c in everything] == list(range(2, 82)) and {c.action for c in everything} == {"created"}
