@@ -5,14 +5,13 @@ background job (docs/jobs.md): the cockpit's buttons then POST here, which queue
 author to the job's page, where the file is downloaded once made. A GET of such a briefing (a bookmark)
 shows what will happen and the button; a smaller area's briefing is rendered in the request, as always."""
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from townbrain.core.views import get_unit
-from townbrain.jobs.kinds import briefing_job, towns_in
+from townbrain.jobs.kinds import briefing_is_job, briefing_job, towns_in
 
 from . import briefing
 
@@ -32,11 +31,10 @@ def briefing_download(request, code, fmt):
         cockpit = briefing.cockpit_for(request.user, unit.code, asked("programme"), asked("period"))
     except briefing.BriefingError as exc:  # an unknown programme, a malformed month, a month without figures
         raise Http404(str(exc)) from exc
-    towns = towns_in(unit.code)
-    if towns <= settings.JOB_THRESHOLD_TOWNS:  # jobs.kinds.briefing_is_job
+    if not briefing_is_job(unit.code):
         return briefing.response(cockpit, fmt)
     if request.method == "POST":
         return redirect(briefing_job(request.user, cockpit, fmt))
     return render(request, "reports/briefing_job.html", {
-        "unit": unit, "cockpit": cockpit, "fmt": fmt, "towns": towns,
+        "unit": unit, "cockpit": cockpit, "fmt": fmt, "towns": towns_in(unit.code),
         "programme": cockpit.programme.code if cockpit.programme else "", "period": cockpit.period or ""})
