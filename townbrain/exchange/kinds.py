@@ -199,6 +199,9 @@ class ProgressKind(BatchKind):
                                                   [int(c.object_id) for c in changes])}
         batch = project_services.ReportBatch(actor)
         batch.load({r.project_id for r in reports.values()})
+        # The reporting cycle's locks of every period touched in one query, not one per town and period.
+        batch.locks.prefetch({(p.town_id, p.programme_id, r.period) for r in reports.values()
+                              if (p := batch.projects.get(r.project_id)) is not None})
         for change in changes:
             report = reports.get(int(change.object_id))
             if report is None:

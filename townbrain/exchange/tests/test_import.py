@@ -200,3 +200,21 @@ def test_progress_names_each_stage_up_to_the_end(users, project_rows):
     run_import(users["guali"], xlsx(project_rows), "p.xlsx", "projects", dry_run=True,
                progress=lambda stage, done, total: heard.append((stage, done, total)))
     assert [stage for stage, _d, _t in heard] == ["checking", "applying"]  # a dry run writes nothing
+
+
+def test_undoing_a_progress_import_reads_the_reporting_locks_once(users, project_rows, monkeypatch):
+    """Every town × period the undo touches is asked of the reporting cycle in one query, not one each."""
+    from townbrain.core import locks
+
+    run_import(users["guali"], xlsx(project_rows), "p.xlsx", "projects")
+    rows = [["项目编号", "填报期", "本月完成投资(万元)", "累计完成投资(万元)", "形象进度(%)", "状态"],
+            *[[code, period, 10, 10 * n, 10 * n, "前期"] for code in ("GL-001", "GL-002")
+              for n, period in enumerate(("202009", "202010", "202011"), start=1)]]
+    summary = run_import(users["guali"], xlsx(rows), "g.xlsx", "progress")
+    assert summary["counts"]["created"] == 6, summary
+    asked = []
+    provider = locks._PROVIDERS["progress"]
+    monkeypatch.setitem(locks._PROVIDERS, "progress", lambda keys: asked.append(set(keys)) or provider(keys))
+    undo_batch(users["guali"], ImportBatch.objects.get(pk=summary["id"]))
+    assert not ProgressReport.objects.exists()
+    assert len(asked) == 1 and {period for _town, _programme, period in asked[0]} == {"202009", "202010", "202011"}
