@@ -34,7 +34,7 @@ from townbrain.publicity.models import LEVEL_CHINESE, Article, Honour, HonourKin
 
 from . import normalize as n
 from . import quality
-from .kind import Column, Kind, RowError, restore
+from .kind import BatchKind, Column, RowError, restore
 
 # The data standard's column headers (DOMAIN §10 words, as offices head their sheets).
 ARTICLE_HEADERS = {"published_on": "发布日期", "town": "乡镇代码", "level": "媒体级别", "outlet": "媒体名称",
@@ -101,9 +101,9 @@ def parse_articles(value) -> int | None:
     return n.parse_whole(value, units=("篇",))
 
 
-class PublicityKind(Kind):
-    """A kind of one publicity model: rows keyed as the service keys them, written through its create and
-    update, undone through its update and delete."""
+class PublicityKind(BatchKind):
+    """A kind of one publicity model: rows keyed as the service keys them, checked and written together by
+    the service's PublicityBatch, undone through its update and delete."""
 
     model = None
     unit_field = "town"  # the column (and field) naming the record's org unit
@@ -143,21 +143,10 @@ class PublicityKind(Kind):
     def build(self, actor, v: dict) -> dict:
         fields = self.service_fields(self.unit(actor, v), v)
         key = self.key({f: audit.snapshot_value(fields[f]) for f in self.key_fields})
-        return {"existing": self.existing.get(key), "fields": fields, "key": key}
+        return {"item": (self.existing.get(key), fields), "key": key}
 
-    def apply(self, actor, target):
-        existing, fields = target["existing"], target["fields"]
-        if existing is None:
-            obj = services.create(actor, self.model, **fields)
-            self.existing[target["key"]] = obj
-            return "created", obj, None
-        before = audit.snapshot(existing, services.FIELDS[self.model])
-        changed = {k: val for k, val in fields.items() if audit.snapshot_value(val) != before.get(k)}
-        if not changed:
-            return "unchanged", existing, None
-        obj = services.update(actor, existing, **changed)
-        self.existing[target["key"]] = obj
-        return "updated", obj, {k: before.get(k) for k in changed}
+    def batch_for(self, actor):
+        return services.PublicityBatch(actor, self.model)
 
     def undo(self, actor, change):
         obj = self.model.objects.filter(pk=change.object_id).first()

@@ -15,6 +15,7 @@ from townbrain.access import services as access_services
 from townbrain.core import audit, bulk
 from townbrain.core.audit_labels import register_actions
 from townbrain.core.models import Level
+from townbrain.core.naturalkeys import NaturalKeys
 from townbrain.core.parse import clean_text
 from townbrain.core.scope import ALL, allows, forget, require, scope_prefixes, scope_q
 from townbrain.core.services import refuse_unknown
@@ -347,7 +348,7 @@ class ActivityBatch:
         self.original: dict[int, ExpertActivity] = {}  # as read
         self.problems: dict[int, tuple[int, int]] = {}  # (found, solved) of the activities with problems
         self.new: list[ExpertActivity] = []
-        self.held: dict[tuple, object] = {}  # natural key -> the activity (pk, or the new one) holding it now
+        self.keys = NaturalKeys()
         self.read: list[tuple[set, object, object]] = []  # (towns, first date, last date) whose stored keys are held
         self._expert = None
 
@@ -418,25 +419,18 @@ class ActivityBatch:
         stored = ExpertActivity.objects.filter(date__gte=first, date__lte=last).only(
             "pk", "town_id", "date", "activity_type_id", "type_word", "expert_names")
         for a in bulk.where_in(stored, "town_id", towns):
-            self.held.setdefault(_natural_key(self.now.get(a.pk, a)), a.pk)  # as this batch holds it
+            self.keys.add_stored(_natural_key(a), a.pk)
         self.read.append((towns, first, last))
 
     def _claim(self, activity: ExpertActivity, holder) -> None:
         """Refuse a natural key another activity holds (stored, or taken in this batch); else take it.
         `holder`: the stored activity's id, or the new activity itself."""
         self._read_keys([(activity.town_id, activity.date)])
-        key = _natural_key(activity)
-        other = self.held.get(key)
-        if other is not None and other is not holder and other != holder:
+        if not self.keys.take(_natural_key(activity), holder):
             raise ValidationError({"expert_names": _(
                 "%(town)s already has a %(type)s activity on %(date)s with the same experts (%(names)s).") % {
                 "town": activity.town.name, "type": activity.type_label, "date": activity.date,
                 "names": activity.expert_names or "—"}})
-        if isinstance(holder, int):  # a stored activity moves: its old key is free for the rest of the batch
-            old = _natural_key(self.now[holder])
-            if self.held.get(old) == holder:
-                del self.held[old]
-        self.held[key] = holder
 
     def write(self) -> None:
         """Write what the batch holds (once): new and changed activities, their experts, an audit row each."""

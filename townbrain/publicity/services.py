@@ -4,18 +4,21 @@ Each record belongs to one org unit (`SCOPE`): the service checks the actor's ri
 again after a change that moves it), validates, saves and writes the audit row in one transaction.
 """
 
+import itertools
+from copy import copy
 from datetime import date
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Substr, TruncMonth, TruncYear
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from townbrain.core import audit, codes, periods
+from townbrain.core import audit, bulk, codes, periods
 from townbrain.core.audit_labels import register_actions
 from townbrain.core.models import Level, OrgUnit
+from townbrain.core.naturalkeys import NaturalKeys
 from townbrain.core.scope import ALL, require, scope_prefixes
 from townbrain.core.services import refuse_unknown
 
@@ -72,52 +75,120 @@ def validate(obj) -> None:
         raise ValidationError(errors)
 
 
-def _check_key(obj) -> None:
-    fields, told = KEYS[type(obj)]
-    clash = type(obj).objects.filter(**{f: getattr(obj, f) for f in fields}).exclude(pk=obj.pk)
-    if clash.exists():
-        raise ValidationError({told: _("The same %(what)s is already on record.") % {
-            "what": type(obj)._meta.verbose_name}})
-
-
 def _action(model, verb: str) -> str:
     return f"{model._meta.model_name}.{verb}"
 
 
 def create(actor, model, **fields):
-    """A new article, quota or honour (`model`), from its fields."""
-    refuse_unknown(fields, FIELDS[model])
-    obj = model(**fields)
-    require(actor, "add", getattr(obj, SCOPE[model]) or "")
-    validate(obj)
-    obj.full_clean(validate_unique=False, validate_constraints=False)
-    with transaction.atomic():
-        _check_key(obj)
-        obj.save()
-        audit.record(actor, _action(model, "create"), obj, {}, audit.snapshot(obj, FIELDS[model]),
-                     org_code=getattr(obj, SCOPE[model]))
-    return obj
+    """A new article, quota or honour (`model`), from its fields: the one-record case of PublicityBatch."""
+    return bulk.one(PublicityBatch(actor, model), (None, fields))
 
 
 def update(actor, obj, **fields):
-    model = type(obj)
-    refuse_unknown(fields, FIELDS[model])
-    require(actor, "change", getattr(obj, SCOPE[model]))
-    with transaction.atomic():
-        obj = model.objects.select_for_update().get(pk=obj.pk)
-        before = audit.snapshot(obj, FIELDS[model])
-        for name, value in fields.items():
-            setattr(obj, name, value)
-        # Moving a record to another unit needs the right there too.
-        require(actor, "change", getattr(obj, SCOPE[model]))
+    """Change an article, quota or honour: the one-record case of PublicityBatch."""
+    return bulk.one(PublicityBatch(actor, type(obj)), (obj, fields))
+
+
+class PublicityBatch:
+    """Articles, quotas or honours (`model`) recorded and changed for one actor in one transaction — the
+    batch shape every service shares (bulk.one() is the one-record case, the publicity imports the many):
+    check(items) answers each (record or None for a new one, fields) in order — (record, snapshot before
+    or None, "created" | "updated" | "unchanged") or the error that refuses it — as one create() /
+    update() call after another would; write() writes the accepted ones together with an audit row each.
+    Nothing is written before write(). The changed records are locked and read once, the natural keys
+    (KEYS) of the units the items name read once per unit."""
+
+    def __init__(self, actor, model):
+        self.actor, self.model = actor, model
+        self.now: dict[int, object] = {}  # as the batch holds them
+        self.original: dict[int, object] = {}  # as read
+        self.new: list = []
+        self.keys = NaturalKeys()
+        self.read_units: set[str] = set()
+        meta = model._meta
+        self.key_attnames = tuple(meta.get_field(f).attname for f in KEYS[model][0])
+        self.written = tuple(f.name for f in meta.concrete_fields if not f.primary_key)
+
+    def check(self, items) -> list:
+        ids = sorted({obj.pk for obj, _fields in items if obj is not None} - self.now.keys())
+        if ids:
+            locked = self.model.objects.select_for_update().order_by("pk")
+            for obj in bulk.where_in(locked, "pk", ids):
+                self.now[obj.pk], self.original[obj.pk] = obj, copy(obj)
+        results = []
+        for obj, fields in items:
+            try:
+                results.append(self._record(fields) if obj is None else self._change(obj.pk, fields))
+            except (ValidationError, PermissionDenied) as exc:
+                results.append(exc)
+        return results
+
+    def _key(self, obj) -> tuple:
+        return tuple(getattr(obj, name) for name in self.key_attnames)
+
+    def _claim(self, obj, holder) -> None:
+        """Refuse the natural key another record holds (stored, or taken in this batch); else take it."""
+        unit = getattr(obj, SCOPE[self.model])
+        if unit not in self.read_units:
+            self.read_units.add(unit)
+            stored = self.model.objects.filter(**{SCOPE[self.model]: unit}).values_list("pk", *self.key_attnames)
+            for pk, *key in stored:
+                self.keys.add_stored(tuple(key), pk)
+        if not self.keys.take(self._key(obj), holder):
+            raise ValidationError({KEYS[self.model][1]: _("The same %(what)s is already on record.") % {
+                "what": self.model._meta.verbose_name}})
+
+    def _record(self, fields: dict) -> tuple:
+        model = self.model
+        refuse_unknown(fields, FIELDS[model])
+        obj = model(**fields)
+        require(self.actor, "add", getattr(obj, SCOPE[model]) or "")
         validate(obj)
         obj.full_clean(validate_unique=False, validate_constraints=False)
-        _check_key(obj)
-        after = audit.snapshot(obj, FIELDS[model])
-        if after != before:
-            obj.save()
-            audit.record(actor, _action(model, "update"), obj, before, after, org_code=getattr(obj, SCOPE[model]))
-    return obj
+        self._claim(obj, obj)
+        self.new.append(obj)
+        return obj, None, "created"
+
+    def _change(self, pk, fields: dict) -> tuple:
+        model = self.model
+        refuse_unknown(fields, FIELDS[model])
+        obj = self.now.get(pk)
+        if obj is None:
+            raise ValidationError(_("This record no longer exists."))
+        require(self.actor, "change", getattr(obj, SCOPE[model]))
+        before = audit.snapshot(obj, FIELDS[model])
+        candidate = copy(obj)
+        for name, value in fields.items():
+            setattr(candidate, name, value)
+        # Moving a record to another unit needs the right there too.
+        require(self.actor, "change", getattr(candidate, SCOPE[model]))
+        validate(candidate)
+        candidate.full_clean(validate_unique=False, validate_constraints=False)
+        if audit.snapshot(candidate, FIELDS[model]) == before:
+            return obj, before, "unchanged"
+        self._claim(candidate, pk)
+        self.now[pk] = candidate
+        return candidate, before, "updated"
+
+    def write(self) -> None:
+        """Write what the batch holds (once): new and changed records, an audit row each."""
+        model, fields = self.model, FIELDS[self.model]
+        changed = [o for pk, o in self.now.items()
+                   if audit.snapshot(o, self.written) != audit.snapshot(self.original[pk], self.written)]
+        new, self.new = self.new, []
+        if not changed and not new:
+            return
+        with transaction.atomic(savepoint=False):  # one unit with the caller's transaction, if any
+            if new:
+                bulk.insert(model, new)
+            if changed:
+                bulk.update(model, changed, self.written)
+            audit.record_all(self.actor, itertools.chain(
+                ((_action(model, "create"), o, {}, audit.snapshot(o, fields), getattr(o, SCOPE[model])) for o in new),
+                ((_action(model, "update"), o, audit.snapshot(self.original[o.pk], fields), audit.snapshot(o, fields),
+                  getattr(o, SCOPE[model])) for o in changed)))
+        for o in changed:
+            self.original[o.pk] = copy(o)
 
 
 def delete(actor, obj) -> None:

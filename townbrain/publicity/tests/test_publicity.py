@@ -179,3 +179,28 @@ def test_demo_is_idempotent(users):
     summary = demo.load()
     assert summary["article_quotas"] > 0 and summary["articles"] > 0 and summary["honours"] >= 3
     assert demo.load() == {"articles": 0, "article_quotas": 0, "honours": 0}
+
+
+def test_a_batch_answers_each_record_as_one_call_after_another(users):
+    """PublicityBatch: a key the batch gives one record is refused to the next, a key a stored record leaves
+    stays held until the batch is written (the rows go in together), and nothing is written before write()."""
+    town = OrgUnit.objects.get(code=OWN)
+    first, second = quota(OWN, period="2020Q3"), quota(OWN, period="2020Q4")
+    audits = AuditEntry.objects.count()
+    batch = services.PublicityBatch(SYSTEM, Quota)
+    results = batch.check([
+        (None, {"town": town, "period": "2021Q1", "articles": 3, "min_level": "city"}),
+        (None, {"town": town, "period": "2021q1", "articles": 4, "min_level": "city"}),  # the key just taken
+        (second, {"period": "2021Q2"}),  # 2020Q4 is left, but stays held …
+        (None, {"town": town, "period": "2020Q4", "articles": 1, "min_level": "county"}),  # … against a new one
+        (first, {"period": "2021Q2"}),  # taken by the move above
+        (first, {"articles": 5}),
+    ])
+    assert [r[2] if isinstance(r, tuple) else "refused" for r in results] == [
+        "created", "refused", "updated", "refused", "refused", "updated"]
+    assert all("period" in results[i].message_dict for i in (1, 3, 4))
+    assert Quota.objects.count() == 2 and AuditEntry.objects.count() == audits  # nothing written yet
+    batch.write()
+    assert sorted(Quota.objects.values_list("period", "articles")) == [("2020Q3", 5), ("2021Q1", 3), ("2021Q2", 2)]
+    assert AuditEntry.objects.filter(action="quota.create").count() == 3  # the two made above and one now
+    assert AuditEntry.objects.count() == audits + 3
