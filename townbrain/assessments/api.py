@@ -89,7 +89,9 @@ class SchemeViewSet(ConditionalViewSetMixin, mixins.UpdateModelMixin, mixins.Cre
     version), and a PATCH with `If-Match` naming an older version answers 412.
     """
 
-    queryset = Scheme.objects.select_related("programme", "based_on").annotate(criteria_count=Count("criteria"))
+    # Ordered explicitly: a grouped query (the criteria count) does not take Meta.ordering.
+    queryset = (Scheme.objects.select_related("programme", "based_on").annotate(criteria_count=Count("criteria"))
+                .order_by("programme_id", "code"))
     serializer_class = SchemeSerializer
     filterset_class = SchemeFilterSet
     lookup_field = "code"
