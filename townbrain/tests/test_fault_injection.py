@@ -181,7 +181,9 @@ def test_assessment_run_killed_on_postgresql(tmp_path, pg_prepared):
 
 
 def test_rollup_rebuild_killed_on_postgresql(tmp_path, pg_prepared):
-    _kill_on_pg(tmp_path, pg_prepared[0], REBUILD_CMD, "projects_rollupcell", hold=0.05)
+    # Killed as soon as it writes: the rebuild of this small ledger may commit within 0.05 s of its first write
+    # (a full run saw it once the cells lost their foreign key), so a pause before the kill could come too late.
+    _kill_on_pg(tmp_path, pg_prepared[0], REBUILD_CMD, "projects_rollupcell", hold=0)
 
 
 def test_sign_off_killed_on_postgresql(tmp_path, pg_prepared):
