@@ -1,7 +1,7 @@
 """The exchange kind `deals` (招商, docs/data-standard.md): the column standard of investment deals.
 
-Registered in `townbrain.exchange.kinds.KINDS`; writes through `investment.services`, as the other
-kinds write through their apps' services.
+Registered in `townbrain.exchange.kinds.KINDS`; writes through `investment.services` (its DealBatch checks
+the rows together and writes them together), as the other kinds write through their apps' services.
 
 Natural key: a row is the deal of the same **town, signing date and project name**. A row whose key
 exists updates that deal (or leaves it unchanged); any other row creates one, so the same file
@@ -21,7 +21,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from townbrain.core import audit, bulk
+from townbrain.core import bulk
 from townbrain.core.models import Level, OrgUnit
 from townbrain.core.scope import allows
 from townbrain.investment import services
@@ -30,7 +30,7 @@ from townbrain.projects.models import Project
 
 from . import normalize as n
 from . import quality
-from .kind import Column, Kind, RowError
+from .kind import BatchKind, Column, RowError
 
 ZERO = Decimal("0")
 STAGE_SYNONYMS = {"已签约": "signed", "到位": "funded", "资金到位": "funded", "已开工": "started", "在建": "started",
@@ -54,13 +54,16 @@ def parse_words(value) -> str:
     return " ".join(n.clean_text(value).split())
 
 
-class DealsKind(Kind):
+class DealsKind(BatchKind):
+    """Rows matched to the stored deals on their natural key, checked and written together by the
+    service's DealBatch (its one-deal case is the UI's and the API's create and edit)."""
+
     def prepare(self, actor, records):
         codes = sorted({r.get("town") for r in records if r.get("town")})
         self.towns = {u.code: u for u in bulk.where_in(OrgUnit.objects.all(), "code", codes)}
-        self.existing = {}
-        for d in bulk.where_in(Deal.objects.select_related("project"), "town_id", codes):
-            self.existing[(d.town_id, d.signed_on, d.name)] = d
+        # Which deal a row names: the batch reads (and locks) the deals it changes itself.
+        self.existing = {(d.town_id, d.signed_on, d.name): d for d in bulk.where_in(
+            Deal.objects.order_by().only("pk", "town_id", "signed_on", "name"), "town_id", codes)}
         wanted = {r.get("project") for r in records if r.get("project")}
         self.projects = {}
         if wanted:
@@ -98,43 +101,36 @@ class DealsKind(Kind):
             fields["project"] = found[0]
         elif "project" in v:
             fields["project"] = None
-        extra = {}
         if "funds_in_place" in v:
-            extra["funds_in_place"] = v["funds_in_place"] or ZERO
+            fields["funds_in_place"] = v["funds_in_place"] or ZERO
         for key in ("funds_on", "stage_on"):
             if v.get(key):
-                extra[key] = v[key]
+                fields[key] = v[key]
         key = (town.code, v["signed_on"], v["name"])
-        return {"existing": self.existing.get(key), "fields": fields, "extra": extra, "key": key}
+        return {"item": (self.existing.get(key), fields), "key": key}
 
-    def apply(self, actor, target):
-        existing, fields, extra = target["existing"], target["fields"], target["extra"]
-        if existing is None:
-            obj = services.create_deal(actor, **fields, **extra)
-            self.existing[target["key"]] = obj
-            return "created", obj, None
-        before = audit.snapshot(existing, services.SNAPSHOT_FIELDS)
-        changed = {k: val for k, val in fields.items() if audit.snapshot_value(val) != before.get(k)}
-        funds = extra.get("funds_in_place")
-        funds_changed = funds is not None and funds != existing.funds_in_place
-        if not changed and not funds_changed:
-            return "unchanged", existing, None
-        if funds_changed:
-            changed["funds_in_place"] = funds
-            changed["funds_on"] = extra.get("funds_on")
-        obj = services.update_deal(actor, existing, stage_on=extra.get("stage_on"), **changed)
-        self.existing[target["key"]] = obj
-        return "updated", obj, {k: before.get(k) for k in changed if k in before}
+    def batch_for(self, actor):
+        return services.DealBatch(actor)
 
     def undo(self, actor, change):
-        obj = Deal.objects.filter(pk=change.object_id).first()
-        if obj is None:
-            return
-        if change.action == "created":
-            services.delete_deal(actor, obj)
-            return
+        self.undo_many(actor, [change])
+
+    def undo_many(self, actor, changes):
+        """The deals the import created deleted, those it changed put back (their funds by a correcting
+        receipt) through one DealBatch; a deal deleted since is left alone."""
+        stored = {str(d.pk): d for d in bulk.where_in(Deal.objects.select_related("town"), "pk",
+                                                       [int(c.object_id) for c in changes])}
+        services.delete_deals(actor, [stored[c.object_id] for c in changes
+                                      if c.action == "created" and c.object_id in stored])
+        bulk.every(services.DealBatch(actor), [(stored[c.object_id], self._before(c.before)) for c in changes
+                                               if c.action != "created" and c.object_id in stored])
+
+    @staticmethod
+    def _before(before: dict) -> dict:
+        """The service's arguments that put back the values a change replaced (a linked project deleted
+        since is put back as none)."""
         values = {}
-        for name, raw in change.before.items():
+        for name, raw in before.items():
             if name == "funds_in_place":
                 values[name] = Deal._meta.get_field(name).to_python(raw)
             elif name in services.DEAL_FIELDS:
@@ -143,7 +139,7 @@ class DealsKind(Kind):
                     values[name] = field.related_model.objects.filter(pk=raw).first() if raw is not None else None
                 else:
                     values[name] = field.to_python(raw)
-        services.update_deal(actor, obj, **values)
+        return values
 
 
 def _money(value):

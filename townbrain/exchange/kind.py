@@ -55,7 +55,9 @@ class Kind:
 
     # Subclasses implement: prepare(actor, rows) for look-ups, build(actor, values) -> a target dict
     # with the row's natural "key" (a second row with the same key is refused),
-    # apply(actor, target) -> (action, obj, before), undo(actor, change) (or undo_many for a whole batch)
+    # apply(actor, target) -> (action, obj): "created" | "updated" | "unchanged" and the record the row
+    # names (what it replaced is not returned: undo reads it from the import's audit rows, history.py),
+    # undo(actor, change) (or undo_many for a whole batch)
 
     def check(self, actor, targets: list) -> None:
         """Check the built rows together before they are applied (a kind whose rules run faster in bulk)."""
@@ -99,9 +101,10 @@ def restore(model, before: dict) -> dict:
 
 
 class BatchKind(Kind):
-    """A kind whose app checks rows together and writes them together: batch_for(actor) gives an
-    object with check(items) -> one (object, before, action) or error per item, and write().
-    build() puts each row's item in target["item"]."""
+    """A kind whose app checks rows together and writes them together: batch_for(actor) gives the
+    app's batch (the shape of core/records.py: check(items) -> one (object, before, action) or error
+    per item, in the file's order; write()). build() puts each row's item in target["item"]; apply()
+    answers with the checked result, finish() writes the accepted rows."""
 
     def batch_for(self, actor):
         raise NotImplementedError
@@ -117,8 +120,8 @@ class BatchKind(Kind):
     def apply(self, actor, target):
         if isinstance(target["result"], Exception):
             raise target["result"]
-        obj, before, action = target["result"]
-        return action, obj, before
+        obj, _before, action = target["result"]
+        return action, obj
 
     def finish(self, actor) -> None:
         self.batch.write()

@@ -247,7 +247,7 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
                 sid = transaction.savepoint() if kind.writes_now(target) else None
                 history.row = row_no  # what a row that writes now audits is that row's
                 try:
-                    action, obj, _before = kind.apply(actor, target)
+                    action, obj = kind.apply(actor, target)
                 except (RowError, ValidationError, PermissionDenied) as exc:
                     if sid is not None:
                         transaction.savepoint_rollback(sid)

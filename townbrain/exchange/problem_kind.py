@@ -13,8 +13,12 @@ updates that problem's 责任人, 整改期限 and 状态 (or leaves it unchange
 The same file imported twice changes nothing the second time.
 
 状态 is 待解决 / 解决中 / 已解决 / 不予处理 (or the words in STATUS_WORDS; empty is 待解决); 不予处理 needs a
-不予处理理由, which is ignored for the other statuses. A status that its current one cannot reach in
-one step is reached through 待解决 (reopened, then moved), each step audited.
+不予处理理由, which is ignored for the other statuses. A row may bring a problem to any status (the pages
+move it one step of its life cycle at a time); the change of status is audited as the step that leads
+to it (`problem.solve` …), beside `problem.update` for the other columns.
+
+The rows are checked together and written together (a BatchKind over `services.ProblemBatch`), then
+the activities whose problems changed take their found and solved counts from them.
 
 Overdue problems (still 待解决 or 解决中 after 整改期限) are a warning of the data-quality register
 (`problem_overdue`, below): shown in the import plan, on the problem's page and in `/quality/`.
@@ -24,7 +28,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from townbrain.core import audit, bulk
+from townbrain.core import bulk
 from townbrain.core.models import Level, OrgUnit
 from townbrain.core.scope import allows
 from townbrain.experts import services
@@ -40,7 +44,7 @@ from townbrain.experts.models import (
 from . import normalize as n
 from . import quality
 from .expert_kind import parse_activity_type, parse_names
-from .kind import Column, Kind, RowError
+from .kind import BatchKind, Column, RowError
 from .normalize import parse_text
 
 # How offices word the four statuses (besides the standard's own words and the codes).
@@ -68,7 +72,7 @@ def parse_optional_date(value):
     return None if n.is_blank(value) else n.parse_date(value)
 
 
-class ExpertProblemsKind(Kind):
+class ExpertProblemsKind(BatchKind):
     def prepare(self, actor, records):
         codes = sorted({r.get("town") for r in records if r.get("town")})
         dates = [r["date"] for r in records if r.get("date")]
@@ -134,56 +138,35 @@ class ExpertProblemsKind(Kind):
         fields = {"owner": " ".join((v.get("owner") or "").split()), "due_date": due}
         # Columns absent from the file keep their value.
         fields = {k: val for k, val in fields.items() if k in v}
-        return {"existing": self.existing.get(key), "activity": activity, "description": v["description"],
-                "fields": fields, "status": status, "reason": reason, "key": key}
-
-    def apply(self, actor, target):
-        existing, fields = target["existing"], target["fields"]
+        fields.update(status=status, reason=reason)
+        existing = self.existing.get(key)
         if existing is None:
-            obj = services.create_problem(actor, target["activity"], target["description"], status=target["status"],
-                                          reason=target["reason"], **fields)
-            self.existing[target["key"]] = obj
-            return "created", obj, None
-        before = audit.snapshot(existing, services.PROBLEM_FIELDS)
-        changed = {k: val for k, val in fields.items() if audit.snapshot_value(val) != before.get(k)}
-        status_changed = (target["status"], target["reason"]) != (existing.status, existing.reason)
-        if not changed and not status_changed:
-            return "unchanged", existing, None
-        obj = existing
-        if changed:
-            obj = services.update_problem(actor, obj, **changed)
-        if status_changed:
-            obj = move_to(actor, obj, target["status"], target["reason"])
-        self.existing[target["key"]] = obj
-        keys = set(changed) | ({"status", "reason"} if status_changed else set())
-        return "updated", obj, {k: before.get(k) for k in keys}
+            fields.update(activity=activity, description=v["description"])
+        return {"item": (existing, fields), "key": key}
+
+    def batch_for(self, actor):
+        return services.ProblemBatch(actor)
+
+    def undo_many(self, actor, changes):
+        """Put back a batch's changes together: the problems it created removed at once, those it changed
+        given back what they had by one ProblemBatch (a refusal stops the undo, nothing written)."""
+        held = {str(p.pk): p for p in bulk.where_in(ExpertProblem.objects.prefetch_related("activity"), "pk",
+                                                     [c.object_id for c in changes])}
+        services.delete_problems(actor, [held[c.object_id] for c in changes
+                                         if c.action == "created" and c.object_id in held])
+        bulk.every(services.ProblemBatch(actor), [(held[c.object_id], _restored(c.before)) for c in changes
+                                                  if c.action != "created" and c.object_id in held])
 
     def undo(self, actor, change):
-        obj = ExpertProblem.objects.filter(pk=change.object_id).first()
-        if obj is None:
-            return
-        if change.action == "created":
-            services.delete_problem(actor, obj)
-            return
-        before = change.before
-        values = {k: before[k] for k in ("owner",) if k in before}
-        if "due_date" in before:
-            values["due_date"] = ExpertProblem._meta.get_field("due_date").to_python(before["due_date"])
-        if values:
-            obj = services.update_problem(actor, obj, **values)
-        if "status" in before:
-            move_to(actor, obj, before["status"], before.get("reason") or "")
+        self.undo_many(actor, [change])
 
 
-def move_to(actor, problem: ExpertProblem, status: str, reason: str = "") -> ExpertProblem:
-    """Bring `problem` to `status` by the steps of its life cycle: one step when its status allows it, else
-    reopened first (a dismissed problem whose reason changes is reopened and dismissed again)."""
-    if (problem.status, problem.reason) == (status, reason if status == ProblemStatus.DISMISSED else ""):
-        return problem
-    step = services.STEP_TO[status] if status != ProblemStatus.OPEN else "reopen"
-    if problem.status not in services.STEPS[step][0]:
-        problem = services.step_problem(actor, problem, "reopen")
-    return services.step_problem(actor, problem, step, reason)
+def _restored(before: dict) -> dict:
+    """The fields a row changed, as they were (an import changes a problem's owner, due date and status)."""
+    values = {k: before[k] for k in ("owner", "status", "reason") if k in before}
+    if "due_date" in before:
+        values["due_date"] = ExpertProblem._meta.get_field("due_date").to_python(before["due_date"])
+    return values
 
 
 def export_row(problem: ExpertProblem) -> list:

@@ -12,8 +12,9 @@ plan's area the item links, separated by 、 , ; or spaces; the list given repla
 Natural key: the plan (单位代码, 方案类型, 方案名称), the heading and 目标. A row whose key exists updates that item's
 完成时限, 责任单位 and linked projects (or leaves it unchanged); any other row creates one, so the same file imported
 twice changes nothing the second time. Columns left out of a file leave the stored values alone; an empty cell
-clears the value. Undo removes the items a batch created — and a plan it created, once it has no items left (the
-batch's change of such a row carries `new_plan`).
+clears the value. The rows are checked together and written together (a BatchKind over
+`services.WorkPlanItemBatch`, which makes a plan not there yet with its first item). Undo removes the items a batch
+created — and a plan it created, once it has no items left (the plan's audit row names its first item's row).
 """
 
 import re
@@ -39,7 +40,7 @@ from townbrain.workplans.models import (
 from townbrain.workplans.models import Kind as PlanKind
 
 from . import normalize as n
-from .kind import Column, Kind, RowError
+from .kind import BatchKind, Column, RowError
 
 KIND_WORDS = {"一镇一方案": PlanKind.TOWN, "镇方案": PlanKind.TOWN, "十个统筹": PlanKind.COUNTY, "十统筹": PlanKind.COUNTY,
               "统筹方案": PlanKind.COUNTY, "town": PlanKind.TOWN, "county": PlanKind.COUNTY}
@@ -66,14 +67,14 @@ def parse_codes(value) -> list[str]:
     return [c for c in _SEPARATORS.split(n.clean_text(value)) if c]
 
 
-class WorkPlanItemsKind(Kind):
+class WorkPlanItemsKind(BatchKind):
     def prepare(self, actor, records):
         codes = sorted({r.get("org_unit") for r in records if r.get("org_unit")})
         self.units = {u.code: u for u in bulk.where_in(OrgUnit.objects.all(), "code", codes)}
         self.plans = {(p.org_unit_id, p.kind, p.title): p for p in bulk.where_in(
             WorkPlan.objects.select_related("org_unit", "programme"), "org_unit_id", codes)}
         self.items = {(i.plan_id, i.heading_id, i.goal): i for i in bulk.where_in(
-            WorkPlanItem.objects.prefetch_related("projects"), "plan_id", [p.pk for p in self.plans.values()])}
+            WorkPlanItem.objects.all(), "plan_id", [p.pk for p in self.plans.values()])}
         self.programmes = {p.code: p for p in Programme.objects.all()}
         self.headings: dict[int, list] = {}
         for c in Category.objects.order_by("order", "id"):
@@ -99,63 +100,57 @@ class WorkPlanItemsKind(Kind):
         plan_key = (unit.code, kind, v["title"])
         plan = self.plans.get(plan_key)
         programme = plan.programme if plan else self.programmes[KIND_PROGRAMME[kind]]
-        shape = plan or WorkPlan(org_unit=unit, kind=kind, programme=programme)  # what the projects are checked by
+        # A plan not there yet: one unsaved plan for all its rows, made with its first item (services.WorkPlanItemBatch).
+        plan = plan or self.new_plans.setdefault(plan_key, WorkPlan(org_unit=unit, kind=kind, programme=programme,
+                                                                    title=v["title"]))
         try:
             heading = headings.find(programme, v["heading"], self.headings.get(programme.pk, []))
-            projects = services.find_projects(shape, v["projects"], self.projects) if "projects" in v else None
+            projects = services.find_projects(plan, v["projects"], self.projects) if "projects" in v else None
         except ValidationError as exc:
             raise RowError({k: " ".join(m) for k, m in exc.message_dict.items()}) from None
         fields = {k: v[k] or (None if k == "deadline" else "") for k in ("deadline", "owner") if k in v}
-        existing = self.items.get((plan.pk, heading.pk, v["goal"])) if plan else None
-        return {"plan": plan, "plan_key": plan_key, "unit": unit, "kind": kind, "programme": programme,
-                "heading": heading, "goal": v["goal"], "fields": fields, "projects": projects, "existing": existing,
-                "key": (plan_key, heading.pk, v["goal"])}
-
-    def apply(self, actor, target):
-        existing, fields, projects = target["existing"], target["fields"], target["projects"]
+        if projects is not None:
+            fields["projects"] = projects
+        existing = self.items.get((plan.pk, heading.pk, v["goal"])) if plan.pk is not None else None
         if existing is None:
-            plan = target["plan"] or self.new_plans.get(target["plan_key"])
-            new_plan = plan is None
-            if new_plan:
-                plan = services.create_plan(actor, org_unit=target["unit"], kind=target["kind"],
-                                            title=target["plan_key"][2], programme=target["programme"])
-            item = services.add_item(actor, plan, heading=target["heading"], goal=target["goal"],
-                                     projects=projects or (), **fields)
-            if new_plan:  # kept once the row holds: a failed row's savepoint takes its plan with it
-                self.new_plans[target["plan_key"]] = plan
-            return "created", item, None
-        before = {"deadline": existing.deadline.isoformat() if existing.deadline else None, "owner": existing.owner,
-                  "project_ids": sorted(p.pk for p in existing.projects.all())}
-        changed = {k: val for k, val in fields.items() if val != getattr(existing, k)}
-        if projects is not None and sorted(p.pk for p in projects) != before["project_ids"]:
-            changed["projects"] = projects
-        if not changed:
-            return "unchanged", existing, None
-        return "updated", services.update_item(actor, existing, **changed), None
+            fields.update(plan=plan, heading=heading, goal=v["goal"])
+        return {"item": (existing, fields), "key": (plan_key, heading.pk, v["goal"])}
+
+    def batch_for(self, actor):
+        return services.WorkPlanItemBatch(actor)
 
     def history_types(self):
         return (self.object_type, "workplan")  # a row may make its plan
 
+    def undo_many(self, actor, changes):
+        """Put back a batch's changes together: the items it created removed at once, those it changed given
+        back what they had by one WorkPlanItemBatch (a refusal stops the undo, nothing written), then the
+        plans it made for its rows that have no items left."""
+        wanted = [c.object_id for c in changes if c.object_type == self.object_type]
+        items = {str(i.pk): i for i in bulk.where_in(WorkPlanItem.objects.select_related("plan"), "pk", wanted)}
+        mine = [c for c in changes if c.object_type == self.object_type and c.object_id in items]
+        services.delete_items(actor, [items[c.object_id] for c in mine if c.action == "created"])
+        bulk.every(services.WorkPlanItemBatch(actor), [(items[c.object_id], _restored(c.before)) for c in mine
+                                                       if c.action != "created"])
+        made = [c.object_id for c in changes if c.object_type == "workplan" and c.action == "created"]
+        for plan in WorkPlan.objects.filter(pk__in=made, items__isnull=True):
+            services.delete_plan(actor, plan)
+
     def undo(self, actor, change):
-        if change.object_type == "workplan":  # a plan the import made for its rows: gone with its last item
-            plan = WorkPlan.objects.filter(pk=change.object_id).first()
-            if plan is not None and change.action == "created" and not plan.items.exists():
-                services.delete_plan(actor, plan)
-            return
-        item = WorkPlanItem.objects.select_related("plan").filter(pk=change.object_id).first()
-        if item is None:
-            return
-        if change.action == "created":
-            services.delete_item(actor, item)
-            return
-        before, values = change.before, {}
-        if "deadline" in before:
-            values["deadline"] = WorkPlanItem._meta.get_field("deadline").to_python(before["deadline"])
-        if "owner" in before:
-            values["owner"] = before["owner"]
-        if "projects" in before:  # the audit row names them by code, as the sheet does
-            values["projects"] = [code for code in (before["projects"] or "").split("、") if code]
-        services.update_item(actor, item, **values)
+        self.undo_many(actor, [change])
+
+
+def _restored(before: dict) -> dict:
+    """The fields a row changed, as they were: deadline, owner, and the linked projects (named by code in the
+    audit row, as the sheet names them)."""
+    values = {}
+    if "deadline" in before:
+        values["deadline"] = WorkPlanItem._meta.get_field("deadline").to_python(before["deadline"])
+    if "owner" in before:
+        values["owner"] = before["owner"]
+    if "projects" in before:
+        values["projects"] = [code for code in (before["projects"] or "").split("、") if code]
+    return values
 
 
 WORK_PLAN_ITEMS = WorkPlanItemsKind(

@@ -1,6 +1,5 @@
 """The one write path for the expert pool, assignments and activities (一库三师)."""
 
-import itertools
 import re
 from copy import copy
 
@@ -15,8 +14,8 @@ from townbrain.access import services as access_services
 from townbrain.core import audit, bulk
 from townbrain.core.audit_labels import register_actions
 from townbrain.core.models import Level
-from townbrain.core.naturalkeys import NaturalKeys
 from townbrain.core.parse import clean_text
+from townbrain.core.records import RecordBatch
 from townbrain.core.scope import ALL, allows, forget, require, scope_prefixes, scope_q
 from townbrain.core.services import refuse_unknown
 
@@ -330,84 +329,71 @@ def _town_date(fields: dict, activity: ExpertActivity | None) -> tuple:
     return getattr(town, "pk", town), fields.get("date", activity.date if activity else None)
 
 
-class ActivityBatch:
-    """Expert activities recorded and changed for one actor in one transaction — the batch shape every
-    service shares (bulk.one() is the one-record case, the expert-activities import the many):
-    check(items) answers each (activity or None for a new one, fields) in order — (activity, snapshot
-    before or None, "created" | "updated" | "unchanged") or the error that refuses it — as one
-    create_activity() / update_activity() call after another would; write() writes the accepted ones
-    together: new activities in bulk, changed ones in one UPDATE, their links to the pool's experts,
-    an audit row each. Nothing is written before write().
+class ActivityBatch(RecordBatch):
+    """Expert activities recorded and changed for one actor in one transaction: the batch shape of
+    core/records.py (bulk.one() is the one-record case — create_activity(), update_activity() —, the
+    expert-activities import the many). write() writes new activities in bulk, changed ones in one
+    UPDATE, their links to the pool's experts, an audit row each.
 
     The changed activities are locked and read once, with their problems' counts; the natural keys
     (town, date, type, names) the items could meet are read once for their towns and dates."""
 
+    model = ExpertActivity
+    accepts = fields = written = ACTIVITY_FIELDS
+    audit_name = "activity"
+    missing = gettext_lazy("This activity no longer exists.")
+
     def __init__(self, actor):
-        self.actor = actor
-        self.now: dict[int, ExpertActivity] = {}  # as the batch holds them
-        self.original: dict[int, ExpertActivity] = {}  # as read
+        super().__init__(actor)
         self.problems: dict[int, tuple[int, int]] = {}  # (found, solved) of the activities with problems
-        self.new: list[ExpertActivity] = []
-        self.keys = NaturalKeys()
         self.read: list[tuple[set, object, object]] = []  # (towns, first date, last date) whose stored keys are held
         self._expert = None
 
-    def check(self, items) -> list:
-        ids = sorted({a.pk for a, _fields in items if a is not None} - self.now.keys())
-        if ids:
-            locked = ExpertActivity.objects.select_for_update().select_related("town").order_by("pk")
-            for a in bulk.where_in(locked, "pk", ids):
-                self.now[a.pk], self.original[a.pk] = a, copy(a)
-            counted = (ExpertProblem.objects.filter(activity_id__in=ids).order_by().values("activity_id")
-                       .annotate(found=Count("id"), solved=Count("id", filter=Q(status=ProblemStatus.SOLVED))))
-            self.problems.update((c["activity_id"], (c["found"], c["solved"])) for c in counted)
-        self._read_keys({_town_date(fields, self.now.get(a.pk) if a is not None else None) for a, fields in items})
-        results = []
-        for activity, fields in items:
-            try:
-                results.append(self._record(fields) if activity is None else self._change(activity.pk, fields))
-            except (ValidationError, PermissionDenied) as exc:
-                results.append(exc)
-        return results
+    def scope(self, activity) -> str:
+        return activity.town_id
+
+    def require(self, activity, action: str) -> None:
+        require_write(self.actor, action, activity)
+
+    def locked(self):
+        return ExpertActivity.objects.select_related("town")
+
+    def read_changed(self, ids) -> None:
+        self.problems.update(counts_of(ids))
+
+    def prepare(self, items) -> None:
+        self._read_keys({_town_date(fields, self.now.get(a.pk) if a is not None else None)
+                         for a, fields, *_expected in items})
 
     def _recorder(self):
         if self._expert is None:
             self._expert = (expert_of(self.actor),)  # read once: None is an answer too
         return self._expert[0]
 
-    def _record(self, fields: dict) -> tuple:
-        refuse_unknown(fields, ACTIVITY_FIELDS)
+    def build(self, fields: dict) -> ExpertActivity:
         activity = ExpertActivity(**_typed(fields))
         if not allows(self.actor, "add", activity.town_id or ""):
             activity.recorded_by = self._recorder()  # an expert recording through their login: it is theirs
-        require_write(self.actor, "add", activity)
-        activity.expert_names = normalize_names(activity.expert_names)
-        validate_activity(activity)
-        activity.full_clean(validate_unique=False, validate_constraints=False)
-        self._claim(activity, activity)
-        self.new.append(activity)
-        return activity, None, "created"
+        return activity
 
-    def _change(self, pk, fields: dict) -> tuple:
-        refuse_unknown(fields, ACTIVITY_FIELDS)
-        activity = self.now.get(pk)
-        if activity is None:
-            raise ValidationError(_("This activity no longer exists."))
-        require_write(self.actor, "change", activity)
-        before = audit.snapshot(activity, ACTIVITY_FIELDS)
-        candidate = copy(activity)
-        for name, value in _typed(fields).items():
-            setattr(candidate, name, value)
-        candidate.expert_names = normalize_names(candidate.expert_names)
-        require_write(self.actor, "change", candidate)  # moving it to another town needs the right there too
-        _counts_from_problems(candidate, before, self.problems.get(pk))
-        validate_activity(candidate)
-        candidate.full_clean(validate_unique=False, validate_constraints=False)
-        if audit.snapshot(candidate, ACTIVITY_FIELDS) == before:
-            return activity, before, "unchanged"
-        self._claim(candidate, pk)
-        self.now[pk] = candidate
-        return candidate, before, "updated"
+    def assign(self, activity, fields: dict) -> None:
+        super().assign(activity, _typed(fields))
+
+    def clean(self, activity, before) -> None:
+        activity.expert_names = normalize_names(activity.expert_names)
+        if before is not None:
+            _counts_from_problems(activity, before, self.problems.get(activity.pk))
+        validate_activity(activity)
+        super().clean(activity, before)
+
+    def snapshot(self, activity, new: bool = False) -> dict:
+        return audit.snapshot(activity, ACTIVITY_AUDIT if new else ACTIVITY_FIELDS)  # who recorded it: on creation
+
+    def key(self, activity) -> tuple:
+        return _natural_key(activity)
+
+    def read_keys(self, activity) -> None:
+        self._read_keys([(activity.town_id, activity.date)])
 
     def _read_keys(self, pairs) -> None:
         """Hold the natural keys of the stored activities of these (town, date) pairs: one query for all."""
@@ -422,37 +408,17 @@ class ActivityBatch:
             self.keys.add_stored(_natural_key(a), a.pk)
         self.read.append((towns, first, last))
 
-    def _claim(self, activity: ExpertActivity, holder) -> None:
-        """Refuse a natural key another activity holds (stored, or taken in this batch); else take it.
-        `holder`: the stored activity's id, or the new activity itself."""
-        self._read_keys([(activity.town_id, activity.date)])
-        if not self.keys.take(_natural_key(activity), holder):
-            raise ValidationError({"expert_names": _(
-                "%(town)s already has a %(type)s activity on %(date)s with the same experts (%(names)s).") % {
-                "town": activity.town.name, "type": activity.type_label, "date": activity.date,
-                "names": activity.expert_names or "—"}})
+    def clash(self, activity) -> ValidationError:
+        return ValidationError({"expert_names": _(
+            "%(town)s already has a %(type)s activity on %(date)s with the same experts (%(names)s).") % {
+            "town": activity.town.name, "type": activity.type_label, "date": activity.date,
+            "names": activity.expert_names or "—"}})
 
-    def write(self) -> None:
-        """Write what the batch holds (once): new and changed activities, their experts, an audit row each."""
-        changed = [a for pk, a in self.now.items()
-                   if audit.snapshot(a, ACTIVITY_FIELDS) != audit.snapshot(self.original[pk], ACTIVITY_FIELDS)]
-        new, self.new = self.new, []
-        if not changed and not new:
-            return
-        with transaction.atomic(savepoint=False):  # one unit with the caller's transaction, if any
-            if new:
-                bulk.insert(ExpertActivity, new)
-            if changed:
-                bulk.update(ExpertActivity, changed, ACTIVITY_FIELDS)
-            relinked = [a for a in changed if (a.expert_names, a.town_id) != (self.original[a.pk].expert_names,
-                                                                             self.original[a.pk].town_id)]
-            link_many([*new, *relinked])
-            audit.record_all(self.actor, itertools.chain(
-                (("activity.create", a, {}, audit.snapshot(a, ACTIVITY_AUDIT), a.town_id) for a in new),
-                (("activity.update", a, audit.snapshot(self.original[a.pk], ACTIVITY_FIELDS),
-                  audit.snapshot(a, ACTIVITY_FIELDS), a.town_id) for a in changed)))
-        for a in changed:
-            self.original[a.pk] = copy(a)
+    def write_related(self, new: list, changed: list) -> None:
+        """The new activities and those whose names or town changed are linked to the pool's experts."""
+        relinked = [a for a in changed if (a.expert_names, a.town_id) != (self.original[a.pk].expert_names,
+                                                                         self.original[a.pk].town_id)]
+        link_many([*new, *relinked])
 
 
 def delete_activity(actor, activity: ExpertActivity) -> None:
@@ -652,6 +618,8 @@ def summarise(queryset) -> dict:
 
 PROBLEM_FIELDS = ("town", "activity", "description", "owner", "due_date", "status", "reason", "closed_on")
 PROBLEM_EDIT_FIELDS = ("activity", "description", "owner", "due_date")
+STATUS_FIELDS = ("status", "reason", "closed_on")  # what a step of the life cycle changes
+COUNTED = ("problems_found", "problems_solved")  # an activity's figures its problems give
 
 # step → (the statuses it starts from, the status it leads to)
 STEPS = {
@@ -663,12 +631,20 @@ STEPS = {
 STEP_TO = {target: step for step, (_from, target) in STEPS.items()}
 
 
+def counts_of(activity_ids) -> dict[int, tuple[int, int]]:
+    """{activity id: (found, solved)} of the activities' problems — every problem on an activity's register
+    was found, the solved ones solved — for those that have problems (the others' own figures stand)."""
+    counts = {}
+    for piece in bulk.pieces(list(activity_ids), bulk.IN_CHUNK):
+        counted = (ExpertProblem.objects.filter(activity_id__in=piece).order_by().values("activity_id")
+                   .annotate(found=Count("id"), solved=Count("id", filter=Q(status=ProblemStatus.SOLVED))))
+        counts.update((c["activity_id"], (c["found"], c["solved"])) for c in counted)
+    return counts
+
+
 def problem_counts(activity: ExpertActivity) -> tuple[int, int] | None:
-    """(found, solved) of the activity's problems — every problem on its register was found, the solved
-    ones solved — or None when it has none (its own figures then stand)."""
-    agg = ExpertProblem.objects.filter(activity_id=activity.pk).aggregate(
-        found=Count("id"), solved=Count("id", filter=Q(status=ProblemStatus.SOLVED)))
-    return (agg["found"], agg["solved"]) if agg["found"] else None
+    """(found, solved) of the activity's problems, or None when it has none (its own figures then stand)."""
+    return counts_of([activity.pk]).get(activity.pk)
 
 
 def _counts_from_problems(activity: ExpertActivity, before: dict, counts: tuple[int, int] | None) -> None:
@@ -681,7 +657,7 @@ def _counts_from_problems(activity: ExpertActivity, before: dict, counts: tuple[
     if activity.town_id != before.get("town"):
         errors["town"] = _("This activity has problems on its register in its town; it cannot move to another "
                            "town.")
-    for name, value in zip(("problems_found", "problems_solved"), counts, strict=True):
+    for name, value in zip(COUNTED, counts, strict=True):
         if getattr(activity, name) != value:
             errors[name] = _("This activity has %(count)s problem(s) on its register: problems found and solved "
                              "are counted from them (%(found)s found, %(solved)s solved).") % {
@@ -690,20 +666,28 @@ def _counts_from_problems(activity: ExpertActivity, before: dict, counts: tuple[
         raise ValidationError(errors)
 
 
-def sync_activity_counts(actor, activity_id) -> None:
-    """Set the activity's problems found/solved from its problems (one audit row when they change)."""
-    activity = ExpertActivity.objects.select_for_update().get(pk=activity_id)
-    counts = problem_counts(activity)
-    if counts is None or (activity.problems_found, activity.problems_solved) == counts:
+def sync_activity_counts(actor, activity_ids) -> None:
+    """Set the activities' problems found/solved from their problems, an audit row for each that changes:
+    the activities locked (in key order) and their problems counted once for all."""
+    ids = sorted(set(activity_ids))
+    if not ids:
         return
-    before = audit.snapshot(activity, ("problems_found", "problems_solved"))
-    activity.problems_found, activity.problems_solved = counts
-    activity.save(update_fields=["problems_found", "problems_solved", "updated"])
-    audit.record(actor, "activity.update", activity, before,
-                 audit.snapshot(activity, ("problems_found", "problems_solved")), org_code=activity.town_id)
+    locked = ExpertActivity.objects.select_for_update(of=("self",)).select_related("activity_type").order_by("pk")
+    activities = list(bulk.where_in(locked, "pk", ids))
+    counts, changed = counts_of(ids), []
+    for activity in activities:
+        found = counts.get(activity.pk)
+        if found is None or (activity.problems_found, activity.problems_solved) == found:
+            continue
+        changed.append((activity, audit.snapshot(activity, COUNTED)))
+        activity.problems_found, activity.problems_solved = found
+    bulk.update(ExpertActivity, [a for a, _before in changed], COUNTED)
+    audit.record_all(actor, (("activity.update", a, before, audit.snapshot(a, COUNTED), a.town_id)
+                             for a, before in changed))
 
 
 def validate_problem(problem: ExpertProblem) -> None:
+    """Rules of one problem (its natural key is ProblemBatch's to hold)."""
     errors = {}
     problem.description = " ".join((problem.description or "").split())
     problem.owner = " ".join((problem.owner or "").split())
@@ -717,55 +701,31 @@ def validate_problem(problem: ExpertProblem) -> None:
                                "(%(date)s).") % {"due": problem.due_date, "date": problem.activity.date}
     if errors:
         raise ValidationError(errors)
-    clash = ExpertProblem.objects.filter(activity_id=problem.activity_id, description=problem.description)
-    if clash.exclude(pk=problem.pk).exists():
-        raise ValidationError({"description": _("This activity already has the problem “%(text)s”.") % {
-            "text": problem.description}})
+
+
+def _set_status(problem: ExpertProblem, status: str, reason: str = "") -> None:
+    """Give `problem` `status`: a dismissed one keeps the reason why, a solved or dismissed one the day it
+    closed. The same status and reason again change nothing (not the day it closed)."""
+    reason = " ".join((reason or "").split()) if status == ProblemStatus.DISMISSED else ""
+    if (status, reason) == (problem.status, problem.reason):
+        return
+    problem.status, problem.reason = status, reason
+    problem.closed_on = None if status in OPEN_STATUSES else timezone.localdate()
 
 
 def create_problem(actor, activity: ExpertActivity, description: str, owner: str = "", due_date=None,
                    status: str = ProblemStatus.OPEN, reason: str = "") -> ExpertProblem:
-    """Record a problem found by `activity` (in its town); an import may give it a status straight away."""
-    require_write(actor, "add", activity)
-    if status not in ProblemStatus.values:
-        raise ValidationError({"status": _("Unknown status %(status)s.") % {"status": status}})
-    problem = ExpertProblem(activity=activity, town_id=activity.town_id, description=description, owner=owner,
-                            due_date=due_date, status=status,
-                            reason=reason if status == ProblemStatus.DISMISSED else "",
-                            closed_on=None if status in OPEN_STATUSES else timezone.localdate())
-    validate_problem(problem)
-    problem.full_clean(validate_unique=False, validate_constraints=False)
-    with transaction.atomic():
-        problem.save()
-        audit.record(actor, "problem.create", problem, {}, audit.snapshot(problem, PROBLEM_FIELDS),
-                     org_code=problem.town_id)
-        sync_activity_counts(actor, activity.pk)
-    return problem
+    """Record a problem found by `activity` (in its town); an import may give it a status straight away.
+    The one-problem case of ProblemBatch."""
+    return bulk.one(ProblemBatch(actor), (None, {"activity": activity, "description": description, "owner": owner,
+                                                 "due_date": due_date, "status": status, "reason": reason}))
 
 
 def update_problem(actor, problem: ExpertProblem, **fields) -> ExpertProblem:
-    """Edit what a problem is (activity, description, owner, due date); its status moves by step_problem."""
+    """Edit what a problem is (activity, description, owner, due date); its status moves by step_problem.
+    The one-problem case of ProblemBatch."""
     refuse_unknown(fields, PROBLEM_EDIT_FIELDS)
-    require_write(actor, "change", problem.activity)
-    with transaction.atomic():
-        problem = ExpertProblem.objects.select_for_update().select_related("activity").get(pk=problem.pk)
-        before = audit.snapshot(problem, PROBLEM_FIELDS)
-        old_activity = problem.activity_id
-        for name, value in fields.items():
-            setattr(problem, name, value)
-        problem.town_id = problem.activity.town_id
-        # Moving a problem to another activity (of another town) needs the right there too.
-        require_write(actor, "change", problem.activity)
-        validate_problem(problem)
-        problem.full_clean(validate_unique=False, validate_constraints=False)
-        after = audit.snapshot(problem, PROBLEM_FIELDS)
-        if after != before:
-            problem.save()
-            audit.record(actor, "problem.update", problem, before, after, org_code=problem.town_id)
-            if problem.activity_id != old_activity:
-                sync_activity_counts(actor, old_activity)
-                sync_activity_counts(actor, problem.activity_id)
-    return problem
+    return bulk.one(ProblemBatch(actor), (problem, fields))
 
 
 def step_problem(actor, problem: ExpertProblem, step: str, reason: str = "") -> ExpertProblem:
@@ -773,23 +733,98 @@ def step_problem(actor, problem: ExpertProblem, step: str, reason: str = "") -> 
     required) or reopen (→ 待解决). A step from a status it does not start from is refused."""
     if step not in STEPS:
         raise ValidationError({"step": _("Unknown step %(step)s.") % {"step": step}})
-    require_write(actor, "change", problem.activity)
-    sources, target = STEPS[step]
-    with transaction.atomic():
-        problem = ExpertProblem.objects.select_for_update().select_related("activity").get(pk=problem.pk)
-        if problem.status not in sources:
+    return bulk.one(ProblemBatch(actor, step=step), (problem, {"status": STEPS[step][1], "reason": reason}))
+
+
+class ProblemBatch(RecordBatch):
+    """Problems recorded and changed for one actor in one transaction: the batch shape of core/records.py
+    (bulk.one() is the one-record case — create_problem(), update_problem(), step_problem() —, the
+    problems import the many). A change may give a status (and a dismissal's reason): the import brings a
+    problem to any status, where step_problem() (`step`) moves it only from the statuses the step starts
+    from. write() writes new problems in bulk, changed ones in one UPDATE, an audit row each — and for a
+    change `problem.update` for what the problem is, `problem.<step>` for its status —, then the found and
+    solved counts of the activities whose problems changed.
+
+    The changed problems are locked and read once with their activities; the natural keys (activity,
+    description) of the activities the items name are read once for all."""
+
+    model = ExpertProblem
+    accepts = (*PROBLEM_EDIT_FIELDS, "status", "reason")
+    fields = PROBLEM_FIELDS
+    key_fields, key_group = ("activity_id", "description"), "activity_id"
+
+    def __init__(self, actor, step: str | None = None):
+        super().__init__(actor)
+        self.step = step
+
+    def scope(self, problem) -> str:
+        return problem.town_id
+
+    def require(self, problem, action: str) -> None:
+        require_write(self.actor, action, problem.activity)
+
+    def locked(self):
+        return ExpertProblem.objects.prefetch_related("activity")  # read apart: a join would lock them too
+
+    def prepare(self, items) -> None:
+        wanted = set()
+        for problem, fields, *_expected in items:
+            held = self.now.get(problem.pk) if problem is not None else None
+            activity = fields.get("activity", held.activity if held is not None else None)
+            wanted.add(getattr(activity, "pk", activity))
+        self.hold_keys(wanted)
+
+    def build(self, fields: dict) -> ExpertProblem:
+        fields = dict(fields)
+        activity = fields.get("activity")
+        if activity is None:
+            raise ValidationError({"activity": ExpertProblem._meta.get_field("activity").error_messages["blank"]})
+        status, reason = fields.pop("status", ProblemStatus.OPEN), fields.pop("reason", "")
+        problem = ExpertProblem(town_id=activity.town_id, **fields)
+        _set_status(problem, status, reason)
+        return problem
+
+    def assign(self, problem, fields: dict) -> None:
+        fields = dict(fields)
+        moving = {name: fields.pop(name) for name in ("status", "reason") if name in fields}
+        super().assign(problem, fields)
+        problem.town_id = problem.activity.town_id  # a problem is its activity's town's
+        if moving:
+            _set_status(problem, moving.get("status", problem.status), moving.get("reason", problem.reason))
+
+    def clean(self, problem, before) -> None:
+        if self.step is not None and before["status"] not in STEPS[self.step][0]:
             raise ValidationError({"status": _("A problem that is %(status)s cannot be moved to %(target)s.") % {
-                "status": problem.get_status_display(), "target": ProblemStatus(target).label}})
-        before = audit.snapshot(problem, PROBLEM_FIELDS)
-        problem.status = target
-        problem.reason = " ".join((reason or "").split()) if target == ProblemStatus.DISMISSED else ""
-        problem.closed_on = None if target in OPEN_STATUSES else timezone.localdate()
+                "status": ProblemStatus(before["status"]).label, "target": ProblemStatus(problem.status).label}})
+        if problem.status not in ProblemStatus.values:
+            raise ValidationError({"status": _("Unknown status %(status)s.") % {"status": problem.status}})
         validate_problem(problem)
-        problem.save()
-        audit.record(actor, f"problem.{step}", problem, before, audit.snapshot(problem, PROBLEM_FIELDS),
-                     org_code=problem.town_id)
-        sync_activity_counts(actor, problem.activity_id)
-    return problem
+        super().clean(problem, before)
+
+    def clash(self, problem) -> ValidationError:
+        return ValidationError({"description": _("This activity already has the problem “%(text)s”.") % {
+            "text": problem.description}})
+
+    def write_related(self, new: list, changed: list) -> None:
+        """The activities that gained, lost or re-counted problems take their found and solved from them."""
+        sync_activity_counts(self.actor, {p.activity_id for p in new} | {
+            pk for p in changed for pk in (p.activity_id, self.original[p.pk].activity_id)})
+
+    def audit_changes(self, new: list, changed: list) -> None:
+        def parts(problem) -> tuple[dict, dict]:  # (what the problem is, where it stands)
+            data = self.snapshot(problem)
+            return ({k: v for k, v in data.items() if k not in STATUS_FIELDS},
+                    {k: v for k, v in data.items() if k in STATUS_FIELDS})
+
+        def rows():
+            yield from (("problem.create", p, {}, self.snapshot(p), p.town_id) for p in new)
+            for p in changed:
+                (was, stood), (now, stands) = parts(self.original[p.pk]), parts(p)
+                if was != now:
+                    yield "problem.update", p, was, now, p.town_id
+                if stood != stands:
+                    yield f"problem.{STEP_TO[p.status]}", p, stood, stands, p.town_id
+        audit.record_all(self.actor, rows())
 
 
 def allowed_steps(problem: ExpertProblem) -> list[str]:
@@ -797,13 +832,20 @@ def allowed_steps(problem: ExpertProblem) -> list[str]:
 
 
 def delete_problem(actor, problem: ExpertProblem) -> None:
-    require_write(actor, "delete", problem.activity)
+    delete_problems(actor, [problem])
+
+
+def delete_problems(actor, problems) -> None:
+    """Remove problems (an import undone removes many at once): an audit row each, then their activities'
+    found and solved counts, once for all."""
+    for problem in problems:
+        require_write(actor, "delete", problem.activity)
     with transaction.atomic():
-        audit.record(actor, "problem.delete", problem, audit.snapshot(problem, PROBLEM_FIELDS), {},
-                     org_code=problem.town_id)
-        activity_id = problem.activity_id
-        problem.delete()
-        sync_activity_counts(actor, activity_id)
+        audit.record_all(actor, (("problem.delete", p, audit.snapshot(p, PROBLEM_FIELDS), {}, p.town_id)
+                                 for p in problems))
+        for piece in bulk.pieces([p.pk for p in problems], bulk.IN_CHUNK):
+            ExpertProblem.objects.filter(pk__in=piece).delete()
+        sync_activity_counts(actor, {p.activity_id for p in problems})
 
 
 def problem_figures(queryset, today=None) -> dict:

@@ -2,9 +2,10 @@
 
 Exchange-side code kept with the app it writes to: only `townbrain.exchange.kinds` imports this module
 (the registration line `from townbrain.governance.event_kind import EVENTS`); nothing else in the
-governance app does, so the app itself still stands on core and access alone. Rows are written through
-`services.import_event` — one audited service call per row, the same checks as every other door — and
-undone through `services.delete_imported_event`.
+governance app does, so the app itself still stands on core and access alone. Rows are checked and
+written together by `services.EventBatch` — whose one-event case is `services.import_event`, so a row
+meets the same checks as every other door, and each event gets its audit row — and undone through
+`services.delete_imported_events` (all of them at once).
 
 Natural key: the **town and the original case number (原编号)**. A row whose case the town already has
 is left unchanged (a historic record is not edited by a second file), so the same file imported twice
@@ -23,7 +24,7 @@ from townbrain.core import bulk, geo
 from townbrain.core.models import Level, OrgUnit
 from townbrain.core.scope import allows
 from townbrain.exchange import normalize as n
-from townbrain.exchange.kind import Column, Kind, RowError
+from townbrain.exchange.kind import BatchKind, Column, RowError
 
 from . import services
 from .models import Event, EventCategory, Source, Verdict
@@ -86,7 +87,7 @@ def _coordinate(value):
     return n.parse_decimal(value, allow_negative=True)
 
 
-class EventsKind(Kind):
+class EventsKind(BatchKind):
     def prepare(self, actor, records):
         codes = sorted({r.get("town") for r in records if r.get("town")})
         self.towns = {u.code: u for u in bulk.where_in(OrgUnit.objects.all(), "code", codes)}
@@ -130,19 +131,26 @@ class EventsKind(Kind):
         if "crs" not in fields and getattr(self, "crs", None):
             fields["crs"] = self.crs  # the import's --crs, for a file that has no 坐标系 column
         key = (town.code, v["external_id"])
-        return {"existing": self.existing.get(key), "fields": fields, "key": key}
+        return {"existing": self.existing.get(key), "item": (None, fields), "key": key}
 
-    def apply(self, actor, target):
-        if target["existing"] is not None:
-            return "unchanged", target["existing"], None
-        event = services.import_event(actor, **target["fields"])  # its ValidationError is the row's error
-        self.existing[target["key"]] = event
-        return "created", event, None
+    def batch_for(self, actor):
+        return services.EventBatch(actor)
+
+    def check(self, actor, targets):
+        """A case the town already has is left as it is (a historic record is not edited by a second file);
+        the new ones are checked together by the service's batch."""
+        for target in targets:
+            if target["existing"] is not None:
+                target["result"] = (target["existing"], None, "unchanged")
+        super().check(actor, [t for t in targets if t["existing"] is None])
 
     def undo(self, actor, change):
-        event = Event.objects.filter(pk=change.object_id).first()
-        if event is not None and change.action == "created":
-            services.delete_imported_event(actor, event)
+        self.undo_many(actor, [change])
+
+    def undo_many(self, actor, changes):
+        """Delete the events the import created, all at once (the service refuses if one was worked on since)."""
+        ids = [int(c.object_id) for c in changes if c.action == "created"]
+        services.delete_imported_events(actor, list(bulk.where_in(Event.objects.all(), "pk", ids)))
 
 
 EVENTS = EventsKind(

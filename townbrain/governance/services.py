@@ -20,6 +20,7 @@ The phone number never enters an audit row: the row keeps only that it was set o
 
 import json
 import logging
+import operator
 import re
 import urllib.request
 from datetime import timedelta
@@ -36,10 +37,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from townbrain.core import audit, codes, geo
+from townbrain.core import audit, bulk, codes, geo
 from townbrain.core.audit_labels import register_actions
 from townbrain.core.models import Level, OrgUnit
 from townbrain.core.privacy import mask_phone
+from townbrain.core.records import RecordBatch
 from townbrain.core.roles import Role, grants
 from townbrain.core.scope import ALL, SYSTEM, allows, require, scope_prefixes
 
@@ -278,115 +280,232 @@ def _wgs84(lat, lng, crs):
 
 # --- historic events (历史事件导入) -------------------------------------------------------------------
 
-def import_event(actor, town: OrgUnit, category: EventCategory, description: str, *, external_id: str,
-                 reported_at, accepted_at=None, rejected_reason: str = "", dispatched_at=None, to: str = "",
-                 deadline=None, closed_at=None, verdict: str = "", lat=None, lng=None, crs: str = geo.WGS84,
-                 reporter_phone: str = "", reporter_name: str = "", address: str = "",
-                 source: str = Source.HOTLINE) -> Event:
-    """An event of the past as the system it comes from recorded it (a 12345 or 数字城管 case), in one step.
+def import_event(actor, town: OrgUnit, category: EventCategory, description: str, **record) -> Event:
+    """An event of the past as the system it comes from recorded it (a 12345 or 数字城管 case), in one step:
+    the one-event case of EventBatch (`record`: the case number `external_id`, `reported_at` and
+    the rest of what its check takes)."""
+    return bulk.one(EventBatch(actor), (None, {"town": town, "category": category, "description": description,
+                                               **record}))
 
-    Needs "add" on the town, as reporting does. What the record says becomes the event's times and its
-    timeline — 上报, then 受理 or 不予受理, 派遣, 结案, 回访 — each step marked `imported` and none
-    invented (no 处置/反馈/核查 the record does not have). The deadline is the record's own, else the
-    category's counted from 派遣 on the official calendar, so the statistics judge it as a live event.
-    `external_id` (the original case number) is unique per town: the exchange kind `events` uses it to
-    import a file twice without doubling it.
-    """
-    require(actor, "add", town.code)
-    reporter_phone = (reporter_phone or "").strip()
-    _check_report(town, category.platform if category else "", category, description, reporter_phone)
-    external_id = (external_id or "").strip()
-    errors = {}
-    if not external_id:
-        errors["external_id"] = _("The original case number is needed.")
-    elif Event.objects.filter(town=town, external_id=external_id).exists():
-        errors["external_id"] = _("%(town)s already has case %(id)s.") % {"town": town.name, "id": external_id}
-    now = timezone.now()
-    times = [("reported_at", reported_at), ("accepted_at", accepted_at), ("dispatched_at", dispatched_at),
-             ("closed_at", closed_at)]
-    previous = None
-    for name, value in times:
-        if value is None:
-            continue
-        if value > now:
-            errors[name] = _("This time lies in the future.")
-        elif previous is not None and value < previous:
-            errors[name] = _("This time lies before the step before it.")
-        previous = value
-    if rejected_reason and (dispatched_at or closed_at or verdict):
-        errors["rejected_reason"] = _("A case not accepted has no dispatch, close or review.")
-    if closed_at and not dispatched_at:
-        errors["dispatched_at"] = _("A closed case needs its dispatch time: the deadline counts from it.")
-    if verdict and not closed_at:
-        errors["verdict"] = _("Only a closed case has a review.")
-    if verdict and verdict not in Verdict.values:
-        errors["verdict"] = _("Choose satisfied, basically_satisfied or dissatisfied.")
-    if deadline is not None and not dispatched_at:
-        errors["deadline"] = _("A deadline needs the dispatch time.")
-    if errors:
-        raise ValidationError(errors)
-    lat, lng = _wgs84(lat, lng, crs)
-    event = Event(town=town, platform=category.platform, category=category, description=description.strip(),
-                  address=address, lat=lat, lng=lng, source=source, external_id=external_id,
-                  reporter_name=reporter_name, reporter_phone=reporter_phone, reported_at=reported_at,
-                  accepted_at=accepted_at, status=Status.REPORTED)
-    steps = [("report", "", Status.REPORTED, "", reported_at, {})]
-    if rejected_reason:
-        event.status = Status.REJECTED
-        steps.append(("reject", Status.REPORTED, Status.REJECTED, rejected_reason, accepted_at or reported_at, {}))
-    elif accepted_at:
-        event.status = Status.ACCEPTED
-        steps.append(("accept", Status.REPORTED, Status.ACCEPTED, "", accepted_at, {}))
-    if dispatched_at:
-        for name, value in _resolve_target(actor, event, to).items():
-            setattr(event, name, value)
-        event.dispatched_at = dispatched_at
-        event.deadline = deadline or deadlines.due(dispatched_at, days=category.deadline_days,
-                                                   hours=category.deadline_hours)
-        steps.append(("dispatch", event.status, Status.DISPATCHED, "", dispatched_at, {"to": to or town.code}))
-        event.status = Status.DISPATCHED
-    if closed_at:
-        event.closed_at, event.closed_on_time = closed_at, closed_at <= event.deadline
-        steps.append(("close", event.status, Status.CLOSED, "", closed_at, {}))
-        event.status = Status.CLOSED
-    if verdict:
-        event.verdict = verdict
-        _count_review(event, verdict)
-        steps.append(("review", Status.CLOSED, Status.REVIEWED, "", closed_at, {"verdict": verdict}))
-        event.status = Status.REVIEWED
-    event.full_clean(exclude=["office", "handler"])
-    with transaction.atomic():
-        event.save()
-        cells.add(event)
-        for step, from_status, to_status, comment, at, detail in steps:
-            _step(actor, event, step, from_status, to_status, comment, at, imported=True, **detail)
-        after = audit.snapshot(event, FIELDS)
-        audit.record(actor, "event.import", event, {}, after, org_code=town.code)
-    return event
+
+# What an item of EventBatch may give: the historic record's fields.
+HISTORIC = ("town", "category", "description", "external_id", "reported_at", "accepted_at", "rejected_reason",
+            "dispatched_at", "to", "deadline", "closed_at", "verdict", "lat", "lng", "crs", "reporter_phone",
+            "reporter_name", "address", "source")
+
+
+class EventBatch(RecordBatch):
+    """Historic events recorded for one actor in one transaction (core/records.py: bulk.one() is the
+    one-event case, import_event(); the `events` import the many). A historic record is recorded, never
+    edited: an item is (None, fields), answered (event, None, "created") or refused. write() writes the
+    events together, then their timelines (every step marked `imported`), their shares of the statistics'
+    cells (one upsert per cell, not per event) and an audit row each (`event.import`).
+
+    The natural keys (town, original case number) are read once for all the towns the items name; a
+    dispatch target (`to`) is looked up once per town and name."""
+
+    model = Event
+    accepts = HISTORIC
+    changeable = ()  # a historic record is not edited: the workflow (take_step) moves an event on
+    fields = FIELDS
+    audit_name = "event"
+
+    def __init__(self, actor):
+        super().__init__(actor)
+        self.started = timezone.now()  # what "in the future" means for the whole batch
+        self.timelines: dict[int, tuple] = {}  # id() of a new event -> (event, its steps to write)
+        self.targets: dict[tuple, object] = {}  # (town code, `to`) -> the dispatch target, or its refusal
+        self.towns_read: set[str] = set()
+
+    def scope(self, event):
+        return event.town_id
+
+    def action(self, verb: str) -> str:
+        return "event.import" if verb == "create" else super().action(verb)
+
+    def prepare(self, items) -> None:
+        self._read_keys({item[1]["town"].code for item in items if item[0] is None and item[1].get("town")})
+
+    def _read_keys(self, towns) -> None:
+        """Hold the case numbers of the stored events of `towns` (those not read yet): one query for all."""
+        towns = set(towns) - self.towns_read
+        if not towns:
+            return
+        stored = Event.objects.exclude(external_id="").order_by().values_list("pk", "town_id", "external_id")
+        for pk, *key in bulk.where_in(stored, "town_id", towns):
+            self.keys.add_stored(tuple(key), pk)
+        self.towns_read |= towns
+
+    def key(self, event: Event) -> tuple:
+        return event.town_id, event.external_id
+
+    def read_keys(self, event: Event) -> None:
+        self._read_keys({event.town_id})
+
+    def clash(self, event: Event) -> ValidationError:
+        return ValidationError({"external_id": _("%(town)s already has case %(id)s.") % {
+            "town": event.town.name, "id": event.external_id}})
+
+    def build(self, fields: dict) -> Event:
+        return self._historic(**fields)
+
+    def _historic(self, town: OrgUnit, category: EventCategory, description: str, *, external_id: str,
+                  reported_at, accepted_at=None, rejected_reason: str = "", dispatched_at=None, to: str = "",
+                  deadline=None, closed_at=None, verdict: str = "", lat=None, lng=None, crs: str = geo.WGS84,
+                  reporter_phone: str = "", reporter_name: str = "", address: str = "",
+                  source: str = Source.HOTLINE) -> Event:
+        """The event a historic record makes, checked, its timeline held until write().
+
+        Needs "add" on the town, as reporting does (asked before the record is read). What the record says
+        becomes the event's times and its timeline — 上报, then 受理 or 不予受理, 派遣, 结案, 回访 — each
+        step marked `imported` and none invented (no 处置/反馈/核查 the record does not have). The deadline
+        is the record's own, else the category's counted from 派遣 on the official calendar, so the
+        statistics judge it as a live event. `external_id` (the original case number) is unique per town:
+        the exchange kind `events` uses it to import a file twice without doubling it."""
+        require(self.actor, "add", town.code)
+        reporter_phone = (reporter_phone or "").strip()
+        _check_report(town, category.platform if category else "", category, description, reporter_phone)
+        external_id = (external_id or "").strip()
+        errors = {}
+        if not external_id:
+            errors["external_id"] = _("The original case number is needed.")
+        times = [("reported_at", reported_at), ("accepted_at", accepted_at), ("dispatched_at", dispatched_at),
+                 ("closed_at", closed_at)]
+        previous = None
+        for name, value in times:
+            if value is None:
+                continue
+            if value > self.started:
+                errors[name] = _("This time lies in the future.")
+            elif previous is not None and value < previous:
+                errors[name] = _("This time lies before the step before it.")
+            previous = value
+        if rejected_reason and (dispatched_at or closed_at or verdict):
+            errors["rejected_reason"] = _("A case not accepted has no dispatch, close or review.")
+        if closed_at and not dispatched_at:
+            errors["dispatched_at"] = _("A closed case needs its dispatch time: the deadline counts from it.")
+        if verdict and not closed_at:
+            errors["verdict"] = _("Only a closed case has a review.")
+        if verdict and verdict not in Verdict.values:
+            errors["verdict"] = _("Choose satisfied, basically_satisfied or dissatisfied.")
+        if deadline is not None and not dispatched_at:
+            errors["deadline"] = _("A deadline needs the dispatch time.")
+        if errors:
+            raise ValidationError(errors)
+        lat, lng = _wgs84(lat, lng, crs)
+        event = Event(town=town, platform=category.platform, category=category, description=description.strip(),
+                      address=address, lat=lat, lng=lng, source=source, external_id=external_id,
+                      reporter_name=reporter_name, reporter_phone=reporter_phone, reported_at=reported_at,
+                      accepted_at=accepted_at, status=Status.REPORTED)
+        steps = [("report", "", Status.REPORTED, "", reported_at, {})]
+        if rejected_reason:
+            event.status = Status.REJECTED
+            steps.append(("reject", Status.REPORTED, Status.REJECTED, rejected_reason, accepted_at or reported_at, {}))
+        elif accepted_at:
+            event.status = Status.ACCEPTED
+            steps.append(("accept", Status.REPORTED, Status.ACCEPTED, "", accepted_at, {}))
+        if dispatched_at:
+            for name, value in self._target(event, to).items():
+                setattr(event, name, value)
+            event.dispatched_at = dispatched_at
+            event.deadline = deadline or deadlines.due(dispatched_at, days=category.deadline_days,
+                                                       hours=category.deadline_hours)
+            steps.append(("dispatch", event.status, Status.DISPATCHED, "", dispatched_at, {"to": to or town.code}))
+            event.status = Status.DISPATCHED
+        if closed_at:
+            event.closed_at, event.closed_on_time = closed_at, closed_at <= event.deadline
+            steps.append(("close", event.status, Status.CLOSED, "", closed_at, {}))
+            event.status = Status.CLOSED
+        if verdict:
+            event.verdict = verdict
+            _count_review(event, verdict)
+            steps.append(("review", Status.CLOSED, Status.REVIEWED, "", closed_at, {"verdict": verdict}))
+            event.status = Status.REVIEWED
+        self.timelines[id(event)] = (event, steps)
+        return event
+
+    def _target(self, event: Event, to: str) -> dict:
+        """_resolve_target() of a dispatch, asked once per town and `to` (a file names a few departments)."""
+        found = self.targets.get((event.town_id, to))
+        if found is None:
+            try:
+                found = _resolve_target(self.actor, event, to)
+            except ValidationError as exc:
+                found = exc
+            self.targets[(event.town_id, to)] = found
+        if isinstance(found, ValidationError):
+            raise found
+        return found
+
+    def write_related(self, new: list, changed: list) -> None:
+        steps = []
+        for event in new:
+            timeline = self.timelines.pop(id(event))[1]
+            steps += [_step_row(self.actor, event, step, from_status, to_status, comment, at, imported=True, **detail)
+                      for step, from_status, to_status, comment, at, detail in timeline]
+        self.timelines.clear()  # the refused ones
+        bulk.insert(Step, steps)
+        _move_shares(new, added=True)
 
 
 def delete_imported_event(actor, event: Event) -> None:
     """Undo of an import: only an event nobody has worked on since (every step of it imported)."""
-    require(actor, "change", event.town_id)
+    delete_imported_events(actor, [event])
+
+
+def delete_imported_events(actor, events) -> None:
+    """Undo of an import, for many events at once: all are deleted, or none when one has been worked on
+    since (a step not imported). Each is locked and its steps read once for all; its share leaves the
+    statistics' cells (one upsert per cell) and it gets an audit row."""
+    for event in events:
+        require(actor, "change", event.town_id)
+    ids = sorted({e.pk for e in events})
     with transaction.atomic():
-        event = Event.objects.select_for_update(of=("self",)).get(pk=event.pk)
-        if not event.external_id or any(not s.detail.get("imported") for s in event.steps.all()):
-            raise ValidationError(_("Event #%(id)s has been worked on since its import; it is kept.") % {
-                "id": event.pk})
-        before = audit.snapshot(event, FIELDS)
-        audit.record(actor, "event.delete", event, before, {}, org_code=event.town_id)
-        _delete_files(list(event.photos.all()))
-        cells.remove(event)
-        event.delete()
+        locked = {e.pk: e for e in bulk.where_in(
+            Event.objects.select_for_update(of=("self",)).select_related("category").order_by("pk"), "pk", ids)}
+        worked = {event_id for event_id, detail in bulk.where_in(
+            Step.objects.order_by().values_list("event_id", "detail"), "event_id", ids) if not detail.get("imported")}
+        for event in events:
+            if event.pk in locked and (event.pk in worked or not locked[event.pk].external_id):
+                raise ValidationError(_("Event #%(id)s has been worked on since its import; it is kept.") % {
+                    "id": event.pk})
+        gone = list(locked.values())
+        audit.record_all(actor, (("event.delete", e, audit.snapshot(e, FIELDS), {}, e.town_id) for e in gone))
+        _delete_files(list(bulk.where_in(EventPhoto.objects.all(), "event_id", ids)))
+        _move_shares(gone, added=False)
+        for piece in bulk.pieces(ids, bulk.IN_CHUNK):
+            Event.objects.filter(pk__in=piece).delete()
+
+
+def _move_shares(events, *, added: bool) -> None:
+    """Add the shares of many events to the statistics' cells (new events), or take them away (deleted):
+    one upsert per cell, the cells in one order (as cells.move() takes them)."""
+    shares = {}
+    for event in events:
+        key, figures = cells.share(event)
+        held = shares.get(key)
+        shares[key] = figures if held is None else tuple(map(operator.add, held, figures))
+    for key in sorted(shares):
+        total = (key, shares[key])
+        if added:
+            cells.move(None, total)
+        else:
+            cells.move(total, None)
 
 
 # --- the workflow -------------------------------------------------------------------------------
 
 def _step(actor, event, step, from_status, to_status, comment, at, **detail):
-    return Step.objects.create(event=event, step=step, from_status=from_status, to_status=to_status,
-                               actor=actor if getattr(actor, "pk", None) else None,
-                               actor_name=getattr(actor, "username", "") or "system", time=at,
-                               comment=comment, detail=detail)
+    row = _step_row(actor, event, step, from_status, to_status, comment, at, **detail)
+    row.save()
+    return row
+
+
+def _step_row(actor, event, step, from_status, to_status, comment, at, **detail) -> Step:
+    """A step of `event`'s timeline, not yet saved."""
+    return Step(event=event, step=step, from_status=from_status, to_status=to_status,
+                actor=actor if getattr(actor, "pk", None) else None,
+                actor_name=getattr(actor, "username", "") or "system", time=at, comment=comment, detail=detail)
 
 
 def _resolve_target(actor, event, to: str) -> dict:

@@ -1,8 +1,10 @@
 """The one write path for deals (招商): create, change, delete, funds received, stages reached.
 
 Every function takes the actor first, checks the right on the deal's town, and writes the change and
-its audit row in one transaction. `Deal.funds_in_place` and `Deal.stage` are kept here, from the
-receipts and the stage history, so no other code writes them.
+its audit row in one transaction. Deals are created and changed by DealBatch (the one batch shape,
+core/records.py): create_deal() and update_deal() are its one-deal case, the `deals` import its many.
+`Deal.funds_in_place` and `Deal.stage` are kept here, from the receipts and the stage history, so no
+other code writes them.
 
 Figures (`summarise`, `breakdown`) are live: GROUP BY over the deals the caller may see, so a roll-up
 by org unit, industry or month is always what the ledger holds now.
@@ -19,11 +21,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from townbrain.core import audit, codes
+from townbrain.core import audit, bulk, codes
 from townbrain.core.audit_labels import register_actions
 from townbrain.core.models import Level, OrgUnit
+from townbrain.core.records import RecordBatch
 from townbrain.core.scope import ALL, require, scope_prefixes
-from townbrain.core.services import refuse_unknown
 
 from .models import STAGE_ORDER, Deal, DealStage, FundsReceipt, Stage, stage_index
 
@@ -39,6 +41,9 @@ DEAL_FIELDS = ("town", "name", "investor", "industry", "signed_amount", "signed_
                "note")
 # What an audit row shows of a deal: its fields and the figures the services keep.
 SNAPSHOT_FIELDS = (*DEAL_FIELDS, "funds_in_place")
+# What a create or change takes besides the deal's fields: the funds in place (a total), the dates of
+# a receipt and of a stage reached.
+WHEN = ("funds_in_place", "funds_on", "stage_on")
 ZERO = Decimal("0")
 
 
@@ -85,32 +90,47 @@ def _clean(deal: Deal) -> None:
         setattr(deal, name, " ".join((getattr(deal, name) or "").split()))
 
 
-def _check_natural_key(deal: Deal) -> None:
-    clash = Deal.objects.filter(town_id=deal.town_id, signed_on=deal.signed_on, name=deal.name).exclude(pk=deal.pk)
-    if clash.exists():
-        raise ValidationError({"name": _("%(town)s already has a deal “%(name)s” signed on %(date)s.") % {
-            "town": deal.town.name, "name": deal.name, "date": deal.signed_on}})
+def _follow_stage(reached: dict, deal: Deal, on: date) -> None:
+    """The history follows the deal's stage: every stage up to it has a date (reached `on` when not yet
+    recorded; 签约 on the signing date), the stages beyond it (a correction) are removed. `reached`:
+    {stage: (date, the stored row's id or None)}, changed in place."""
+    upto = stage_index(deal.stage)
+    for i, stage in enumerate(STAGE_ORDER):
+        held = reached.get(stage.value)
+        if i <= upto and held is None:
+            reached[stage.value] = (deal.signed_on if stage == Stage.SIGNED else max(on, deal.signed_on), None)
+        elif i <= upto and stage == Stage.SIGNED and held[0] != deal.signed_on:
+            reached[stage.value] = (deal.signed_on, held[1])
+        elif i > upto and held is not None:
+            del reached[stage.value]
+
+
+def _write_stages(histories) -> None:
+    """Write the stage histories of saved deals: each (deal, {stage: (date, id)} as stored, as it is now).
+    A stored row another took the place of, or that is gone, is deleted before the new rows go in (a
+    stage is recorded once per deal)."""
+    gone, moved, new = [], [], []
+    for deal, stored, reached in histories:
+        for stage, (day, pk) in stored.items():
+            held = reached.get(stage)
+            if held is None or held[1] != pk:
+                gone.append(pk)
+            elif held[0] != day:
+                moved.append(bulk.instance(DealStage, {"id": pk, "deal": deal, "stage": stage, "date": held[0]}))
+        new += [bulk.instance(DealStage, {"deal": deal, "stage": stage, "date": day})
+                for stage, (day, pk) in reached.items() if pk is None]
+    for piece in bulk.pieces(gone, bulk.IN_CHUNK):
+        DealStage.objects.filter(pk__in=piece).delete()
+    bulk.update(DealStage, moved, ["date"])
+    bulk.insert(DealStage, new)
 
 
 def _set_stages(deal: Deal, on: date) -> None:
-    """The history follows the deal's stage: every stage up to it has a date (reached `on` when not yet
-    recorded; 签约 on the signing date), the stages beyond it (a correction) are removed."""
-    reached = {s.stage: s for s in deal.stages.all()}
-    upto = stage_index(deal.stage)
-    for i, stage in enumerate(STAGE_ORDER):
-        if i <= upto and stage.value not in reached:
-            DealStage.objects.create(deal=deal, stage=stage.value,
-                                     date=deal.signed_on if stage == Stage.SIGNED else max(on, deal.signed_on))
-        elif i <= upto and stage == Stage.SIGNED and reached[stage.value].date != deal.signed_on:
-            DealStage.objects.filter(pk=reached[stage.value].pk).update(date=deal.signed_on)
-        elif i > upto and stage.value in reached:
-            reached[stage.value].delete()
-
-
-def _receive(deal: Deal, amount: Decimal, on: date, note: str = "") -> FundsReceipt | None:
-    if not amount:
-        return None
-    return FundsReceipt.objects.create(deal=deal, date=max(on, deal.signed_on), amount=amount, note=note)
+    """The stage history of one saved deal made to follow its stage (a receipt added or removed)."""
+    stored = {s.stage: (s.date, s.pk) for s in deal.stages.all()}
+    reached = dict(stored)
+    _follow_stage(reached, deal, on)
+    _write_stages([(deal, stored, reached)])
 
 
 def _refresh_funds(deal: Deal) -> None:
@@ -119,59 +139,154 @@ def _refresh_funds(deal: Deal) -> None:
 
 def create_deal(actor, *, funds_in_place=None, funds_on: date | None = None, stage_on: date | None = None,
                 **fields) -> Deal:
-    """A new deal. `funds_in_place` (万元) is recorded as one receipt dated `funds_on`; the stages up to
-    `stage` are recorded as reached on `stage_on` (both default to today, never before the signing date)."""
-    refuse_unknown(fields, DEAL_FIELDS)
-    deal = Deal(**fields)
-    require(actor, "add", deal.town_id or "")
-    _clean(deal)
-    deal.funds_in_place = funds_in_place or ZERO
-    today = timezone.localdate()
-    deal.full_clean(validate_unique=False, validate_constraints=False)
-    validate_deal(deal)
-    with transaction.atomic():
-        _check_natural_key(deal)
-        deal.save()
-        _receive(deal, deal.funds_in_place, funds_on or today, _("Recorded with the deal"))
-        _set_stages(deal, stage_on or today)
-        audit.record(actor, "deal.create", deal, {}, audit.snapshot(deal, SNAPSHOT_FIELDS), org_code=deal.town_id)
-    return deal
+    """A new deal: the one-deal case of DealBatch. `funds_in_place` (万元) is recorded as one receipt dated
+    `funds_on`; the stages up to `stage` are recorded as reached on `stage_on` (both default to today,
+    never before the signing date)."""
+    return bulk.one(DealBatch(actor), (None, {**fields, **_when(funds_in_place, funds_on, stage_on)}))
 
 
 def update_deal(actor, deal: Deal, *, funds_in_place=None, funds_on: date | None = None,
                 stage_on: date | None = None, **fields) -> Deal:
-    """Change a deal. A new `funds_in_place` total is recorded as a receipt of the difference dated
-    `funds_on` (so the history of funds stays); a new stage is dated `stage_on` (default today)."""
-    refuse_unknown(fields, DEAL_FIELDS)
-    require(actor, "change", deal.town_id)
-    today = timezone.localdate()
-    with transaction.atomic():
-        deal = Deal.objects.select_for_update(of=("self",)).select_related("town", "project").get(pk=deal.pk)
-        before = audit.snapshot(deal, SNAPSHOT_FIELDS)
+    """Change a deal: the one-deal case of DealBatch. A new `funds_in_place` total is recorded as a receipt
+    of the difference dated `funds_on` (so the history of funds stays); a new stage is dated `stage_on`
+    (default today)."""
+    return bulk.one(DealBatch(actor), (deal, {**fields, **_when(funds_in_place, funds_on, stage_on)}))
+
+
+def _when(funds_in_place, funds_on, stage_on) -> dict:
+    """The arguments besides the deal's fields that an item of DealBatch gives, when given."""
+    given = {"funds_in_place": funds_in_place, "funds_on": funds_on, "stage_on": stage_on}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+class DealBatch(RecordBatch):
+    """Deals recorded and changed for one actor in one transaction (core/records.py: bulk.one() is the
+    one-deal case, the `deals` import the many). An item gives the deal's fields and, besides them, the
+    funds in place (a total: a change is kept as a receipt of the difference), `funds_on` and `stage_on`
+    (the dates of the receipt and of a stage reached; default today). write() writes the deals, then their
+    receipts and stage histories, then an audit row each.
+
+    The changed deals are locked and read once with their towns, projects and stage histories; the
+    natural keys (town, signing date, name) are read once for all the towns the items name."""
+
+    model = Deal
+    accepts = (*DEAL_FIELDS, *WHEN)
+    fields = written = SNAPSHOT_FIELDS
+    audit_name = "deal"
+
+    def __init__(self, actor):
+        super().__init__(actor)
+        self.today = timezone.localdate()
+        self.receipts: list[tuple] = []  # (deal, date, amount, note) to write, in order
+        self.histories: dict[int, tuple[dict, dict]] = {}  # stored deal's id -> (stages as stored, as held)
+        self.new_histories: list[tuple[Deal, dict]] = []  # a new deal's stages, with it
+        self.towns_read: set[str] = set()
+
+    def scope(self, deal):
+        return deal.town_id
+
+    def locked(self):
+        # The town and project are read by a query of their own each: a join would lock their rows too.
+        return Deal.objects.prefetch_related("town", "project")
+
+    def read_changed(self, ids) -> None:
+        for pk in ids:
+            self.histories.setdefault(pk, ({}, {}))
+        for s in bulk.where_in(DealStage.objects.order_by(), "deal_id", ids):
+            stored, reached = self.histories[s.deal_id]
+            stored[s.stage] = reached[s.stage] = (s.date, s.pk)
+
+    def prepare(self, items) -> None:
+        towns = set()
+        for item in items:
+            deal, fields = item[0], item[1]
+            town = fields.get("town", self.now[deal.pk].town_id if deal is not None and deal.pk in self.now else None)
+            towns.add(getattr(town, "pk", town))
+        self._read_keys(towns - {None})
+
+    def _read_keys(self, towns) -> None:
+        """Hold the natural keys of the stored deals of `towns` (those not read yet): one query for all."""
+        towns = set(towns) - self.towns_read
+        if not towns:
+            return
+        stored = Deal.objects.order_by().values_list("pk", "town_id", "signed_on", "name")
+        for pk, *key in bulk.where_in(stored, "town_id", towns):
+            self.keys.add_stored(tuple(key), pk)
+        self.towns_read |= towns
+
+    def build(self, fields: dict) -> Deal:
+        deal = Deal(**{name: value for name, value in fields.items() if name in DEAL_FIELDS})
+        deal.funds_in_place = fields.get("funds_in_place") or ZERO
+        return deal
+
+    def assign(self, deal: Deal, fields: dict) -> None:
         for name, value in fields.items():
-            setattr(deal, name, value)
+            if name in DEAL_FIELDS or name == "funds_in_place":
+                setattr(deal, name, value)
+
+    def clean(self, deal: Deal, before) -> None:
         _clean(deal)
-        # Moving a deal to another town needs the right there too.
-        require(actor, "change", deal.town_id)
-        delta = (funds_in_place - deal.funds_in_place) if funds_in_place is not None else ZERO
-        deal.funds_in_place += delta
-        deal.full_clean(validate_unique=False, validate_constraints=False)
+        super().clean(deal, before)
         validate_deal(deal)
-        _check_natural_key(deal)
-        after = audit.snapshot(deal, SNAPSHOT_FIELDS)
-        if after != before:
-            deal.save()
-            _receive(deal, delta, funds_on or today, _("Correction") if delta < 0 else "")
-            _set_stages(deal, stage_on or today)
-            audit.record(actor, "deal.update", deal, before, after, org_code=deal.town_id)
-    return deal
+
+    def key(self, deal: Deal) -> tuple:
+        return deal.town_id, deal.signed_on, deal.name
+
+    def read_keys(self, deal: Deal) -> None:
+        self._read_keys({deal.town_id})
+
+    def clash(self, deal: Deal) -> ValidationError:
+        return ValidationError({"name": _("%(town)s already has a deal “%(name)s” signed on %(date)s.") % {
+            "town": deal.town.name, "name": deal.name, "date": deal.signed_on}})
+
+    # A deal accepted: its receipt and the stages it reached, held until write().
+
+    def _create(self, fields: dict) -> tuple:
+        deal, before, action = super()._create(fields)
+        self._receive(deal, deal.funds_in_place, fields.get("funds_on"), _("Recorded with the deal"))
+        reached = {}
+        _follow_stage(reached, deal, fields.get("stage_on") or self.today)
+        self.new_histories.append((deal, reached))
+        return deal, before, action
+
+    def _change(self, pk, fields: dict, *expected) -> tuple:
+        held = self.now.get(pk)
+        deal, before, action = super()._change(pk, fields, *expected)
+        if action == "updated":
+            delta = deal.funds_in_place - held.funds_in_place
+            self._receive(deal, delta, fields.get("funds_on"), _("Correction") if delta < 0 else "")
+            _follow_stage(self.histories[pk][1], deal, fields.get("stage_on") or self.today)
+        return deal, before, action
+
+    def _receive(self, deal: Deal, amount, on: date | None, note: str) -> None:
+        if amount:
+            self.receipts.append((deal, max(on or self.today, deal.signed_on), amount, note))
+
+    def write_related(self, new: list, changed: list) -> None:
+        receipts, self.receipts = self.receipts, []
+        bulk.insert(FundsReceipt, [bulk.instance(FundsReceipt, {"deal": deal, "date": on, "amount": amount,
+                                                                 "note": note})
+                                   for deal, on, amount, note in receipts])
+        histories, self.new_histories = [(deal, {}, reached) for deal, reached in self.new_histories], []
+        for pk, (stored, reached) in self.histories.items():
+            if stored != reached:
+                histories.append((self.now[pk], stored, reached))
+                self.histories[pk] = (dict(reached), reached)
+        _write_stages(histories)
 
 
 def delete_deal(actor, deal: Deal) -> None:
-    require(actor, "delete", deal.town_id)
+    delete_deals(actor, [deal])
+
+
+def delete_deals(actor, deals) -> None:
+    """Delete deals (with their receipts and stage histories), an audit row each, in one transaction."""
+    for deal in deals:
+        require(actor, "delete", deal.town_id)
     with transaction.atomic():
-        audit.record(actor, "deal.delete", deal, audit.snapshot(deal, SNAPSHOT_FIELDS), {}, org_code=deal.town_id)
-        deal.delete()
+        audit.record_all(actor, (("deal.delete", d, audit.snapshot(d, SNAPSHOT_FIELDS), {}, d.town_id) for d in deals))
+        for piece in bulk.pieces(sorted({d.pk for d in deals}), bulk.IN_CHUNK):
+            Deal.objects.filter(pk__in=piece).delete()
 
 
 def add_receipt(actor, deal: Deal, *, date: date, amount, note: str = "") -> FundsReceipt:

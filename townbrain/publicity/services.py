@@ -4,11 +4,9 @@ Each record belongs to one org unit (`SCOPE`): the service checks the actor's ri
 again after a change that moves it), validates, saves and writes the audit row in one transaction.
 """
 
-import itertools
-from copy import copy
 from datetime import date
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Substr, TruncMonth, TruncYear
@@ -18,9 +16,8 @@ from django.utils.translation import gettext_lazy
 from townbrain.core import audit, bulk, codes, periods
 from townbrain.core.audit_labels import register_actions
 from townbrain.core.models import Level, OrgUnit
-from townbrain.core.naturalkeys import NaturalKeys
+from townbrain.core.records import RecordBatch
 from townbrain.core.scope import ALL, require, scope_prefixes
-from townbrain.core.services import refuse_unknown
 
 from .models import LEVEL_RANK, Article, Honour, HonourKind, OutletLevel, Quota
 
@@ -89,106 +86,29 @@ def update(actor, obj, **fields):
     return bulk.one(PublicityBatch(actor, type(obj)), (obj, fields))
 
 
-class PublicityBatch:
-    """Articles, quotas or honours (`model`) recorded and changed for one actor in one transaction — the
-    batch shape every service shares (bulk.one() is the one-record case, the publicity imports the many):
-    check(items) answers each (record or None for a new one, fields) in order — (record, snapshot before
-    or None, "created" | "updated" | "unchanged") or the error that refuses it — as one create() /
-    update() call after another would; write() writes the accepted ones together with an audit row each.
-    Nothing is written before write(). The changed records are locked and read once, the natural keys
+class PublicityBatch(RecordBatch):
+    """Articles, quotas or honours (`model`) recorded and changed for one actor in one transaction: the
+    batch shape of core/records.py (bulk.one() is the one-record case — create(), update() —, the
+    publicity imports the many). The changed records are locked and read once, the natural keys
     (KEYS) of the units the items name read once per unit."""
 
     def __init__(self, actor, model):
-        self.actor, self.model = actor, model
-        self.now: dict[int, object] = {}  # as the batch holds them
-        self.original: dict[int, object] = {}  # as read
-        self.new: list = []
-        self.keys = NaturalKeys()
-        self.read_units: set[str] = set()
-        meta = model._meta
-        self.key_attnames = tuple(meta.get_field(f).attname for f in KEYS[model][0])
-        self.written = tuple(f.name for f in meta.concrete_fields if not f.primary_key)
+        super().__init__(actor)
+        self.model = model
+        self.accepts = self.fields = FIELDS[model]
+        self.key_fields = tuple(model._meta.get_field(f).attname for f in KEYS[model][0])
+        self.key_group = SCOPE[model]  # the stored keys are read once per unit
 
-    def check(self, items) -> list:
-        ids = sorted({obj.pk for obj, _fields in items if obj is not None} - self.now.keys())
-        if ids:
-            locked = self.model.objects.select_for_update().order_by("pk")
-            for obj in bulk.where_in(locked, "pk", ids):
-                self.now[obj.pk], self.original[obj.pk] = obj, copy(obj)
-        results = []
-        for obj, fields in items:
-            try:
-                results.append(self._record(fields) if obj is None else self._change(obj.pk, fields))
-            except (ValidationError, PermissionDenied) as exc:
-                results.append(exc)
-        return results
+    def scope(self, obj) -> str:
+        return getattr(obj, SCOPE[self.model])
 
-    def _key(self, obj) -> tuple:
-        return tuple(getattr(obj, name) for name in self.key_attnames)
-
-    def _claim(self, obj, holder) -> None:
-        """Refuse the natural key another record holds (stored, or taken in this batch); else take it."""
-        unit = getattr(obj, SCOPE[self.model])
-        if unit not in self.read_units:
-            self.read_units.add(unit)
-            stored = self.model.objects.filter(**{SCOPE[self.model]: unit}).values_list("pk", *self.key_attnames)
-            for pk, *key in stored:
-                self.keys.add_stored(tuple(key), pk)
-        if not self.keys.take(self._key(obj), holder):
-            raise ValidationError({KEYS[self.model][1]: _("The same %(what)s is already on record.") % {
-                "what": self.model._meta.verbose_name}})
-
-    def _record(self, fields: dict) -> tuple:
-        model = self.model
-        refuse_unknown(fields, FIELDS[model])
-        obj = model(**fields)
-        require(self.actor, "add", getattr(obj, SCOPE[model]) or "")
+    def clean(self, obj, before) -> None:
         validate(obj)
-        obj.full_clean(validate_unique=False, validate_constraints=False)
-        self._claim(obj, obj)
-        self.new.append(obj)
-        return obj, None, "created"
+        super().clean(obj, before)
 
-    def _change(self, pk, fields: dict) -> tuple:
-        model = self.model
-        refuse_unknown(fields, FIELDS[model])
-        obj = self.now.get(pk)
-        if obj is None:
-            raise ValidationError(_("This record no longer exists."))
-        require(self.actor, "change", getattr(obj, SCOPE[model]))
-        before = audit.snapshot(obj, FIELDS[model])
-        candidate = copy(obj)
-        for name, value in fields.items():
-            setattr(candidate, name, value)
-        # Moving a record to another unit needs the right there too.
-        require(self.actor, "change", getattr(candidate, SCOPE[model]))
-        validate(candidate)
-        candidate.full_clean(validate_unique=False, validate_constraints=False)
-        if audit.snapshot(candidate, FIELDS[model]) == before:
-            return obj, before, "unchanged"
-        self._claim(candidate, pk)
-        self.now[pk] = candidate
-        return candidate, before, "updated"
-
-    def write(self) -> None:
-        """Write what the batch holds (once): new and changed records, an audit row each."""
-        model, fields = self.model, FIELDS[self.model]
-        changed = [o for pk, o in self.now.items()
-                   if audit.snapshot(o, self.written) != audit.snapshot(self.original[pk], self.written)]
-        new, self.new = self.new, []
-        if not changed and not new:
-            return
-        with transaction.atomic(savepoint=False):  # one unit with the caller's transaction, if any
-            if new:
-                bulk.insert(model, new)
-            if changed:
-                bulk.update(model, changed, self.written)
-            audit.record_all(self.actor, itertools.chain(
-                ((_action(model, "create"), o, {}, audit.snapshot(o, fields), getattr(o, SCOPE[model])) for o in new),
-                ((_action(model, "update"), o, audit.snapshot(self.original[o.pk], fields), audit.snapshot(o, fields),
-                  getattr(o, SCOPE[model])) for o in changed)))
-        for o in changed:
-            self.original[o.pk] = copy(o)
+    def clash(self, obj) -> ValidationError:
+        return ValidationError({KEYS[self.model][1]: _("The same %(what)s is already on record.") % {
+            "what": self.model._meta.verbose_name}})
 
 
 def delete(actor, obj) -> None:

@@ -15,9 +15,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from townbrain.core import audit, codes
+from townbrain.core import audit, bulk, codes
 from townbrain.core.audit_labels import register_actions
 from townbrain.core.models import OrgUnit
+from townbrain.core.records import RecordBatch, loaded_relations
 from townbrain.core.scope import require
 from townbrain.core.services import refuse_unknown
 from townbrain.programmes.models import Programme
@@ -79,14 +80,28 @@ def _clean_plan(plan: WorkPlan) -> None:
             "unit": plan.org_unit.name, "title": plan.title}})
 
 
-def _item_snapshot(item: WorkPlanItem) -> dict:
-    data = audit.snapshot(item, ITEM_FIELDS)
-    data["projects"] = _codes(item.projects.all()) if item.pk else ""
-    return data
+def _item_snapshot(item: WorkPlanItem, linked: dict) -> dict:
+    """What an item's audit rows show: its fields and (`projects`) the codes of the projects it links
+    (`linked`: {project id: code})."""
+    return {**audit.snapshot(item, ITEM_FIELDS), "projects": _joined(linked.values())}
+
+
+def _links_of(item_ids) -> dict[int, dict]:
+    """{item id: {project id: code}}: the projects the items link, read once for all."""
+    linked = {pk: {} for pk in item_ids}
+    through = WorkPlanItem.projects.through.objects.values_list("workplanitem_id", "project_id", "project__code")
+    for item_id, project_id, code in bulk.where_in(through, "workplanitem_id", linked):
+        linked[item_id][project_id] = code
+    return linked
 
 
 def _codes(projects) -> str:
-    return "、".join(sorted(p.code for p in projects))
+    return _joined(p.code for p in projects)
+
+
+def _joined(codes) -> str:
+    """Projects' codes as an audit row shows them: sorted, joined by 、."""
+    return "、".join(sorted(codes))
 
 
 def find_projects(plan: WorkPlan, values, by_code: dict | None = None) -> list[Project]:
@@ -179,59 +194,156 @@ def delete_plan(actor, plan: WorkPlan) -> None:
 
 def add_item(actor, plan: WorkPlan, *, heading, goal: str, deadline=None, owner: str = "", projects=()) -> WorkPlanItem:
     """A new item of `plan` under `heading` (a category of the plan's programme, or its code, name or words),
-    with its goal, deadline, responsible unit and linked projects. Needs "add" on the plan's org unit."""
-    require(actor, "add", plan.org_unit_id)
-    item = WorkPlanItem(plan=plan, heading=headings.find(plan.programme, heading), goal=goal, deadline=deadline,
-                        owner=owner or "")
-    linked = find_projects(plan, projects)
-    _clean_item(item)
-    with transaction.atomic():
-        item.save()
-        item.projects.set(linked)
-        audit.record(actor, "workplanitem.create", item, {}, _item_snapshot(item), org_code=plan.org_unit_id)
-    return item
-
-
-def _clean_item(item: WorkPlanItem) -> None:
-    item.goal = " ".join((item.goal or "").split())
-    item.owner = " ".join((item.owner or "").split())
-    item.full_clean(validate_unique=False, validate_constraints=False)
-    clash = WorkPlanItem.objects.filter(plan_id=item.plan_id, heading_id=item.heading_id, goal=item.goal)
-    if clash.exclude(pk=item.pk).exists():
-        raise ValidationError({"goal": _("The plan already has this goal under “%(heading)s”.") % {
-            "heading": item.heading.name}})
+    with its goal, deadline, responsible unit and linked projects. Needs "add" on the plan's org unit.
+    The one-item case of WorkPlanItemBatch."""
+    return bulk.one(WorkPlanItemBatch(actor), (None, {"plan": plan, "heading": heading, "goal": goal,
+                                                      "deadline": deadline, "owner": owner, "projects": projects}))
 
 
 def update_item(actor, item: WorkPlanItem, **fields) -> WorkPlanItem:
     """Change an item's heading, goal, deadline, responsible unit, or (`projects`) the projects it links, which
-    replace the linked ones. Needs "change" on the plan's org unit."""
-    refuse_unknown(fields, CHANGEABLE_ITEM_FIELDS)
-    with transaction.atomic():
-        item = WorkPlanItem.objects.select_for_update().select_related("plan__org_unit", "plan__programme").get(
-            pk=item.pk)
-        plan = item.plan
-        require(actor, "change", plan.org_unit_id)
-        before = _item_snapshot(item)
-        linked = find_projects(plan, fields.pop("projects")) if "projects" in fields else None
+    replace the linked ones. Needs "change" on the plan's org unit. The one-item case of WorkPlanItemBatch."""
+    return bulk.one(WorkPlanItemBatch(actor), (item, fields))
+
+
+class WorkPlanItemBatch(RecordBatch):
+    """Work-plan items added and changed for one actor in one transaction: the batch shape of
+    core/records.py (bulk.one() is the one-item case — add_item(), update_item() —, the work-plan items
+    import the many). An item's linked projects are part of it (`linked`: {project id: code}, what its
+    audit rows show as `projects`); write() writes new items in bulk, changed ones in one UPDATE, an audit
+    row each, then the links of the new items and of those whose links changed.
+
+    A new item may belong to a plan not made yet (an unsaved WorkPlan, the import's): the plan is checked
+    as create_plan() checks it, and made with its first item (audited as made by that item's file row, so
+    an import's undo removes it after its last item). The changed items are locked and read once with
+    their plans and links; each programme's headings and the natural keys (plan, heading, goal) of the
+    plans the items name are read once."""
+
+    model = WorkPlanItem
+    accepts = ("plan", "heading", "goal", "deadline", "owner", "projects")
+    changeable = CHANGEABLE_ITEM_FIELDS
+    fields = ITEM_FIELDS
+    key_fields, key_group = ("plan_id", "heading_id", "goal"), "plan_id"
+
+    def __init__(self, actor):
+        super().__init__(actor)
+        self.headings: dict[int, list] = {}  # programme id -> its headings
+        self.checked_plans: set[int] = set()  # id() of the new plans create_plan()'s rules accepted
+        self.made: list[tuple[WorkPlan, WorkPlanItem]] = []  # the plans write() made, with their first item
+
+    def scope(self, item) -> str:
+        return item.plan.org_unit_id
+
+    def locked(self):
+        # The plans (and their units and programmes) are read apart: a join would lock their rows too.
+        return WorkPlanItem.objects.prefetch_related("plan__org_unit", "plan__programme")
+
+    def read_changed(self, ids) -> None:
+        linked = _links_of(ids)
+        for pk, item in self.now.items():
+            if pk in linked:
+                item.linked = self.original[pk].linked = linked[pk]
+
+    def prepare(self, items) -> None:
+        plans = set()
+        for item, fields, *_expected in items:
+            held = self.now.get(item.pk) if item is not None else None
+            plans.add(held.plan_id if held is not None else getattr(fields.get("plan"), "pk", None))
+        self.hold_keys(plans)
+
+    def _heading(self, plan: WorkPlan, value):
+        programme = plan.programme
+        if programme.pk not in self.headings:
+            self.headings[programme.pk] = headings.headings_of(programme)
+        return headings.find(programme, value, self.headings[programme.pk])
+
+    def build(self, fields: dict) -> WorkPlanItem:
+        plan = fields.get("plan")
+        if plan is None:
+            raise ValidationError({"plan": WorkPlanItem._meta.get_field("plan").error_messages["blank"]})
+        item = WorkPlanItem(plan=plan, goal=fields.get("goal"), deadline=fields.get("deadline"),
+                            owner=fields.get("owner") or "")
+        self.require(item, "add")  # before the heading and projects are looked up
+        if plan.pk is None and id(plan) not in self.checked_plans:
+            _clean_plan(plan)
+            self.checked_plans.add(id(plan))
+        item.heading = self._heading(plan, fields.get("heading"))
+        item.linked = {p.pk: p.code for p in find_projects(plan, fields.get("projects"))}
+        return item
+
+    def assign(self, item, fields: dict) -> None:
+        fields = dict(fields)
+        if "projects" in fields:
+            item.linked = {p.pk: p.code for p in find_projects(item.plan, fields.pop("projects"))}
         if "heading" in fields:
-            fields["heading"] = headings.find(plan.programme, fields["heading"])
+            fields["heading"] = self._heading(item.plan, fields["heading"])
         for name, value in fields.items():
             setattr(item, name, value if value is not None or name == "deadline" else "")
-        _clean_item(item)
-        if linked is not None and {p.pk for p in linked} != {p.pk for p in item.projects.all()}:
-            item.projects.set(linked)
-        after = _item_snapshot(item)
-        if after != before:
-            item.save()
-            audit.record(actor, "workplanitem.update", item, before, after, org_code=plan.org_unit_id)
-    return item
+
+    def clean(self, item, before) -> None:
+        item.goal = " ".join((item.goal or "").split())
+        item.owner = " ".join((item.owner or "").split())
+        made_with_it = ["plan"] if item.plan.pk is None else []  # written first by write()
+        bulk.clean_fields(item, exclude=[*loaded_relations(item), *made_with_it], memo=self.memo)
+
+    def key(self, item) -> tuple:
+        if item.plan_id is None:  # a plan made with its items: no stored item has its key
+            return ("new plan", id(item.plan)), item.heading_id, item.goal
+        return super().key(item)
+
+    def clash(self, item) -> ValidationError:
+        return ValidationError({"goal": _("The plan already has this goal under “%(heading)s”.") % {
+            "heading": item.heading.name}})
+
+    def snapshot(self, item, new: bool = False) -> dict:
+        return _item_snapshot(item, item.linked)
+
+    def write_first(self, new: list, changed: list) -> None:
+        """The plans the new items need made (each with its first item)."""
+        made = {}
+        for item in new:
+            if item.plan.pk is None:
+                made.setdefault(id(item.plan), (item.plan, item))
+        self.made = list(made.values())
+        bulk.insert(WorkPlan, [plan for plan, _first in self.made])
+        for item in new:
+            item.plan = item.plan  # the plan's new id
+
+    def audit_changes(self, new: list, changed: list) -> None:
+        rows = []
+        for plan, first in self.made:
+            row = audit.entry(self.actor, "workplan.create", plan, {}, audit.snapshot(plan, PLAN_FIELDS),
+                              org_code=plan.org_unit_id)
+            row.import_row = audit.entry(self.actor, self.action("create"), first, None, None).import_row
+            rows.append(row)
+        audit.record_many(rows)
+        super().audit_changes(new, changed)
+
+    def write_related(self, new: list, changed: list) -> None:
+        """The links of the new items, and of the changed ones whose links changed, replaced."""
+        through = WorkPlanItem.projects.through
+        relinked = [i for i in changed if i.linked.keys() != self.original[i.pk].linked.keys()]
+        for piece in bulk.pieces([i.pk for i in relinked], bulk.IN_CHUNK):
+            through.objects.filter(workplanitem_id__in=piece).delete()
+        through.objects.bulk_create([through(workplanitem_id=i.pk, project_id=project) for i in (*new, *relinked)
+                                     for project in i.linked], batch_size=bulk.BATCH)
 
 
 def delete_item(actor, item: WorkPlanItem) -> None:
-    require(actor, "delete", item.plan.org_unit_id)
+    delete_items(actor, [item])
+
+
+def delete_items(actor, items) -> None:
+    """Remove items (an import undone removes many at once): "delete" on each plan's org unit, an audit
+    row each with the projects it linked (the projects themselves stay)."""
+    for item in items:
+        require(actor, "delete", item.plan.org_unit_id)
+    linked = _links_of([item.pk for item in items])
     with transaction.atomic():
-        audit.record(actor, "workplanitem.delete", item, _item_snapshot(item), {}, org_code=item.plan.org_unit_id)
-        item.delete()
+        audit.record_all(actor, (("workplanitem.delete", item, _item_snapshot(item, linked[item.pk]), {},
+                                  item.plan.org_unit_id) for item in items))
+        for piece in bulk.pieces([item.pk for item in items], bulk.IN_CHUNK):
+            WorkPlanItem.objects.filter(pk__in=piece).delete()
 
 
 def link_projects(actor, item: WorkPlanItem, projects) -> WorkPlanItem:

@@ -2,7 +2,10 @@ import io
 
 import pytest
 import xlsxwriter
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 
+from townbrain.core import bulk
 from townbrain.projects.tests.test_projects import make_project  # noqa: F401 (re-exported for tests)
 
 
@@ -18,6 +21,32 @@ def xlsx(rows, merge=None) -> bytes:
         sheet.merge_range(*merge)
     book.close()
     return buf.getvalue()
+
+
+def as_one_call_after_another(make_batch, items, state) -> list:
+    """Check that one batch (make_batch()) of `items` ends as the one-item case (the services) called for each
+    item in turn would: the same refusals, the same `state()` after. Returns each item's outcome, "ok" or what
+    refused it (a ValidationError's message_dict or messages, a PermissionDenied's text)."""
+    def told(exc):
+        if isinstance(exc, ValidationError):
+            return exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        return str(exc)
+
+    with transaction.atomic():
+        single = []
+        for item in items:
+            try:
+                bulk.one(make_batch(), item)
+                single.append("ok")
+            except (ValidationError, PermissionDenied) as exc:
+                single.append(told(exc))
+        single_state = state()
+        transaction.set_rollback(True)
+    batch = make_batch()
+    results = batch.check(items)
+    batch.write()
+    assert ([told(r) if isinstance(r, Exception) else "ok" for r in results], state()) == (single, single_state)
+    return single
 
 
 HEADER = ["项目编号", "项目名称", "乡镇代码", "所属计划", "类别", "总投资(万元)", "年度计划投资(万元)", "计划开工日期",
