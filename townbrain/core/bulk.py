@@ -22,6 +22,7 @@ import functools
 import gc
 import operator
 from contextlib import contextmanager
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -37,13 +38,16 @@ IN_CHUNK = 5000  # values per IN (...) where there are no arrays (SQLite takes a
 MEMO_MAX = 10_000  # distinct values remembered per field (or column) in a batch
 ROWS_CHUNK = 10_000  # rows built and written together, so a batch's objects need not all be alive at once
 _UNCHECKED = (None, None)
+_HASHABLE = frozenset({str, int, bool, float, date, datetime, type(None)})  # values whose (type, value) is the key
 PLAIN = {"AutoField", "BigAutoField", "CharField", "TextField", "IntegerField", "BigIntegerField",
          "PositiveIntegerField", "PositiveSmallIntegerField", "SmallIntegerField", "BooleanField", "DateField",
          "DecimalField", "ForeignKey", "SlugField"}
 
 
-def insert(model, objects: list) -> list:
-    """Insert unsaved `objects` of `model`; sets their primary keys; returns them."""
+def insert(model, objects: list, keys: bool = True) -> list:
+    """Insert unsaved `objects` of `model`; sets their primary keys; returns them. `keys=False`: nobody
+    reads the new rows' keys (audit rows): the COPY leaves them to the database instead of drawing them
+    first (a round trip of as many numbers as rows), and the objects keep none."""
     if not objects:
         return objects
     if len(objects) < FEW and _insert_few(model, objects):
@@ -53,7 +57,13 @@ def insert(model, objects: list) -> list:
     meta = model._meta
     pk = meta.pk
     need = [obj for obj in objects if obj.pk is None]
-    if need and pk.get_internal_type() in ("AutoField", "BigAutoField"):
+    auto = pk.get_internal_type() in ("AutoField", "BigAutoField")
+    if need and auto and not keys and len(need) == len(objects):
+        _stamp(model, objects, auto_now_add=True)
+        with connection.cursor() as cursor:
+            _copy(cursor, meta.db_table, [f for f in meta.concrete_fields if f is not pk], objects)
+        return objects
+    if need and auto:
         with connection.cursor() as cursor:
             cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
                            [meta.db_table, pk.column, len(need)])
@@ -288,13 +298,16 @@ def _fetch_plan(model, order_by, for_update, names, db) -> tuple[str, str, list]
 def _stamp(model, objects, auto_now_add=False) -> list:
     """Give auto_now (and, for new rows, auto_now_add) fields the batch's one time, as pre_save()
     would give each row its own; returns those fields."""
-    now = timezone.now()
-    stamped = [f for f in model._meta.concrete_fields
-               if getattr(f, "auto_now", False) or (auto_now_add and getattr(f, "auto_now_add", False))]
+    now, stamped = timezone.now(), _stamped(model, auto_now_add)
     for f in stamped:
         for obj in objects:
             setattr(obj, f.attname, now)
     return stamped
+
+
+def _stamped(model, auto_now_add=False) -> list:
+    return [f for f in model._meta.concrete_fields
+            if getattr(f, "auto_now", False) or (auto_now_add and getattr(f, "auto_now_add", False))]
 
 
 def _copy(cursor, table: str, fields, objects) -> None:
@@ -372,7 +385,10 @@ def _instance_plan(model) -> tuple:
 def memo_key(value):
     """What remembers a verdict on `value`: its type and value (a Decimal's exponent too: 1.000
     has three decimal places, 1 none, though they are equal); None for an unhashable value."""
-    key = (value.__class__, value.as_tuple() if isinstance(value, Decimal) else value)
+    cls = value.__class__
+    if cls in _HASHABLE:  # most cells of a sheet: no need to try hash()
+        return (cls, value)
+    key = (cls, value.as_tuple() if isinstance(value, Decimal) else value)
     try:
         hash(key)
     except TypeError:
@@ -387,13 +403,13 @@ def clean_fields(obj, exclude=(), memo: dict | None = None) -> None:
     if memo is None:
         memo = {}
     errors = {}
-    for f in obj._meta.fields:
-        if f.name in exclude or f.generated:
+    for f, name, attname in _cleaned_fields(obj.__class__):
+        if name in exclude:
             continue
-        raw = getattr(obj, f.attname)
-        seen = memo.get(f.attname)
+        raw = getattr(obj, attname)
+        seen = memo.get(attname)
         if seen is None:
-            seen = memo[f.attname] = {}
+            seen = memo[attname] = {}
         key = memo_key(raw)
         done = seen.get(key) if key is not None else None
         if done is None:
@@ -409,16 +425,22 @@ def clean_fields(obj, exclude=(), memo: dict | None = None) -> None:
         if done is _UNCHECKED:
             continue
         ok, value = done
-        if ok:
-            setattr(obj, f.attname, value)
-        else:
-            errors[f.name] = value
+        if not ok:
+            errors[name] = value
+        elif value is not raw:
+            setattr(obj, attname, value)
     try:
         obj.clean()
     except ValidationError as e:
         errors = e.update_error_dict(errors)
     if errors:
         raise ValidationError(errors)
+
+
+@functools.cache
+def _cleaned_fields(model) -> tuple:
+    """(field, name, attname) of the fields Model.clean_fields() checks (not the generated ones)."""
+    return tuple((f, f.name, f.attname) for f in model._meta.fields if not f.generated)
 
 
 class _AnyOf(Lookup):

@@ -143,7 +143,11 @@ class ProjectsKind(BatchKind):
         v["latitude"], v["longitude"] = geo.to_wgs84(lat, lng, system)
 
     def batch_for(self, actor):
-        return project_services.ProjectBatch(actor)  # checks in file order, writes together
+        # Checks in file order, writes together; the codes the file's new projects take were read by prepare().
+        return project_services.ProjectBatch(actor, taken=set(self.existing))
+
+    def writes_in_pieces(self) -> bool:
+        return True
 
     def writing(self):
         return rollups.bulk_writes()

@@ -174,10 +174,12 @@ def row_warnings(object_type: str, obj, today: date | None = None) -> list[tuple
     return [(rule, _shown(rule.value_of(obj))) for rule in rules_for(object_type) if rule.test(obj, today)]
 
 
-def sync(object_type: str, *, ids=None, prefix: str | None = None, batch=None) -> None:
+def sync(object_type: str, *, ids=None, prefix: str | None = None, batch=None, objects=None) -> None:
     """Bring the register in line with the records of `object_type`: the objects `ids`, or every one
-    under the division code `prefix`. A problem found is opened (first seen now) or kept (first seen
-    stays); one no longer there — fixed by an edit or a re-import, or its record deleted — is resolved."""
+    under the division code `prefix`, or the saved `objects` as they are (an import's records as it wrote
+    them: their rules are tested here, so only the few that break one are read again, not 100,000 by a
+    query per rule). A problem found is opened (first seen now) or kept (first seen stays); one no longer
+    there — fixed by an edit or a re-import, or its record deleted — is resolved."""
     from .models import DataWarning
 
     rules = rules_for(object_type)
@@ -188,6 +190,8 @@ def sync(object_type: str, *, ids=None, prefix: str | None = None, batch=None) -
     now, today = timezone.now(), timezone.localdate()
     records = model.objects.select_related(*subject.related)
     warnings = DataWarning.objects.filter(object_type=object_type)
+    if objects is not None:
+        ids = [o.pk for o in objects]
     if ids is not None:
         ids = sorted({str(i) for i in ids})
         if not ids:
@@ -197,8 +201,8 @@ def sync(object_type: str, *, ids=None, prefix: str | None = None, batch=None) -
     else:
         records = records.filter(**{f"{subject.scope.removesuffix('_id')}__code__startswith": prefix or ""})
         register = list(warnings.filter(town__code__startswith=prefix or ""))
-    found: dict[tuple[str, str], tuple] = {}
-    for rule in rules:
+    found = _found_in(objects, rules, records, today) if objects is not None else {}
+    for rule in rules if objects is None else ():
         # One query per rule: only the records that break it are read (an import of 100,000 rows has few).
         offending = records.filter(rule.q(today))
         for obj in (bulk.where_in(offending, "pk", pks) if ids is not None else offending):
@@ -227,6 +231,14 @@ def sync(object_type: str, *, ids=None, prefix: str | None = None, batch=None) -
     DataWarning.objects.bulk_create(create, batch_size=1000, ignore_conflicts=True)
     DataWarning.objects.bulk_update(update, ["town_id", "column", "value", "object_repr", "last_seen",
                                              "resolved_at", "first_seen", "batch"], batch_size=1000)
+
+
+def _found_in(objects, rules, records, today) -> dict:
+    """{(id, rule): (rule, record)} of saved records as they are, their rules tested here; only the
+    records with a problem are read again (`records` selects what describe() needs)."""
+    breaking = {o.pk: broken for o in objects if (broken := [r for r in rules if r.test(o, today)])}
+    return {(str(obj.pk), rule.code): (rule, obj)
+            for obj in bulk.where_in(records, "pk", breaking) for rule in breaking[obj.pk]}
 
 
 def open_warnings(obj) -> list[dict]:

@@ -45,6 +45,7 @@ This module re-exports what the rest of TownBrain calls.
 
 from .cells import DETAIL_S, DONE, LAG, LEVEL_SLICES, PLAN, PLANNED, STARTED, apply
 from .delta import (
+    Moves,
     changed,
     contribution,
     contributions,
@@ -63,7 +64,7 @@ from .reference import _laggards, compute_from_ledger, scoped_projects
 
 __all__ = [
     "DETAIL_S", "DONE", "LAG", "LEVEL_SLICES", "PLAN", "PLANNED", "STARTED", "apply",
-    "changed", "contribution", "contributions", "created", "enrolment_changed", "enrolment_dims", "enrolments_of",
+    "Moves", "changed", "contribution", "contributions", "created", "enrolment_changed", "enrolment_dims", "enrolments_of",
     "inputs", "move_town", "removed",
     "_BULK", "bulk_writes",
     "_child_length", "_figures", "_money", "_rate", "compute", "read_sums",
