@@ -43,7 +43,9 @@ def changes(batch, kind, limit: int | None = None) -> list[Change]:
     """One Change per record the import changed, in the order of the file (row, then first write);
     `limit`: read only the first so many audit rows (a page shows the start of a large import)."""
     by_record: dict[tuple, Change] = {}
-    rows = entries(batch).only("id", "action", "object_type", "object_id", "object_repr", "changes", "import_row")
+    # Named tuples, not model instances: an undo reads every row of its import (100,000 and more).
+    rows = entries(batch).values_list("id", "action", "object_type", "object_id", "object_repr", "changes",
+                                      "import_row", named=True)
     for e in (rows[:limit] if limit is not None else rows.iterator()):
         key = (e.object_type, e.object_id)
         change = by_record.get(key)

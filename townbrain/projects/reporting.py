@@ -196,24 +196,26 @@ class ReportBatch:
             saved.append((report, before))
         touched = {pid for pid, _period in self.touched}
         projects = [p for pid, p in self.projects.items() if pid in touched]
-        synced = [p for p in projects
-                  if audit.snapshot(p, SYNCED_FIELDS) != audit.snapshot(self.original[p.pk], SYNCED_FIELDS)]
+        synced = []  # (project, its figures as read, as now) where they differ
+        for p in projects:
+            was, now = audit.snapshot(self.original[p.pk], SYNCED_FIELDS), audit.snapshot(p, SYNCED_FIELDS)
+            if was != now:
+                synced.append((p, was, now))
 
         def changes():  # the audit rows, made as they are written
             for was, before in gone:
                 yield "progress.delete", was, before, {}, was.project.town_id
             for report, before in saved:
                 yield "progress.report", report, before, audit.snapshot(report, REPORT_FIELDS), report.project.town_id
-            for p in synced:
-                yield ("project.progress", p, audit.snapshot(self.original[p.pk], SYNCED_FIELDS),
-                       audit.snapshot(p, SYNCED_FIELDS), p.town_id)
+            for p, was, now in synced:
+                yield "project.progress", p, was, now, p.town_id
 
         with transaction.atomic(savepoint=False):  # one unit with the caller's transaction, if any
             for piece in bulk.pieces([was.pk for was, _before in gone], bulk.IN_CHUNK):
                 ProgressReport.objects.filter(pk__in=piece).delete()
             bulk.insert(ProgressReport, created)
             bulk.update(ProgressReport, updated, REPORT_FIELDS)
-            bulk.update(Project, synced, SYNCED_FIELDS)
+            bulk.update(Project, [p for p, _was, _now in synced], SYNCED_FIELDS)
             audit.record_all(self.actor, changes())
             self._move_rollups(projects)
         self.touched = {}
