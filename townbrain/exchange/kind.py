@@ -106,23 +106,11 @@ class BatchKind(Kind):
     per item, in the file's order; write()). build() puts each row's item in target["item"]; apply()
     answers with the checked result, finish() writes the accepted rows."""
 
-    batch = None  # the run's batch (a kind is copied for each run), made by the first check()
-
     def batch_for(self, actor):
         raise NotImplementedError
 
-    def writes_in_pieces(self) -> bool:
-        """Whether the batch can write what it holds while it checks more (its pending(): the import
-        then checks the file piece by piece, each piece written in the background, core/writer.py)."""
-        return False
-
-    def pending(self):
-        """What the batch holds, as a function that writes it (see writes_in_pieces)."""
-        return self.batch.pending()
-
     def check(self, actor, targets):
-        if self.batch is None:
-            self.batch = self.batch_for(actor)
+        self.batch = self.batch_for(actor)
         for target, result in zip(targets, self.batch.check([t["item"] for t in targets]), strict=True):
             target["result"] = result
 

@@ -146,9 +146,6 @@ class ProjectsKind(BatchKind):
         # Checks in file order, writes together; the codes the file's new projects take were read by prepare().
         return project_services.ProjectBatch(actor, taken=set(self.existing))
 
-    def writes_in_pieces(self) -> bool:
-        return True
-
     def writing(self):
         return rollups.bulk_writes()
 

@@ -3,8 +3,7 @@
 Every row is built and checked first (a kind may check its rows together), then applied
 through the app's service functions inside ONE transaction: a row that writes at once in a
 savepoint of its own, rows a kind writes together (new projects, progress reports, indicator
-values) at the end — or, for a kind whose batch writes in pieces (projects), each piece of
-PIECE_ROWS rows checked while the piece before is written in the background. A dry run, or a file with any error (unless `only_valid`), rolls the whole
+values) at the end. A dry run, or a file with any error (unless `only_valid`), rolls the whole
 transaction back, so the plan it reports is exactly what applying would do and nothing is
 written. A killed process leaves the database as it was (the transaction never commits).
 
@@ -31,7 +30,6 @@ from django.utils.translation import gettext as _
 
 from townbrain.core import audit, bulk, geo
 from townbrain.core.scope import scope_prefixes
-from townbrain.core.writer import BackgroundWriter
 
 from . import history as import_history
 from . import normalize as n
@@ -41,7 +39,6 @@ from .models import ImportBatch
 from .readers import UnreadableFile, read_grid
 
 HEADER_SEARCH_ROWS = 10
-PIECE_ROWS = 5000  # rows checked while the piece before is written (a kind that writes in pieces)
 
 
 class UnknownKind(ValueError):
@@ -215,7 +212,7 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
                                            {c.key for c in kind.columns} else None)
             errors.append(_error(row_no, column, values.get(field) if field else None, message))
 
-    with transaction.atomic(), kind.writing(), BackgroundWriter() as writer:
+    with transaction.atomic(), kind.writing():
         built, seen_keys = [], {}
         for done, (row_no, values, row_errors) in enumerate(records, start=1):
             if done % 500 == 0:
@@ -232,12 +229,7 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
                 continue
             seen_keys[key] = row_no
             built.append((row_no, values, target))
-        # A kind whose batch can write while it checks more gets the file piece by piece, each piece
-        # written in the background while the next is checked (core/writer.py): the database's work and
-        # Python's overlap. A dry run writes nothing; once the file is refused, nothing more is written.
-        ahead = kind.writes_in_pieces() and not dry_run
-        if not ahead:
-            kind.check(actor, [target for _row, _v, target in built])
+        kind.check(actor, [target for _row, _v, target in built])
         report("checking", len(records), len(records))
         # The batch exists before anything is written: the audit rows of the changes carry it and their
         # row (one history for the audit log and undo: history.py). A dry run or a refused file rolls it back.
@@ -247,44 +239,31 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
             file_hash=hashlib.sha256(data).hexdigest(), org_code=_home(actor))
         changes = 0
         with audit.importing(batch.pk, kind.history_types()) as history:
-            done = 0
-
-            def apply_rows(piece) -> None:
-                nonlocal changes, done
-                for row_no, values, target in piece:
-                    done += 1
-                    if done % 500 == 0:
-                        report("applying", done, len(built))
-                    # A row that writes now gets a savepoint, so its failure undoes only itself; a row the
-                    # kind only checks here (written in bulk by finish()) needs none.
-                    sid = transaction.savepoint() if kind.writes_now(target) else None
-                    history.row = row_no  # what a row that writes now audits is that row's
-                    try:
-                        action, obj = kind.apply(actor, target)
-                    except (RowError, ValidationError, PermissionDenied) as exc:
-                        if sid is not None:
-                            transaction.savepoint_rollback(sid)
-                        refuse(row_no, values, exc)
-                        continue
-                    finally:
-                        history.row = None
+            for done, (row_no, values, target) in enumerate(built, start=1):
+                if done % 500 == 0:
+                    report("applying", done, len(built))
+                # A row that writes now gets a savepoint, so its failure undoes only itself; a row the
+                # kind only checks here (written in bulk by finish()) needs none.
+                sid = transaction.savepoint() if kind.writes_now(target) else None
+                history.row = row_no  # what a row that writes now audits is that row's
+                try:
+                    action, obj = kind.apply(actor, target)
+                except (RowError, ValidationError, PermissionDenied) as exc:
                     if sid is not None:
-                        transaction.savepoint_commit(sid)
-                    if checked:
-                        warn(row_no, obj)
-                        touched.append(obj)
-                    counts[action] += 1
-                    if action != "unchanged":
-                        changes += 1
-                        history.mark(obj, row_no)  # its audit row, written with the others, names this row
-
-            for piece in bulk.pieces(built, PIECE_ROWS if ahead else max(len(built), 1)):
-                if ahead:
-                    kind.check(actor, [target for _row, _v, target in piece])
-                apply_rows(piece)
-                if ahead and (only_valid or not errors):
-                    writer.submit(kind.pending())
-            writer.wait()
+                        transaction.savepoint_rollback(sid)
+                    refuse(row_no, values, exc)
+                    continue
+                finally:
+                    history.row = None
+                if sid is not None:
+                    transaction.savepoint_commit(sid)
+                if checked:
+                    warn(row_no, obj)
+                    touched.append(obj)
+                counts[action] += 1
+                if action != "unchanged":
+                    changes += 1
+                    history.mark(obj, row_no)  # finish() audits it: the audit row names this row
             report("applying", len(built), len(built))
             errors.sort(key=lambda e: (e["row"] or 0))
             warnings.sort(key=lambda e: (e["row"] or 0))

@@ -102,19 +102,17 @@ class ProjectBatch:
     def __init__(self, actor, *, confirm_annual_over_total: bool = False, taken: set | None = None):
         self.actor, self.confirm = actor, confirm_annual_over_total
         self.now: dict[int, Project] = {}  # as the batch holds them
-        self.original: dict[int, Project] = {}  # as read (as written, once written)
+        self.original: dict[int, Project] = {}  # as read
         self.new: list[Project] = []  # to create
-        self.dirty: dict[int, None] = {}  # changed since the last write, in order
         self.claimed: dict[tuple, object] = {}  # (programme, code) taken in this batch: by whom
         # (programme, code) of projects in the database, for the new ones: read by each check(), unless
         # the caller read them for every item it will check (an import, once for the whole file)
         self.taken: set[tuple] = taken or set()
         self.read_taken = taken is None
-        self.moves = rollups.Moves()  # the roll-up moves of what pending() wrote, applied by write()
         self.memo: dict = {}
 
     def check(self, items) -> list:
-        ids = sorted(pk for pk in {item[0].pk for item in items if item[0] is not None} if pk not in self.now)
+        ids = sorted({item[0].pk for item in items if item[0] is not None} - self.now.keys())
         locked = Project.objects.select_for_update().order_by("pk")  # in key order, so two writers cannot deadlock
         projects = list(bulk.where_in(locked, "pk", ids)) if ids else []
         _relate(projects)
@@ -176,42 +174,31 @@ class ProjectBatch:
                                        % {"code": candidate.code}})
             self.claimed[key] = pk
         self.now[pk] = candidate
-        self.dirty[pk] = None
         return candidate, before, "updated"
 
     def write(self) -> None:
         """Write what the batch holds (once): new and changed projects, an audit row each, the roll-up cells."""
-        with transaction.atomic(savepoint=False):  # one unit with the caller's transaction, if any
-            self.pending()()
-            self.moves.apply()
-
-    def pending(self):
-        """What the batch holds, taken out of it as a function that writes it — the projects and an audit
-        row each; their roll-up moves are added up for write() (one move for the whole batch). An import
-        runs it in the background while the batch checks the next piece (core/writer.py), inside the
-        caller's transaction: meanwhile check() only reads the batch's dicts by key, and it only adds to them."""
-        changed = [p for pk in self.dirty if audit.snapshot(p := self.now[pk], PROJECT_FIELDS)
-                   != audit.snapshot(self.original[pk], PROJECT_FIELDS)]
-        originals = [self.original[p.pk] for p in changed]
-        new, self.new, self.dirty = self.new, [], {}
+        changed = [p for pk, p in self.now.items()
+                   if audit.snapshot(p, PROJECT_FIELDS) != audit.snapshot(self.original[p.pk], PROJECT_FIELDS)]
+        new, self.new = self.new, []
+        if not changed and not new:
+            return
         for p in changed:
             p.version = self.original[p.pk].version + 1
-        self.original.update((p.pk, p) for p in changed)
-
-        def write():
+        with transaction.atomic(savepoint=False):  # one unit with the caller's transaction, if any
             if new:
                 bulk.insert(Project, new)
-                self.moves.created(new)
+                rollups.created(new)
             if changed:
                 bulk.update(Project, changed, (*PROJECT_FIELDS, "version"))
-                self.moves.changed(originals, changed)
+                rollups.changed([self.original[p.pk] for p in changed], changed)
             audit.record_all(self.actor, itertools.chain(
                 (("project.create", p, {}, audit.snapshot(p, PROJECT_FIELDS), p.town_id) for p in new),
-                (("project.update", p, audit.snapshot(before, PROJECT_FIELDS), audit.snapshot(p, PROJECT_FIELDS),
-                  p.town_id) for before, p in zip(originals, changed, strict=True))))
-            self.now.update((p.pk, p) for p in new)
-            self.original.update((p.pk, p) for p in new)
-        return write
+                (("project.update", p, audit.snapshot(self.original[p.pk], PROJECT_FIELDS),
+                  audit.snapshot(p, PROJECT_FIELDS), p.town_id) for p in changed)))
+        self.original.update((p.pk, p) for p in changed)
+        self.now.update((p.pk, p) for p in new)
+        self.original.update((p.pk, p) for p in new)
 
 
 def delete_project(actor, project: Project) -> None:

@@ -45,7 +45,6 @@ This module re-exports what the rest of TownBrain calls.
 
 from .cells import DETAIL_S, DONE, LAG, LEVEL_SLICES, PLAN, PLANNED, STARTED, apply
 from .delta import (
-    Moves,
     changed,
     contribution,
     contributions,
@@ -64,7 +63,7 @@ from .reference import _laggards, compute_from_ledger, scoped_projects
 
 __all__ = [
     "DETAIL_S", "DONE", "LAG", "LEVEL_SLICES", "PLAN", "PLANNED", "STARTED", "apply",
-    "Moves", "changed", "contribution", "contributions", "created", "enrolment_changed", "enrolment_dims", "enrolments_of",
+    "changed", "contribution", "contributions", "created", "enrolment_changed", "enrolment_dims", "enrolments_of",
     "inputs", "move_town", "removed",
     "_BULK", "bulk_writes",
     "_child_length", "_figures", "_money", "_rate", "compute", "read_sums",

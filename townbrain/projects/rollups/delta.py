@@ -1,8 +1,7 @@
 """What a project adds to the roll-up cells and the moves a write makes.
 
 contribution(s): a project's cells (plan, planned and started months, investment done, lag
-events by the schedule rule); created(), changed(), removed(): one move for many projects, Moves
-the same added up over a batch written in pieces;
+events by the schedule rule); created(), changed(), removed(): one move for many projects;
 move_town(): a town's role or batch changed; inputs(), enrolment_dims(), enrolments_of(): a
 town's role and batch, read under its shared roll-up lock (locks.py).
 """
@@ -71,63 +70,24 @@ def inputs(town_code: str, programme_id, project_id=None) -> tuple[tuple[int, in
 
 
 
-class Moves:
-    """The roll-up moves of many project writes added up, for one apply() at the end: a batch written
-    in pieces (an import) moves the cells once, in one statement in key order, as a concurrent writer
-    of a few cells locks them (two statements could each hold what the other waits for)."""
-
-    def __init__(self):
-        self.before: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-        self.after: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-
-    def created(self, projects) -> "Moves":
-        """New projects (saved, no reports or plan curve yet) add their contributions."""
-        _add(self.after, contributions(projects, {}, {}))
-        return self
-
-    def removed(self, projects) -> "Moves":
-        """Projects about to be deleted take their contributions out (their reports and plan curves
-        read in one query each)."""
-        reports, curves = _ledger_of([p.pk for p in projects])
-        _add(self.before, contributions(projects, reports, curves))
-        return self
-
-    def changed(self, originals, projects) -> "Moves":
-        """Projects changed in place (`originals` as they were, `projects` as they are now, the same
-        reports and curves)."""
-        reports, curves = _ledger_of([p.pk for p in projects])
-        dims = enrolments_of({(p.town_id, p.programme_id) for p in [*originals, *projects]})
-        _add(self.before, contributions(originals, reports, curves, dims))
-        _add(self.after, contributions(projects, reports, curves, dims))
-        return self
-
-    def apply(self) -> int:
-        """Move the cells by what was added up (and start again from nothing); the cells changed."""
-        moved = apply(self.before, self.after)
-        self.__init__()
-        return moved
-
-
-def _add(total: dict, cells: dict) -> None:
-    for key, (n, cents) in cells.items():
-        cell = total[key]
-        cell[0] += n
-        cell[1] += cents
-
-
 def created(projects) -> int:
-    """New projects add their contributions: one move for all."""
-    return Moves().created(projects).apply()
+    """New projects (saved, no reports or plan curve yet) add their contributions: one move for all."""
+    return apply({}, contributions(projects, {}, {}))
 
 
 def removed(projects) -> int:
-    """Projects about to be deleted take their contributions out: one move for all."""
-    return Moves().removed(projects).apply()
+    """Projects about to be deleted take their contributions out: one move for all, their reports
+    and plan curves read in one query each."""
+    reports, curves = _ledger_of([p.pk for p in projects])
+    return apply(contributions(projects, reports, curves), {})
 
 
 def changed(originals, projects) -> int:
-    """Projects changed in place: one move for all."""
-    return Moves().changed(originals, projects).apply()
+    """Projects changed in place (`originals` as they were, `projects` as they are now, the same
+    reports and curves): one move for all."""
+    reports, curves = _ledger_of([p.pk for p in projects])
+    dims = enrolments_of({(p.town_id, p.programme_id) for p in [*originals, *projects]})
+    return apply(contributions(originals, reports, curves, dims), contributions(projects, reports, curves, dims))
 
 
 def _ledger_of(ids) -> tuple[dict, dict]:
@@ -149,8 +109,12 @@ def contributions(projects, reports: dict, curves: dict, dims: dict | None = Non
     cells: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     memo: dict = {}  # many projects share their dates and status: their schedule steps are worked out once
     for project in projects:
-        _add(cells, contribution(project, reports.get(project.pk, []), dims[(project.town_id, project.programme_id)],
-                                 curves.get(project.pk, []), memo))
+        for key, (n, cents) in contribution(project, reports.get(project.pk, []),
+                                            dims[(project.town_id, project.programme_id)],
+                                            curves.get(project.pk, []), memo).items():
+            cell = cells[key]
+            cell[0] += n
+            cell[1] += cents
     return cells
 
 
