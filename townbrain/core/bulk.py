@@ -298,16 +298,13 @@ def _fetch_plan(model, order_by, for_update, names, db) -> tuple[str, str, list]
 def _stamp(model, objects, auto_now_add=False) -> list:
     """Give auto_now (and, for new rows, auto_now_add) fields the batch's one time, as pre_save()
     would give each row its own; returns those fields."""
-    now, stamped = timezone.now(), _stamped(model, auto_now_add)
+    now = timezone.now()
+    stamped = [f for f in model._meta.concrete_fields
+               if getattr(f, "auto_now", False) or (auto_now_add and getattr(f, "auto_now_add", False))]
     for f in stamped:
         for obj in objects:
             setattr(obj, f.attname, now)
     return stamped
-
-
-def _stamped(model, auto_now_add=False) -> list:
-    return [f for f in model._meta.concrete_fields
-            if getattr(f, "auto_now", False) or (auto_now_add and getattr(f, "auto_now_add", False))]
 
 
 def _copy(cursor, table: str, fields, objects) -> None:

@@ -201,12 +201,15 @@ def sync(object_type: str, *, ids=None, prefix: str | None = None, batch=None, o
     else:
         records = records.filter(**{f"{subject.scope.removesuffix('_id')}__code__startswith": prefix or ""})
         register = list(warnings.filter(town__code__startswith=prefix or ""))
-    found = _found_in(objects, rules, records, today) if objects is not None else {}
-    for rule in rules if objects is None else ():
-        # One query per rule: only the records that break it are read (an import of 100,000 rows has few).
-        offending = records.filter(rule.q(today))
-        for obj in (bulk.where_in(offending, "pk", pks) if ids is not None else offending):
-            found[(str(obj.pk), rule.code)] = (rule, obj)
+    if objects is not None:
+        found = _found_in(objects, rules, records, today)
+    else:
+        found: dict[tuple[str, str], tuple] = {}
+        for rule in rules:
+            # One query per rule: only the records that break it are read (an area has few).
+            offending = records.filter(rule.q(today))
+            for obj in (bulk.where_in(offending, "pk", pks) if ids is not None else offending):
+                found[(str(obj.pk), rule.code)] = (rule, obj)
     known = {(w.object_id, w.rule): w for w in register}
     create, update = [], []
     for key, (rule, obj) in found.items():

@@ -134,6 +134,35 @@ def test_each_rule_finds_the_same_records_in_python_and_in_the_database(users):
         r.code for r in quality.rules_for("project")} - {"actual_completion_future"}
 
 
+def test_the_register_synced_from_records_as_written_equals_the_one_synced_by_query(users):
+    """An import syncs the register from its records as it wrote them (each rule tested in Python, only the
+    records with a problem read again): the same register as one query per rule would make."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    today = timezone.localdate()
+    projects = [make_project("330109113", status="planned", annual_plan=Decimal(0)),
+                make_project("330109113", status="planned", latitude=Decimal("120.4"), longitude=Decimal("30.1")),
+                make_project("330109113", status="completed", actual_start=date(2020, 1, 1)),
+                make_project("330109113", status="planned", planned_start=today.replace(year=today.year + 11),
+                             planned_completion=today.replace(year=today.year + 11)),
+                make_project("330109113", status="planned")]
+
+    def register():
+        return sorted(DataWarning.objects.values_list("object_id", "rule", "town_id", "column", "value", "object_repr"))
+
+    with CaptureQueriesContext(connection) as by_query:
+        quality.sync("project", ids=[p.pk for p in projects])
+    expected = register()
+    assert len(expected) == 5  # planned_start_far and planned_completion_far for the fourth
+    DataWarning.objects.all().delete()
+    with CaptureQueriesContext(connection) as from_records:
+        quality.sync("project", objects=projects)
+    assert register() == expected
+    rules = len(quality.rules_for("project"))
+    assert len(from_records) == len(by_query) - (rules - 1)  # one read again instead of a query per rule
+
+
 def test_record_page_shows_its_warnings(users, client_for):
     project = make_project("330109113", status="completed", actual_start=date(2020, 3, 1))
     html = client_for("guali").get(reverse("project-detail", args=[project.pk])).content.decode()
