@@ -40,6 +40,9 @@ overrides the hooks it needs, each small and per model:
                              by default the key is `key_fields`, its stored keys read by `key_group`
                              (hold_keys(groups) reads those of many groups in one query)
     snapshot(obj, new)       what an audit row shows of it (and what tells a change from no change)
+    accepted(obj, held, fields)
+                             what an accepted item brings besides the record, held until write() (held:
+                             the record as the batch held it before this change; None for a new one)
     write_first(new, changed), audit_changes(new, changed), write_related(new, changed)
                              what is written before the rows (a new parent), their audit rows, and what
                              follows from them (links, a parent's derived figures, with their own audit rows)
@@ -107,6 +110,7 @@ class RecordBatch:
         self.clean(obj, None)
         self._claim(obj, obj)
         self.new.append(obj)
+        self.accepted(obj, None, fields)
         return obj, None, "created"
 
     def _change(self, pk, fields: dict, expected_version=None) -> tuple:
@@ -126,6 +130,7 @@ class RecordBatch:
             return obj, before, "unchanged"
         self._claim(candidate, pk)
         self.now[pk] = candidate
+        self.accepted(candidate, obj, fields)
         return candidate, before, "updated"
 
     def _claim(self, obj, holder) -> None:
@@ -219,6 +224,9 @@ class RecordBatch:
     def snapshot(self, obj, new: bool = False) -> dict:
         """What an audit row shows of `obj` (`new`: of a record being created)."""
         return audit.snapshot(obj, self.fields)
+
+    def accepted(self, obj, held, fields: dict) -> None:
+        """An item accepted (created, or changed from `held`): what it brings besides the record."""
 
     def action(self, verb: str) -> str:
         return f"{self.audit_name or self.model._meta.model_name}.{verb}"

@@ -241,22 +241,16 @@ class DealBatch(RecordBatch):
 
     # A deal accepted: its receipt and the stages it reached, held until write().
 
-    def _create(self, fields: dict) -> tuple:
-        deal, before, action = super()._create(fields)
-        self._receive(deal, deal.funds_in_place, fields.get("funds_on"), _("Recorded with the deal"))
-        reached = {}
-        _follow_stage(reached, deal, fields.get("stage_on") or self.today)
-        self.new_histories.append((deal, reached))
-        return deal, before, action
-
-    def _change(self, pk, fields: dict, *expected) -> tuple:
-        held = self.now.get(pk)
-        deal, before, action = super()._change(pk, fields, *expected)
-        if action == "updated":
-            delta = deal.funds_in_place - held.funds_in_place
-            self._receive(deal, delta, fields.get("funds_on"), _("Correction") if delta < 0 else "")
-            _follow_stage(self.histories[pk][1], deal, fields.get("stage_on") or self.today)
-        return deal, before, action
+    def accepted(self, deal: Deal, held: Deal | None, fields: dict) -> None:
+        if held is None:
+            self._receive(deal, deal.funds_in_place, fields.get("funds_on"), _("Recorded with the deal"))
+            reached = {}
+            _follow_stage(reached, deal, fields.get("stage_on") or self.today)
+            self.new_histories.append((deal, reached))
+            return
+        delta = deal.funds_in_place - held.funds_in_place
+        self._receive(deal, delta, fields.get("funds_on"), _("Correction") if delta < 0 else "")
+        _follow_stage(self.histories[deal.pk][1], deal, fields.get("stage_on") or self.today)
 
     def _receive(self, deal: Deal, amount, on: date | None, note: str) -> None:
         if amount:
