@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from townbrain.core import audit, bulk, conflicts, periods
 from townbrain.core.models import Level, OrgUnit
+from townbrain.core.records import loaded_relations
 from townbrain.core.scope import require
 from townbrain.core.services import refuse_unknown
 from townbrain.programmes.models import Category, Programme
@@ -133,9 +134,7 @@ class ProjectBatch:
         refuse_unknown(fields, PROJECT_FIELDS)
         project = bulk.instance(Project, fields)
         require(self.actor, "add", project.town_id or "")  # the actor's area is read once and kept on the actor
-        loaded = [name for name in ("town", "programme", "category")
-                  if getattr(fields.get(name), "pk", None) is not None and not fields[name]._state.adding]
-        bulk.clean_fields(project, exclude=loaded, memo=self.memo)
+        bulk.clean_fields(project, exclude=loaded_relations(project), memo=self.memo)
         validate_project(project, self.confirm)
         key = (project.programme_id, project.code)
         if key in self.claimed:
@@ -160,9 +159,7 @@ class ProjectBatch:
             setattr(candidate, name, value)
         require(self.actor, "change", candidate.town_id)  # a project moved to another town: the right there too
         # Related objects read from the database or passed saved need no look-up (the foreign keys still hold).
-        loaded = [name for name in ("town", "programme", "category") if name not in fields
-                  or (getattr(fields[name], "pk", None) is not None and not fields[name]._state.adding)]
-        bulk.clean_fields(candidate, exclude=loaded, memo=self.memo)
+        bulk.clean_fields(candidate, exclude=loaded_relations(candidate), memo=self.memo)
         validate_project(candidate, self.confirm)
         if audit.snapshot(candidate, PROJECT_FIELDS) == before:
             return project, before, "unchanged"
