@@ -18,15 +18,17 @@ reads rows, by SQL made once per model and shape, the values prepared and conver
 exactly as the ORM prepares and converts them.
 """
 
+import contextvars
 import functools
 import gc
 import operator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import connection, connections, router, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, router, transaction
 from django.db.models import F, Lookup, signals
 from django.db.models.base import ModelState
 from django.db.models.expressions import DatabaseDefault
@@ -310,18 +312,89 @@ def _stamp(model, objects, auto_now_add=False) -> list:
 def _copy(cursor, table: str, fields, objects) -> None:
     """COPY the `fields` of `objects` into `table`. COPY takes Python's str, int, Decimal, date and
     aware datetime as they are; other values (JSON, a naive datetime) are prepared by Django."""
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     read = operator.attrgetter(*(f.attname for f in fields))
     one = len(fields) == 1  # attrgetter of one name gives the value, not a tuple
     prepare = [(i, f, f.get_internal_type() == "DateTimeField") for i, f in enumerate(fields)
                if f.get_internal_type() not in PLAIN]
-    with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
+
+    def rows():
         for obj in objects:
             row = [read(obj)] if one else list(read(obj))
             for i, f, is_time in prepare:
                 if not (is_time and (row[i] is None or row[i].tzinfo is not None)):
                     row[i] = f.get_db_prep_save(row[i], connection)
+            yield row
+
+    _copy_rows(cursor, table, [f.column for f in fields], rows())
+
+
+def _copy_rows(cursor, table: str, columns, rows) -> None:
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({names}) FROM STDIN") as copy:
+        for row in rows:
             copy.write_row(row)
+
+
+def copies() -> bool:
+    """Whether many rows go in by COPY here (PostgreSQL)."""
+    return connection.vendor == "postgresql"
+
+
+def copy_values(model, names, rows) -> None:
+    """COPY `rows` of values ready for the database (str, int, Decimal, date, aware datetime, JSON as
+    text), in the order of the fields `names`, into `model`'s table (PostgreSQL): for a writer that
+    builds many rows as values, not as model instances."""
+    meta = model._meta
+    with connection.cursor() as cursor:
+        _copy_rows(cursor, meta.db_table, [meta.get_field(name).column for name in names], rows)
+
+
+_MEANWHILE: contextvars.ContextVar[tuple | None] = contextvars.ContextVar("townbrain_meanwhile", default=None)
+
+
+@contextmanager
+def meanwhile():
+    """Inside the block, statements given to later() run on this transaction's connection in a thread
+    of their own while the caller goes on in Python; the block's end waits for them and raises their
+    error. The thread only waits for the server (no Python work of its own to contend for the GIL
+    with), and psycopg serialises a connection's users: a query the caller sends meanwhile waits its
+    turn. An import's roll-up cells (seconds of the server's work) are added up while its audit
+    rows are built."""
+    db = connections[DEFAULT_DB_ALIAS]
+    futures: list = []
+    db.inc_thread_sharing()
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="townbrain-meanwhile") as pool:
+            token = _MEANWHILE.set((pool, db, futures))
+            try:
+                yield
+            finally:
+                _MEANWHILE.reset(token)
+    except BaseException as exc:  # a statement that failed in the background is the cause, not what followed it
+        failed = next((f.exception() for f in futures if f.exception() is not None), None)
+        if failed is not None:
+            raise failed from exc
+        raise
+    finally:  # the pool has run what it was given (one after another, in order)
+        db.dec_thread_sharing()
+    for future in futures:
+        future.result()
+
+
+def later(sql: str) -> None:
+    """Run `sql` (statements without parameters, one round trip) on the default connection: now, or in
+    the background inside meanwhile()."""
+    background = _MEANWHILE.get()
+    if background is None:
+        _run(connections[DEFAULT_DB_ALIAS], sql)
+        return
+    pool, db, futures = background
+    futures.append(pool.submit(_run, db, sql))
+
+
+def _run(db, sql: str) -> None:
+    with db.cursor() as cursor:
+        cursor.execute(sql)
 
 
 def one(batch, item):
@@ -399,15 +472,17 @@ def clean_fields(obj, exclude=(), memo: dict | None = None) -> None:
     column of unique codes does not keep them all). Mirrors Django's Model.clean_fields()."""
     if memo is None:
         memo = {}
+    plan = memo.get(obj.__class__)  # each field with its verdicts, found once for the batch
+    if plan is None:
+        plan = memo[obj.__class__] = tuple((f, name, attname, memo.setdefault(attname, {}))
+                                           for f, name, attname in _cleaned_fields(obj.__class__))
     errors = {}
-    for f, name, attname in _cleaned_fields(obj.__class__):
+    for f, name, attname, seen in plan:
         if name in exclude:
             continue
         raw = getattr(obj, attname)
-        seen = memo.get(attname)
-        if seen is None:
-            seen = memo[attname] = {}
-        key = memo_key(raw)
+        cls = raw.__class__
+        key = (cls, raw) if cls in _HASHABLE else memo_key(raw)  # memo_key() without a call for most values
         done = seen.get(key) if key is not None else None
         if done is None:
             if (f.blank and raw in f.empty_values) or isinstance(raw, DatabaseDefault):

@@ -183,16 +183,20 @@ class ProjectBatch:
         for p in changed:
             p.version = self.original[p.pk].version + 1
         with transaction.atomic(savepoint=False):  # one unit with the caller's transaction, if any
-            if new:
-                bulk.insert(Project, new)
-                rollups.created(new)
-            if changed:
-                bulk.update(Project, changed, (*PROJECT_FIELDS, "version"))
-                rollups.changed([self.original[p.pk] for p in changed], changed)
-            audit.record_all(self.actor, itertools.chain(
-                (("project.create", p, {}, audit.snapshot(p, PROJECT_FIELDS), p.town_id) for p in new),
-                (("project.update", p, audit.snapshot(self.original[p.pk], PROJECT_FIELDS),
-                  audit.snapshot(p, PROJECT_FIELDS), p.town_id) for p in changed)))
+            # The database adds up an import's roll-up cells (seconds) while the audit rows are built.
+            with bulk.meanwhile():
+                if new:
+                    bulk.insert(Project, new)
+                    rollups.created(new)
+                if changed:
+                    bulk.update(Project, changed, (*PROJECT_FIELDS, "version"))
+                    rollups.changed([self.original[p.pk] for p in changed], changed)
+                pieces = list(audit.pieces(self.actor, itertools.chain(
+                    (("project.create", p, {}, audit.snapshot(p, PROJECT_FIELDS), p.town_id) for p in new),
+                    (("project.update", p, audit.snapshot(self.original[p.pk], PROJECT_FIELDS),
+                      audit.snapshot(p, PROJECT_FIELDS), p.town_id) for p in changed))))
+            for piece in pieces:
+                audit.write(piece)
         self.original.update((p.pk, p) for p in changed)
         self.now.update((p.pk, p) for p in new)
         self.original.update((p.pk, p) for p in new)

@@ -83,23 +83,25 @@ def _upsert(rows) -> None:
 
 
 def _upsert_copy(rows) -> None:
-    """_upsert() for many cells on PostgreSQL: COPY the deltas into a temporary table, add them in key order."""
+    """_upsert() for many cells on PostgreSQL: COPY the deltas into a temporary table, then add them in key
+    order and remove the emptied cells in one round trip (bulk.later(): inside bulk.meanwhile(), while the
+    caller goes on in Python)."""
     table = connection.ops.quote_name(RollupCell._meta.db_table)
     key = "programme_id, org, category, role, batch, month, kind"
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS tb_rollup_delta (programme_id bigint, org varchar(12),"
                        " category bigint, role bigint, batch bigint, month varchar(6), kind varchar(10), n bigint,"
-                       " cents bigint) ON COMMIT DELETE ROWS")
-        cursor.execute("TRUNCATE tb_rollup_delta")
+                       " cents bigint) ON COMMIT DELETE ROWS;"
+                       " CREATE TEMPORARY TABLE IF NOT EXISTS tb_rollup_emptied (id bigint) ON COMMIT DELETE ROWS;"
+                       " TRUNCATE tb_rollup_delta, tb_rollup_emptied")
         with cursor.cursor.copy(f"COPY tb_rollup_delta ({key}, n, cents) FROM STDIN") as copy:
             for k, (n, cents) in rows:
                 copy.write_row((*k, n, cents))
-        cursor.execute(
-            f"WITH moved AS (INSERT INTO {table} ({key}, n, cents) SELECT {key}, n, cents FROM tb_rollup_delta"
-            f" ORDER BY {key} ON CONFLICT ({key}) DO UPDATE SET n = {table}.n + excluded.n,"
-            f" cents = {table}.cents + excluded.cents RETURNING id, n, cents)"
-            f" SELECT id FROM moved WHERE n = 0 AND cents = 0")
-        empty = [pk for (pk,) in cursor.fetchall()]
-        cursor.execute("TRUNCATE tb_rollup_delta")
-        if empty:  # a statement cannot change a row its WITH clause changed: remove the emptied cells after
-            cursor.execute(f"DELETE FROM {table} WHERE id = ANY(%s) AND n = 0 AND cents = 0", [empty])
+    # A statement cannot change a row its WITH clause changed: the emptied cells are removed by the next.
+    bulk.later(
+        f"WITH moved AS (INSERT INTO {table} ({key}, n, cents) SELECT {key}, n, cents FROM tb_rollup_delta"
+        f" ORDER BY {key} ON CONFLICT ({key}) DO UPDATE SET n = {table}.n + excluded.n,"
+        f" cents = {table}.cents + excluded.cents RETURNING id, n, cents)"
+        f" INSERT INTO tb_rollup_emptied SELECT id FROM moved WHERE n = 0 AND cents = 0;"
+        f" DELETE FROM {table} WHERE id IN (SELECT id FROM tb_rollup_emptied) AND n = 0 AND cents = 0;"
+        f" TRUNCATE tb_rollup_delta, tb_rollup_emptied")
