@@ -466,6 +466,20 @@ def memo_key(value):
     return key
 
 
+def memo_keys(values: list) -> list:
+    """memo_key() of each of `values` (a column of a sheet), an unhashable value given a key of its own:
+    a column of common values is keyed without a call per value."""
+    if set(map(type, values)) <= _HASHABLE:
+        return list(zip(map(type, values), values, strict=True))
+    return [key if (key := memo_key(value)) is not None else _Own() for value in values]
+
+
+class _Own:
+    """The key of one unhashable value: equal to no other."""
+
+    __slots__ = ()
+
+
 def clean_fields(obj, exclude=(), memo: dict | None = None) -> None:
     """obj.clean_fields(exclude) + obj.clean(), with each field's verdict on a value remembered in
     `memo` (one dict for the rows of one model in a batch; up to MEMO_MAX values a field, so a

@@ -113,37 +113,39 @@ def _col_letter(index: int) -> str:
 
 
 def parse_rows(grid, kind, header_idx, mapping, header_texts):
-    """[(row number, values, errors)] for the non-blank data rows; numbers as the spreadsheet shows them."""
-    records = []
-    # A sheet repeats its towns, dates, statuses and amounts: each column reads a distinct cell once.
-    memos = {i: {} for i in mapping}
-    for idx in range(header_idx + 1, len(grid.rows)):
-        row = grid.rows[idx]
-        if all(n.is_blank(cell) for cell in row):
-            continue
-        values, errors = {}, []
-        for i, col in mapping.items():
-            raw = row[i] if i < len(row) else None
-            memo = memos[i]
-            key = bulk.memo_key(raw)
-            read = memo.get(key) if key is not None else None
-            if read is None:
-                try:
-                    read = (True, col.parse(raw))
-                except n.BadValue as exc:
-                    read = (False, str(exc))
-                if key is not None and len(memo) < bulk.MEMO_MAX:
-                    memo[key] = read
-            ok, value = read
-            if not ok:
-                errors.append(_error(idx + 1, header_texts[i], raw, value))
+    """[(row number, values, errors)] for the non-blank data rows; numbers as the spreadsheet shows them.
+
+    Column by column: a sheet repeats its towns, dates, statuses and amounts, so each distinct cell of a
+    column is read once, and a row whose cells all read well becomes its values in one step."""
+    rows = [(idx, row) for idx, row in enumerate(grid.rows[header_idx + 1:], start=header_idx + 1)
+            if not all(n.is_blank(cell) for cell in row)]
+    errors: list[list] = [[] for _row in rows]
+    columns = []  # per mapped column: the value read from each row's cell (_UNREAD where it read badly)
+    for i, col in mapping.items():
+        raws = [row[i] if i < len(row) else None for _idx, row in rows]
+        keys = bulk.memo_keys(raws)
+        read, refused = {}, {}
+        for key, raw in dict(zip(keys, raws, strict=True)).items():
+            try:
+                value = read[key] = col.parse(raw)
+            except n.BadValue as exc:
+                refused[key] = str(exc)
                 continue
             if col.required and value in (None, ""):
-                errors.append(_error(idx + 1, header_texts[i], raw, _("This column is required.")))
-                continue
-            values[col.key] = value
-        records.append((idx + 1, values, errors))
-    return records
+                refused[key] = _("This column is required.")
+        if refused:
+            for j, key in enumerate(keys):
+                if key in refused:
+                    errors[j].append(_error(rows[j][0] + 1, header_texts[i], raws[j], refused[key]))
+        columns.append([_UNREAD if key in refused else read[key] for key in keys] if refused else
+                       list(map(read.__getitem__, keys)))
+    names = [col.key for col in mapping.values()]
+    return [(idx + 1, {name: v for name, v in zip(names, values, strict=True) if v is not _UNREAD} if errs else
+             dict(zip(names, values, strict=True)), errs)
+            for (idx, _row), values, errs in zip(rows, zip(*columns, strict=True), errors, strict=True)]
+
+
+_UNREAD = object()  # a cell parse_rows() could not read: not among the row's values
 
 
 def _error(row, column, value, message):
@@ -200,11 +202,19 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
     today = timezone.localdate()
     checked = bool(quality.rules_for(kind.object_type))
     touched = []  # the objects the applied rows name (created, updated or unchanged): their warnings are kept
+    breaks = []  # the rules each of them breaks
 
-    def warn(row_no, obj):
-        for rule, value in quality.row_warnings(kind.object_type, obj, today):
+    def register(batch=None):  # the register follows the records written: a problem found is kept, one fixed resolved
+        quality.sync(kind.object_type, objects=touched, batch=batch,
+                     broken={obj.pk: rules for obj, rules in zip(touched, breaks, strict=True)})
+
+    def warn(row_no, obj) -> list:
+        """The row's warnings listed; the rules its record breaks (the register is synced from them)."""
+        found = quality.row_warnings(kind.object_type, obj, today)
+        for rule, value in found:
             warnings.append(_error(row_no, by_key.get(rule.field) or rule.column, value,
                                    rule.text({"value": value or "—"})))
+        return [rule for rule, _value in found]
 
     def refuse(row_no, values, exc):
         for field, message in _messages(exc):
@@ -258,7 +268,7 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
                 if sid is not None:
                     transaction.savepoint_commit(sid)
                 if checked:
-                    warn(row_no, obj)
+                    breaks.append(warn(row_no, obj))
                     touched.append(obj)
                 counts[action] += 1
                 if action != "unchanged":
@@ -281,7 +291,7 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
             if not changes:
                 # Nothing changed (e.g. the same file again): no batch, nothing to undo, no audit row.
                 batch.delete()
-                quality.sync(kind.object_type, objects=touched)
+                register()
                 return _summary("partial" if errors else "applied", kind, filename, counts, errors, warnings)
             batch.counts = {k: counts.get(k, 0) for k in ("created", "updated", "unchanged")}
             batch.errors, batch.warnings = errors, warnings
@@ -290,8 +300,7 @@ def _run_import(actor, data, filename, kind_name, *, dry_run, only_valid, progre
                                                             "hash": batch.file_hash, **batch.counts,
                                                             "errors": len(errors), "warnings": len(warnings)},
                          org_code=batch.org_code)
-        # The register follows the records written: a problem found is kept, one the file fixed is resolved.
-        quality.sync(kind.object_type, objects=touched, batch=batch)
+        register(batch)
         report("writing", 1, 1)
         return _summary("partial" if errors else "applied", kind, filename, counts, errors, warnings, batch)
 

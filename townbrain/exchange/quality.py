@@ -174,12 +174,13 @@ def row_warnings(object_type: str, obj, today: date | None = None) -> list[tuple
     return [(rule, _shown(rule.value_of(obj))) for rule in rules_for(object_type) if rule.test(obj, today)]
 
 
-def sync(object_type: str, *, ids=None, prefix: str | None = None, batch=None, objects=None) -> None:
+def sync(object_type: str, *, ids=None, prefix: str | None = None, batch=None, objects=None, broken=None) -> None:
     """Bring the register in line with the records of `object_type`: the objects `ids`, or every one
     under the division code `prefix`, or the saved `objects` as they are (an import's records as it wrote
     them: their rules are tested here, so only the few that break one are read again, not 100,000 by a
-    query per rule). A problem found is opened (first seen now) or kept (first seen stays); one no longer
-    there — fixed by an edit or a re-import, or its record deleted — is resolved."""
+    query per rule; `broken`: {id: [rules]} of those objects as the caller tested them, not tested again).
+    A problem found is opened (first seen now) or kept (first seen stays); one no longer there — fixed by
+    an edit or a re-import, or its record deleted — is resolved."""
     from .models import DataWarning
 
     rules = rules_for(object_type)
@@ -202,7 +203,7 @@ def sync(object_type: str, *, ids=None, prefix: str | None = None, batch=None, o
         records = records.filter(**{f"{subject.scope.removesuffix('_id')}__code__startswith": prefix or ""})
         register = list(warnings.filter(town__code__startswith=prefix or ""))
     if objects is not None:
-        found = _found_in(objects, rules, records, today)
+        found = _found_in(objects, rules, records, today, broken)
     else:
         found: dict[tuple[str, str], tuple] = {}
         for rule in rules:
@@ -236,10 +237,12 @@ def sync(object_type: str, *, ids=None, prefix: str | None = None, batch=None, o
                                              "resolved_at", "first_seen", "batch"], batch_size=1000)
 
 
-def _found_in(objects, rules, records, today) -> dict:
-    """{(id, rule): (rule, record)} of saved records as they are, their rules tested here; only the
-    records with a problem are read again (`records` selects what describe() needs)."""
-    breaking = {o.pk: broken for o in objects if (broken := [r for r in rules if r.test(o, today)])}
+def _found_in(objects, rules, records, today, broken=None) -> dict:
+    """{(id, rule): (rule, record)} of saved records as they are, their rules tested here (unless `broken`
+    holds them); only the records with a problem are read again (`records` selects what describe() needs)."""
+    if broken is None:
+        broken = {o.pk: [r for r in rules if r.test(o, today)] for o in objects}
+    breaking = {pk: found for pk, found in broken.items() if found}
     return {(str(obj.pk), rule.code): (rule, obj)
             for obj in bulk.where_in(records, "pk", breaking) for rule in breaking[obj.pk]}
 

@@ -137,6 +137,19 @@ def test_memo_keys_tell_apart_what_checks_tell_apart():
     assert bulk.memo_key(["a"]) is None and bulk.memo_key({"a": 1}) is None
 
 
+@pytest.mark.parametrize("column", [
+    ["330109113", 1, 1.0, True, None, date(2020, 1, 1), "330109113", 1],  # common values: keyed in one step
+    [Decimal("1.00"), Decimal("1.000"), Decimal("1.00"), 1, ["a"], ["a"]],  # others: memo_key() each
+])
+def test_memo_keys_of_a_column_are_memo_key_of_each_and_an_unhashable_value_equals_nothing(column):
+    keys = bulk.memo_keys(column)
+    for key, value, other_key, other in zip(keys, column, keys[1:] + keys[:1], column[1:] + column[:1], strict=True):
+        if bulk.memo_key(value) is None:
+            assert key != other_key and {key: value}[key] is value  # a key of its own, that can key a dict
+        else:
+            assert key == bulk.memo_key(value) and (key == other_key) == (bulk.memo_key(value) == bulk.memo_key(other))
+
+
 @pytest.mark.django_db(transaction=False)
 def test_later_runs_now_outside_meanwhile_and_in_the_background_inside_waited_for_at_its_end(tree):
     guali = OrgUnit.objects.get(code="330109113")
