@@ -46,39 +46,62 @@ PLAIN = {"AutoField", "BigAutoField", "CharField", "TextField", "IntegerField", 
          "DecimalField", "ForeignKey", "SlugField"}
 
 
-def insert(model, objects: list, keys: bool = True) -> list:
+def insert(model, objects: list, keys: bool = True, staged: list | None = None) -> list:
     """Insert unsaved `objects` of `model`; sets their primary keys; returns them. `keys=False`: nobody
     reads the new rows' keys (audit rows): the COPY leaves them to the database instead of drawing them
-    first (a round trip of as many numbers as rows), and the objects keep none."""
+    first (a round trip of as many numbers as rows), and the objects keep none. `staged`: the rows
+    stage() built for these objects."""
     if not objects:
         return objects
     if len(objects) < FEW and _insert_few(model, objects):
         return objects
-    if connection.vendor != "postgresql" or len(objects) < FEW:
+    if not copied(objects):
         return model.objects.bulk_create(objects, batch_size=BATCH)  # one INSERT … RETURNING for a few rows
     meta = model._meta
     pk = meta.pk
-    need = [obj for obj in objects if obj.pk is None]
-    auto = pk.get_internal_type() in ("AutoField", "BigAutoField")
-    if need and auto and not keys and len(need) == len(objects):
+    if staged is None and not keys and all(obj.pk is None for obj in objects) and _auto(model):
         _stamp(model, objects, auto_now_add=True)
         with connection.cursor() as cursor:
             _copy(cursor, meta.db_table, [f for f in meta.concrete_fields if f is not pk], objects)
         return objects
-    if need and auto:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                           [meta.db_table, pk.column, len(need)])
-            for obj, (value,) in zip(need, cursor.fetchall(), strict=True):
-                setattr(obj, pk.attname, value)
-    fields = list(meta.concrete_fields)
-    _stamp(model, objects, auto_now_add=True)
+    if staged is None:
+        draw_keys(model, objects)
+        staged = stage(model, objects)
     with connection.cursor() as cursor:
-        _copy(cursor, meta.db_table, fields, objects)
+        copy_rows(cursor, meta.db_table, [f.column for f in meta.concrete_fields], staged)
     for obj in objects:
         obj._state.adding = False
         obj._state.db = connection.alias
     return objects
+
+
+def _auto(model) -> bool:
+    return model._meta.pk.get_internal_type() in ("AutoField", "BigAutoField")
+
+
+def draw_keys(model, objects: list) -> None:
+    """Give `objects` without a primary key one from the table's sequence (PostgreSQL; one query)."""
+    need = [obj for obj in objects if obj.pk is None]
+    if not need or connection.vendor != "postgresql" or not _auto(model):
+        return
+    meta = model._meta
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                       [meta.db_table, meta.pk.column, len(need)])
+        for obj, (value,) in zip(need, cursor.fetchall(), strict=True):
+            setattr(obj, meta.pk.attname, value)
+
+
+def copied(objects: list) -> bool:
+    """Whether insert() COPYs `objects` (PostgreSQL, not a few rows)."""
+    return copies() and len(objects) >= FEW
+
+
+def stage(model, objects: list) -> list:
+    """insert()'s COPY rows of `objects` (copied(); their keys drawn), built now without the database:
+    a writer builds them while the database works on something else (bulk.meanwhile())."""
+    _stamp(model, objects, auto_now_add=True)
+    return list(_rows(list(model._meta.concrete_fields), objects))
 
 
 def update(model, objects: list, names) -> None:
@@ -310,25 +333,28 @@ def _stamp(model, objects, auto_now_add=False) -> list:
 
 
 def _copy(cursor, table: str, fields, objects) -> None:
-    """COPY the `fields` of `objects` into `table`. COPY takes Python's str, int, Decimal, date and
-    aware datetime as they are; other values (JSON, a naive datetime) are prepared by Django."""
+    """COPY the `fields` of `objects` into `table`."""
+    copy_rows(cursor, table, [f.column for f in fields], _rows(fields, objects))
+
+
+def _rows(fields, objects):
+    """The values of `fields` of each of `objects`, as COPY takes them: Python's str, int, Decimal, date
+    and aware datetime as they are; other values (JSON, a naive datetime) prepared by Django."""
     read = operator.attrgetter(*(f.attname for f in fields))
     one = len(fields) == 1  # attrgetter of one name gives the value, not a tuple
     prepare = [(i, f, f.get_internal_type() == "DateTimeField") for i, f in enumerate(fields)
                if f.get_internal_type() not in PLAIN]
-
-    def rows():
-        for obj in objects:
-            row = [read(obj)] if one else list(read(obj))
-            for i, f, is_time in prepare:
-                if not (is_time and (row[i] is None or row[i].tzinfo is not None)):
-                    row[i] = f.get_db_prep_save(row[i], connection)
-            yield row
-
-    _copy_rows(cursor, table, [f.column for f in fields], rows())
+    for obj in objects:
+        row = [read(obj)] if one else list(read(obj))
+        for i, f, is_time in prepare:
+            if not (is_time and (row[i] is None or row[i].tzinfo is not None)):
+                row[i] = f.get_db_prep_save(row[i], connection)
+        yield row
 
 
-def _copy_rows(cursor, table: str, columns, rows) -> None:
+def copy_rows(cursor, table: str, columns, rows) -> None:
+    """COPY `rows` (values as COPY takes them) into `columns` of `table` (psycopg holds the connection for the
+    whole COPY: a statement meanwhile() runs waits for its end)."""
     names = ", ".join(connection.ops.quote_name(c) for c in columns)
     with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({names}) FROM STDIN") as copy:
         for row in rows:
@@ -346,10 +372,10 @@ def copy_values(model, names, rows) -> None:
     builds many rows as values, not as model instances."""
     meta = model._meta
     with connection.cursor() as cursor:
-        _copy_rows(cursor, meta.db_table, [meta.get_field(name).column for name in names], rows)
+        copy_rows(cursor, meta.db_table, [meta.get_field(name).column for name in names], rows)
 
 
-_MEANWHILE: contextvars.ContextVar[tuple | None] = contextvars.ContextVar("townbrain_meanwhile", default=None)
+_MEANWHILE: contextvars.ContextVar["_Background | None"] = contextvars.ContextVar("townbrain_meanwhile", default=None)
 
 
 @contextmanager
@@ -357,28 +383,45 @@ def meanwhile():
     """Inside the block, statements given to later() run on this transaction's connection in a thread
     of their own while the caller goes on in Python; the block's end waits for them and raises their
     error. The thread only waits for the server (no Python work of its own to contend for the GIL
-    with), and psycopg serialises a connection's users: a query the caller sends meanwhile waits its
-    turn. An import's roll-up cells (seconds of the server's work) are added up while its audit
-    rows are built."""
-    db = connections[DEFAULT_DB_ALIAS]
-    futures: list = []
-    db.inc_thread_sharing()
+    with), and psycopg serialises a connection's users: a query or COPY the caller sends meanwhile
+    waits its turn. An import's roll-up cells (seconds of the server's work) are added up while its
+    audit rows are built. A block that gives later() nothing (a one-report save) starts no thread."""
+    background = _Background()
+    token = _MEANWHILE.set(background)
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="townbrain-meanwhile") as pool:
-            token = _MEANWHILE.set((pool, db, futures))
-            try:
-                yield
-            finally:
-                _MEANWHILE.reset(token)
+        yield
     except BaseException as exc:  # a statement that failed in the background is the cause, not what followed it
-        failed = next((f.exception() for f in futures if f.exception() is not None), None)
+        failed = background.wait()
         if failed is not None:
             raise failed from exc
         raise
-    finally:  # the pool has run what it was given (one after another, in order)
-        db.dec_thread_sharing()
-    for future in futures:
-        future.result()
+    finally:
+        _MEANWHILE.reset(token)
+    failed = background.wait()
+    if failed is not None:
+        raise failed
+
+
+class _Background:
+    """meanwhile()'s thread, started by its first statement."""
+
+    def __init__(self):
+        self.db, self.pool, self.futures = connections[DEFAULT_DB_ALIAS], None, []
+
+    def run(self, sql: str) -> None:
+        if self.pool is None:
+            self.db.inc_thread_sharing()
+            self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="townbrain-meanwhile")
+        self.futures.append(self.pool.submit(_run, self.db, sql))  # one after another, in order
+
+    def wait(self):
+        """Wait for every statement; the first error."""
+        if self.pool is None:
+            return None
+        self.pool.shutdown(wait=True)
+        self.pool = None
+        self.db.dec_thread_sharing()
+        return next((f.exception() for f in self.futures if f.exception() is not None), None)
 
 
 def later(sql: str) -> None:
@@ -387,9 +430,8 @@ def later(sql: str) -> None:
     background = _MEANWHILE.get()
     if background is None:
         _run(connections[DEFAULT_DB_ALIAS], sql)
-        return
-    pool, db, futures = background
-    futures.append(pool.submit(_run, db, sql))
+    else:
+        background.run(sql)
 
 
 def _run(db, sql: str) -> None:

@@ -216,8 +216,11 @@ class ReportBatch:
             bulk.insert(ProgressReport, created)
             bulk.update(ProgressReport, updated, REPORT_FIELDS)
             bulk.update(Project, [p for p, _was, _now in synced], SYNCED_FIELDS)
-            audit.record_all(self.actor, changes())
-            self._move_rollups(projects)
+            with bulk.meanwhile():  # the database adds up the roll-up cells (an import's: seconds) while the audit rows are built
+                self._move_rollups(projects)
+                pieces = list(audit.pieces(self.actor, changes()))
+            for piece in pieces:
+                audit.write(piece)
         self.touched = {}
 
     def _move_rollups(self, projects) -> None:

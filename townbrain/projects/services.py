@@ -183,18 +183,26 @@ class ProjectBatch:
         for p in changed:
             p.version = self.original[p.pk].version + 1
         with transaction.atomic(savepoint=False):  # one unit with the caller's transaction, if any
-            # The database adds up an import's roll-up cells (seconds) while the audit rows are built.
+            # The database adds up an import's roll-up cells (seconds) while the new rows and the audit
+            # rows are built; they are written after.
+            copied = bulk.copied(new)
             with bulk.meanwhile():
-                if new:
+                if copied:
+                    bulk.draw_keys(Project, new)  # the audit rows name them
+                else:
                     bulk.insert(Project, new)
-                    rollups.created(new)
                 if changed:
                     bulk.update(Project, changed, (*PROJECT_FIELDS, "version"))
                     rollups.changed([self.original[p.pk] for p in changed], changed)
+                if new:
+                    rollups.created(new)
+                staged = bulk.stage(Project, new) if copied else None
                 pieces = list(audit.pieces(self.actor, itertools.chain(
                     (("project.create", p, {}, audit.snapshot(p, PROJECT_FIELDS), p.town_id) for p in new),
                     (("project.update", p, audit.snapshot(self.original[p.pk], PROJECT_FIELDS),
                       audit.snapshot(p, PROJECT_FIELDS), p.town_id) for p in changed))))
+            if copied:
+                bulk.insert(Project, new, staged=staged)
             for piece in pieces:
                 audit.write(piece)
         self.original.update((p.pk, p) for p in changed)

@@ -173,3 +173,18 @@ def test_a_statement_that_failed_in_the_background_is_the_error_raised_not_what_
         with bulk.meanwhile():
             bulk.later("UPDATE tb_nowhere SET x = 1")
             OrgUnit.objects.count()  # waits its turn, then finds the transaction aborted
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_a_copy_inside_meanwhile_waits_for_every_statement_still_to_run(tree):
+    from townbrain.core.models import AuditEntry
+
+    with bulk.meanwhile():
+        bulk.later("SELECT pg_sleep(0.2)")
+        bulk.later("SELECT pg_sleep(0.2)")  # queued behind the first: it waits for the end of the COPY
+        bulk.copy_values(AuditEntry, ("time", "actor_name", "action", "object_type", "object_id", "object_repr",
+                                      "org_code", "changes", "source", "request_id"),
+                         [(date(2020, 1, 1), "system", "test.copy", "orgunit", str(i), "", "", "{}", "cli", "")
+                          for i in range(50)])
+    assert AuditEntry.objects.filter(action="test.copy").count() == 50

@@ -94,9 +94,8 @@ def _upsert_copy(rows) -> None:
                        " cents bigint) ON COMMIT DELETE ROWS;"
                        " CREATE TEMPORARY TABLE IF NOT EXISTS tb_rollup_emptied (id bigint) ON COMMIT DELETE ROWS;"
                        " TRUNCATE tb_rollup_delta, tb_rollup_emptied")
-        with cursor.cursor.copy(f"COPY tb_rollup_delta ({key}, n, cents) FROM STDIN") as copy:
-            for k, (n, cents) in rows:
-                copy.write_row((*k, n, cents))
+        bulk.copy_rows(cursor, "tb_rollup_delta", key.split(", ") + ["n", "cents"],
+                       ((*k, n, cents) for k, (n, cents) in rows))
     # A statement cannot change a row its WITH clause changed: the emptied cells are removed by the next.
     bulk.later(
         f"WITH moved AS (INSERT INTO {table} ({key}, n, cents) SELECT {key}, n, cents FROM tb_rollup_delta"
