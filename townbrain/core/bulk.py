@@ -469,9 +469,9 @@ def instance(model, fields: dict):
     object's cache, as assigning them would. A model with pre_init/post_init receivers is built
     through its __init__, so they still run."""
     values, related = {}, []
-    for f, target in _instance_plan(model):
+    for f, target, default in _instance_plan(model):
         if f.name not in fields:
-            values[f.attname] = f.get_default()
+            values[f.attname] = default() if callable(default) else default
             continue
         value = fields[f.name]
         if target and value is not None:
@@ -491,7 +491,17 @@ def instance(model, fields: dict):
 
 @functools.cache
 def _instance_plan(model) -> tuple:
-    return tuple((f, f.target_field.attname if f.is_relation else None) for f in model._meta.concrete_fields)
+    """(field, the related key's attname or None, its default) of `model`'s fields. A default that is the
+    same object on every call (a constant, None, '') is asked once: an import's 100,000 rows leave most
+    fields at their default; a callable one (a time, a database default) is asked per object."""
+    return tuple((f, f.target_field.attname if f.is_relation else None, _default(f)) for f in model._meta.concrete_fields)
+
+
+def _default(f):
+    if (f.has_default() and callable(f.default)) or (not f.has_default() and f.has_db_default()):
+        return f.get_default  # a new value each time
+    value = f.get_default()
+    return f.get_default if callable(value) else value
 
 
 def memo_key(value):
