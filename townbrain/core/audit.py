@@ -182,6 +182,13 @@ def pieces(actor, changes):
         yield rows
 
 
+def ahead(actor, changes):
+    """pieces() for a writer with time to fill (inside bulk.meanwhile()): built now where the database
+    works meanwhile (PostgreSQL), built as they are written elsewhere (one piece alive at a time)."""
+    built = pieces(actor, changes)
+    return list(built) if bulk.copies() else built
+
+
 def write(piece: list) -> None:
     """Write a piece of pieces()."""
     if isinstance(piece, _Values):

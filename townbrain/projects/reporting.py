@@ -218,7 +218,7 @@ class ReportBatch:
             bulk.update(Project, [p for p, _was, _now in synced], SYNCED_FIELDS)
             with bulk.meanwhile():  # the database adds up the roll-up cells (an import's: seconds) while the audit rows are built
                 self._move_rollups(projects)
-                pieces = list(audit.pieces(self.actor, changes()))
+                pieces = audit.ahead(self.actor, changes())
             for piece in pieces:
                 audit.write(piece)
         self.touched = {}

@@ -197,10 +197,10 @@ class ProjectBatch:
                 if new:
                     rollups.created(new)
                 staged = bulk.stage(Project, new) if copied else None
-                pieces = list(audit.pieces(self.actor, itertools.chain(
+                pieces = audit.ahead(self.actor, itertools.chain(
                     (("project.create", p, {}, audit.snapshot(p, PROJECT_FIELDS), p.town_id) for p in new),
                     (("project.update", p, audit.snapshot(self.original[p.pk], PROJECT_FIELDS),
-                      audit.snapshot(p, PROJECT_FIELDS), p.town_id) for p in changed))))
+                      audit.snapshot(p, PROJECT_FIELDS), p.town_id) for p in changed)))
             if copied:
                 bulk.insert(Project, new, staged=staged)
             for piece in pieces:
