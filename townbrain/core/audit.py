@@ -162,8 +162,8 @@ def pieces(actor, changes):
     """record_all()'s rows in pieces of bulk.ROWS_CHUNK, each built when asked for, for write().
 
     Many rows on PostgreSQL (an import) are built as values, with no model instance each: building
-    100,000 AuditEntry objects and preparing their fields again took 40% of a projects import's
-    Python. Both ways write the same rows (core/tests/test_audit.py)."""
+    100,000 AuditEntry objects and preparing their fields again was about 30% of a projects import's
+    Python. Both ways write the same rows (core/tests/test_audit_values.py)."""
     changes = iter(changes)
     where, history = current_origin(), _IMPORTING.get()
     while piece := list(itertools.islice(changes, bulk.ROWS_CHUNK)):
